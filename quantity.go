@@ -1,0 +1,90 @@
+package allot
+
+import (
+	"bytes"
+	"fmt"
+	"math/big"
+	"strconv"
+)
+
+// Quantity is an exact amount of a resource in millionths of its unit
+// (fixed-point with six decimal places). Amounts and usage are money-like:
+// they are summed and compared, so they are never stored as binary floats.
+type Quantity int64
+
+// QuantityScale is the number of Quantity steps in one unit.
+const QuantityScale = 1_000_000
+
+// QuantityDecimals is the number of decimal places a Quantity keeps.
+const QuantityDecimals = 6
+
+// MaxQuantity bounds every quantity allot accepts: 2147483647 units, the
+// upper end of the documented range of resource_num.
+const MaxQuantity = Quantity(2147483647 * QuantityScale)
+
+// Units returns q as a whole number of units and true when q has no fraction.
+func (q Quantity) Units() (int64, bool) { return int64(q) / QuantityScale, int64(q)%QuantityScale == 0 }
+
+// ParseQuantity parses a decimal number such as "12", "0.5" or "1e3" exactly.
+// It rejects negative numbers, more than six decimal places and values above
+// MaxQuantity.
+func ParseQuantity(s string) (Quantity, error) {
+	r, ok := new(big.Rat).SetString(s)
+	if !ok || len(s) > 64 {
+		return 0, fmt.Errorf("%q is not a decimal number", s)
+	}
+	if r.Sign() < 0 {
+		return 0, fmt.Errorf("%s is negative", s)
+	}
+	r.Mul(r, big.NewRat(QuantityScale, 1))
+	if !r.IsInt() {
+		return 0, fmt.Errorf("%s has more than %d decimal places", s, QuantityDecimals)
+	}
+	n := r.Num()
+	if !n.IsInt64() || n.Int64() > int64(MaxQuantity) {
+		return 0, fmt.Errorf("%s is above the maximum 2147483647", s)
+	}
+	return Quantity(n.Int64()), nil
+}
+
+// String formats q as the shortest exact decimal: "3", "2.5", "0.000001".
+func (q Quantity) String() string { return string(q.AppendDecimal(nil)) }
+
+// AppendDecimal appends the shortest exact decimal form of q to b.
+func (q Quantity) AppendDecimal(b []byte) []byte {
+	v := int64(q)
+	if v < 0 {
+		b = append(b, '-')
+		v = -v
+	}
+	b = strconv.AppendInt(b, v/QuantityScale, 10)
+	frac := v % QuantityScale
+	if frac == 0 {
+		return b
+	}
+	var digits [QuantityDecimals]byte
+	for i := QuantityDecimals - 1; i >= 0; i-- {
+		digits[i] = byte('0' + frac%10)
+		frac /= 10
+	}
+	end := QuantityDecimals
+	for end > 0 && digits[end-1] == '0' {
+		end--
+	}
+	b = append(b, '.')
+	return append(b, digits[:end]...)
+}
+
+// MarshalJSON writes q as a JSON number with no exponent and no trailing zeros.
+func (q Quantity) MarshalJSON() ([]byte, error) { return q.AppendDecimal(nil), nil }
+
+// UnmarshalJSON reads a JSON number (or a decimal in a JSON string) exactly.
+func (q *Quantity) UnmarshalJSON(b []byte) error {
+	b = bytes.Trim(b, `"`)
+	v, err := ParseQuantity(string(b))
+	if err != nil {
+		return err
+	}
+	*q = v
+	return nil
+}
