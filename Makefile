@@ -1,0 +1,26 @@
+# The README's test command is `go test ./...`; these targets add what CI runs.
+GO ?= go
+
+.PHONY: test race fuzz bench lint build
+
+build:
+	$(GO) build -o bin/allot ./cmd/allot
+
+test:
+	$(GO) test -count=1 ./...
+
+# The race detector needs cgo and a C compiler.
+race:
+	$(GO) test -race -count=1 ./...
+
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzVerify -fuzztime=10s ./sign
+	$(GO) test -run='^$$' -fuzz=FuzzParseAuthorization -fuzztime=10s ./sign
+	$(GO) test -run='^$$' -fuzz=FuzzParseResourceQuery -fuzztime=10s ./api
+
+lint:
+	$(GO) vet ./...
+	test -z "$$(gofmt -l .)"
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...

@@ -1,0 +1,263 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"allot"
+	"allot/secret"
+	"allot/sign"
+)
+
+// Lockout follows API Gateway: after more than lockoutThreshold consecutive
+// signature failures an access key is refused for lockoutDuration, even with
+// a correct signature. The count lives in each node's memory.
+const (
+	lockoutThreshold = 5
+	lockoutDuration  = 5 * time.Minute
+	// credentialTTL bounds how long a decrypted secret key or a token is
+	// reused without asking the store again.
+	credentialTTL = 10 * time.Second
+)
+
+// caller is who a request authenticated as.
+type caller struct {
+	projectID string
+}
+
+type authenticator struct {
+	store   allot.Store
+	keyring *secret.Keyring
+	now     func() time.Time
+	maxSkew time.Duration
+
+	mu       sync.Mutex
+	secrets  map[string]cachedSecret // access key -> decrypted secret
+	tokens   map[[sha256.Size]byte]cachedToken
+	failures map[string]*failureCount // access key -> consecutive failures
+}
+
+type cachedSecret struct {
+	projectID string
+	secretKey []byte
+	fetched   time.Time
+}
+
+type cachedToken struct {
+	token   allot.Token
+	fetched time.Time
+}
+
+type failureCount struct {
+	n           int
+	lockedUntil time.Time
+}
+
+func newAuthenticator(store allot.Store, keyring *secret.Keyring, now func() time.Time, maxSkew time.Duration) *authenticator {
+	return &authenticator{
+		store: store, keyring: keyring, now: now, maxSkew: maxSkew,
+		secrets:  make(map[string]cachedSecret),
+		tokens:   make(map[[sha256.Size]byte]cachedToken),
+		failures: make(map[string]*failureCount),
+	}
+}
+
+func unauthenticated(reason string) error {
+	return &allot.Error{Code: allot.EUNAUTHENTICATED, Message: reason}
+}
+
+// authenticate checks the request's X-Auth-Token or AK/SK signature.
+func (a *authenticator) authenticate(r *http.Request) (caller, error) {
+	if token := r.Header.Get("X-Auth-Token"); token != "" {
+		return a.authenticateToken(r.Context(), token)
+	}
+	header := r.Header.Get("Authorization")
+	if header == "" {
+		return caller{}, unauthenticated("missing credentials: sign the request with SDK-HMAC-SHA256 (Authorization and X-Sdk-Date headers) or send X-Auth-Token")
+	}
+	auth, err := sign.ParseAuthorization(header)
+	if err != nil {
+		return caller{}, unauthenticated("Authorization header: " + err.Error())
+	}
+	now := a.now()
+	if until, locked := a.locked(auth.AccessKey, now); locked {
+		return caller{}, unauthenticated("access key is locked after repeated signature failures until " + until.UTC().Format(time.RFC3339))
+	}
+	cred, err := a.secret(r.Context(), auth.AccessKey, now)
+	if err != nil {
+		return caller{}, err
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return caller{}, errBodyTooLarge
+		}
+		return caller{}, unauthenticated("request body could not be read")
+	}
+	if err := sign.Verify(r, body, auth, cred.secretKey, now, a.maxSkew); err != nil {
+		var serr *sign.Error
+		if errors.As(err, &serr) {
+			switch serr.Kind {
+			case sign.KindExpired:
+				return caller{}, &allot.Error{Code: allot.ESIGEXPIRED, Message: serr.Error()}
+			case sign.KindMismatch:
+				a.recordFailure(auth.AccessKey, now)
+				return caller{}, unauthenticated("verify aksk signature fail: " + serr.Error())
+			}
+		}
+		return caller{}, unauthenticated(err.Error())
+	}
+	a.recordSuccess(auth.AccessKey)
+	return caller{projectID: cred.projectID}, nil
+}
+
+func (a *authenticator) authenticateToken(ctx context.Context, token string) (caller, error) {
+	if len(token) > 4096 {
+		return caller{}, unauthenticated("X-Auth-Token is too long")
+	}
+	hash := sha256.Sum256([]byte(token))
+	now := a.now()
+	a.mu.Lock()
+	cached, ok := a.tokens[hash]
+	a.mu.Unlock()
+	if !ok || now.Sub(cached.fetched) > credentialTTL {
+		t, err := a.store.FindToken(ctx, hash[:])
+		if allot.ErrorCodeOf(err) == allot.ENOTFOUND {
+			return caller{}, unauthenticated("the token is unknown")
+		} else if err != nil {
+			return caller{}, err
+		}
+		cached = cachedToken{token: t, fetched: now}
+		a.mu.Lock()
+		a.tokens[hash] = cached
+		a.mu.Unlock()
+	}
+	if !now.Before(cached.token.ExpiresAt) {
+		return caller{}, unauthenticated("the token expired at " + cached.token.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	return caller{projectID: cached.token.ProjectID}, nil
+}
+
+// secret returns the decrypted secret key of accessKey, from a short-lived
+// cache so a busy key costs no store round trip and no decryption per request.
+func (a *authenticator) secret(ctx context.Context, accessKey string, now time.Time) (cachedSecret, error) {
+	a.mu.Lock()
+	cached, ok := a.secrets[accessKey]
+	a.mu.Unlock()
+	if ok && now.Sub(cached.fetched) <= credentialTTL {
+		return cached, nil
+	}
+	cred, err := a.store.FindCredential(ctx, accessKey)
+	if allot.ErrorCodeOf(err) == allot.ENOTFOUND {
+		return cachedSecret{}, unauthenticated("the access key is unknown")
+	} else if err != nil {
+		return cachedSecret{}, err
+	}
+	sk, err := a.keyring.Open(cred.SecretCiphertext, []byte(cred.AccessKey))
+	if err != nil {
+		return cachedSecret{}, &allot.Error{Code: allot.EINTERNAL, Message: "secret key does not decrypt", Err: err}
+	}
+	cached = cachedSecret{projectID: cred.ProjectID, secretKey: sk, fetched: now}
+	a.mu.Lock()
+	a.secrets[accessKey] = cached
+	a.mu.Unlock()
+	return cached, nil
+}
+
+func (a *authenticator) locked(accessKey string, now time.Time) (time.Time, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	f := a.failures[accessKey]
+	if f == nil || f.lockedUntil.IsZero() {
+		return time.Time{}, false
+	}
+	if now.Before(f.lockedUntil) {
+		return f.lockedUntil, true
+	}
+	delete(a.failures, accessKey) // the lock has run out: start counting afresh
+	return time.Time{}, false
+}
+
+// recordFailure counts a bad signature. Only keys that exist are counted, so
+// the map is bounded by the number of credentials.
+func (a *authenticator) recordFailure(accessKey string, now time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	f := a.failures[accessKey]
+	if f == nil {
+		f = &failureCount{}
+		a.failures[accessKey] = f
+	}
+	f.n++
+	if f.n > lockoutThreshold {
+		f.lockedUntil = now.Add(lockoutDuration)
+	}
+}
+
+func (a *authenticator) recordSuccess(accessKey string) {
+	a.mu.Lock()
+	if _, ok := a.failures[accessKey]; ok {
+		delete(a.failures, accessKey)
+	}
+	a.mu.Unlock()
+}
+
+// tenant wraps a handler of the /v1/{project_id}/ API: it authenticates the
+// caller and refuses a credential of one project used on another's path.
+func (s *Server) tenant(h func(http.ResponseWriter, *http.Request, string)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.auth.authenticate(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		infoFrom(r.Context()).projectID = c.projectID
+		pathProject := r.PathValue("project_id")
+		if pathProject != c.projectID {
+			s.writeError(w, r, allot.Errorf(allot.EFORBIDDEN, "urlTenantId is not equal tokenTenantId"))
+			return
+		}
+		if hp := r.Header.Values("X-Project-Id"); len(hp) > 0 && (len(hp) != 1 || hp[0] != pathProject) {
+			s.writeError(w, r, allot.Errorf(allot.EFORBIDDEN, "urlTenantId is not equal tokenTenantId: X-Project-Id does not match the project in the URL"))
+			return
+		}
+		h(w, r, c.projectID)
+	})
+}
+
+// handleIAMProjects answers IAM's "list projects" (GET /v3/projects?name=REGION)
+// for a signed request with the caller's own project, so SDK clients that set
+// no project id can discover it the way they do against IAM.
+func (s *Server) handleIAMProjects(w http.ResponseWriter, r *http.Request) {
+	c, err := s.auth.authenticate(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	infoFrom(r.Context()).projectID = c.projectID
+	p, err := s.cfg.Store.FindProject(r.Context(), c.projectID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	type project struct {
+		ID       string `json:"id"`
+		Name     string `json:"name"`
+		Enabled  bool   `json:"enabled"`
+		DomainID string `json:"domain_id"`
+		ParentID string `json:"parent_id"`
+	}
+	out := struct {
+		Projects []project `json:"projects"`
+	}{Projects: []project{}}
+	if name := r.URL.Query().Get("name"); name == "" || name == p.RegionID {
+		out.Projects = append(out.Projects, project{ID: p.ID, Name: p.RegionID, Enabled: true, DomainID: p.ID, ParentID: p.ID})
+	}
+	s.writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,83 @@
+package api
+
+import (
+	"net/http"
+
+	"allot"
+)
+
+// resourceItem is ResourceItemInfo on the wire, field for field as the
+// official SDK's model decodes it: optional fields that are unset are left
+// out; amount and usage are JSON numbers, status an integer.
+type resourceItem struct {
+	ResourceID         string         `json:"resource_id"`
+	OrderID            string         `json:"order_id,omitempty"`
+	BoundAsset         *boundAsset    `json:"bound_asset,omitempty"`
+	ResourceExpireTime string         `json:"resource_expire_time,omitempty"`
+	ResourceType       string         `json:"resource_type"`
+	BusinessType       string         `json:"business_type"`
+	SubResourceType    string         `json:"sub_resource_type,omitempty"`
+	IsSubResource      bool           `json:"is_sub_resource"`
+	ChargingMode       string         `json:"charging_mode"`
+	ResourceSource     string         `json:"resource_source"`
+	Amount             allot.Quantity `json:"amount"`
+	Usage              allot.Quantity `json:"usage"`
+	Status             int32          `json:"status"`
+	Unit               string         `json:"unit"`
+}
+
+type boundAsset struct {
+	AssetID   string `json:"asset_id"`
+	AssetName string `json:"asset_name,omitempty"`
+}
+
+type listResourcesResponse struct {
+	Resources []resourceItem `json:"resources"`
+	Count     int            `json:"count"`
+}
+
+// rfc3339Seconds is how the reference writes times: 2021-01-10T08:43:17Z.
+const rfc3339Seconds = "2006-01-02T15:04:05Z"
+
+func toResourceItem(r *allot.Resource) resourceItem {
+	item := resourceItem{
+		ResourceID:      r.ResourceID,
+		OrderID:         r.OrderID,
+		ResourceType:    r.ResourceType,
+		BusinessType:    string(r.BusinessType),
+		SubResourceType: string(r.SubResourceType),
+		IsSubResource:   r.IsSubResource,
+		ChargingMode:    string(r.ChargingMode),
+		ResourceSource:  string(r.Source),
+		Amount:          r.Amount,
+		Usage:           r.Usage,
+		Status:          int32(r.Status),
+		Unit:            string(r.Unit),
+	}
+	if r.BoundAsset != nil {
+		item.BoundAsset = &boundAsset{AssetID: r.BoundAsset.AssetID, AssetName: r.BoundAsset.AssetName}
+	}
+	if !r.ExpireTime.IsZero() {
+		item.ResourceExpireTime = r.ExpireTime.UTC().Format(rfc3339Seconds)
+	}
+	return item
+}
+
+// handleListResources serves GET /v1/{project_id}/tenants/resources.
+func (s *Server) handleListResources(w http.ResponseWriter, r *http.Request, projectID string) {
+	filter, page, err := parseResourceQuery(r.URL.RawQuery)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	result, err := s.cfg.Reader.ListResources(r.Context(), projectID, &filter, page)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := listResourcesResponse{Resources: make([]resourceItem, len(result.Resources)), Count: result.Count}
+	for i := range result.Resources {
+		out.Resources[i] = toResourceItem(&result.Resources[i])
+	}
+	s.writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,152 @@
+// Package api serves allot's MetaStudio-compatible tenant API over HTTP:
+// routing, authentication (AK/SK signatures and tokens), parameter parsing,
+// the JSON wire shapes and the error mapping. It holds no business logic: a
+// handler parses, validates, makes one call to the domain and writes the
+// result or the error.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"allot"
+	"allot/secret"
+)
+
+// Config is what a Server needs.
+type Config struct {
+	Reader  allot.TenantReader
+	Store   allot.Store // credentials, tokens and projects
+	Keyring *secret.Keyring
+	Logger  *slog.Logger
+	// Now is the clock for signature dates and token expiry (time.Now if nil).
+	Now func() time.Time
+	// MaxClockSkew bounds |X-Sdk-Date - now| (15 minutes if zero).
+	MaxClockSkew time.Duration
+	// RequestTimeout bounds the work of one request (10 s if zero).
+	RequestTimeout time.Duration
+	// LogRequests writes one log line per request.
+	LogRequests bool
+}
+
+// Server is allot's HTTP server.
+type Server struct {
+	cfg    Config
+	logger *slog.Logger
+	auth   *authenticator
+	mux    *http.ServeMux
+	ln     net.Listener
+	srv    *http.Server
+}
+
+// Limits on what one request may send; the tenant API takes only GETs.
+const (
+	maxHeaderBytes = 64 << 10
+	maxBodyBytes   = 1 << 20
+)
+
+// NewServer builds a Server from cfg.
+func NewServer(cfg Config) *Server {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxClockSkew == 0 {
+		cfg.MaxClockSkew = 15 * time.Minute
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, logger: cfg.Logger, mux: http.NewServeMux()}
+	s.auth = newAuthenticator(cfg.Store, cfg.Keyring, cfg.Now, cfg.MaxClockSkew)
+	s.routes()
+	s.srv = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	return s
+}
+
+func (s *Server) routes() {
+	s.mux.Handle("GET /v1/{project_id}/tenants/resources", s.tenant(s.handleListResources))
+	s.mux.Handle("GET /v1/{project_id}/tenants/resource/assignrecourd", s.tenant(s.handleAssignRecords))
+	s.mux.HandleFunc("GET /v3/projects", s.handleIAMProjects)
+	s.mux.HandleFunc("/", s.handleNotFound)
+}
+
+// Handler returns the server's handler with every middleware applied.
+func (s *Server) Handler() http.Handler {
+	return s.withRequestContext(s.withRecover(s.mux))
+}
+
+// Open binds addr (use "127.0.0.1:0" for a free port) and serves in the
+// background. A taken port fails here, at once.
+func (s *Server) Open(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	go func() {
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.logger.Error("serve", slog.String("error", err.Error()))
+		}
+	}()
+	return nil
+}
+
+// Addr returns the bound address, e.g. 127.0.0.1:8080.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// URL returns the base URL of the bound address.
+func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// Close stops accepting connections and waits for requests in flight until
+// ctx ends.
+func (s *Server) Close(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+
+// writeJSON writes v with status. Encoding errors cannot reach the client
+// after the header is out; they are logged.
+func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		s.logger.Error("encode response", slog.String("error", err.Error()))
+		status = http.StatusInternalServerError
+		body = []byte(`{"error_code":"MSS.00000004","error_msg":"internal error"}`)
+	}
+	s.writeBody(w, status, body)
+}
+
+func (s *Server) writeBody(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = []string{"application/json;charset=UTF-8"}
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	// ServeMux sends every unmatched request here; tell a wrong method
+	// apart from an unknown path so clients see 405 where it applies.
+	for _, m := range []string{http.MethodGet} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "/" && r.Method != m {
+			w.Header().Set("Allow", m)
+			s.writeError(w, r, &allot.Error{Code: errMethodNotAllowed, Message: "method " + r.Method + " is not allowed on this path; use " + m})
+			return
+		}
+	}
+	s.writeError(w, r, allot.Errorf(allot.ENOTFOUND, "the API does not exist: %s %s", r.Method, r.URL.Path))
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"allot"
+	"allot/secret"
+)
+
+const (
+	demoProject   = "demo-tenant"
+	demoSPProject = "demo-sp"
+	demoRegion    = "cn-north-4"
+)
+
+// demoBatch is a small, varied tenant: every source, several services and
+// billing modes, a frozen and a bound resource, and SP allocations.
+func demoBatch(now time.Time) allot.ImportBatch {
+	day := 24 * time.Hour
+	q := func(units int64) allot.Quantity { return allot.Quantity(units * allot.QuantityScale) }
+	res := func(id string, bt allot.BusinessType, rt string, src allot.ResourceSource, cm allot.ChargingMode, unit allot.Unit, amount, usage int64, expire time.Duration) allot.Resource {
+		return allot.Resource{
+			ProjectID: demoProject, ResourceID: id, ResourceType: rt, BusinessType: bt, ChargingMode: cm,
+			Source: src, Unit: unit, Amount: q(amount), Usage: q(usage), ExpireTime: now.Add(expire).Truncate(time.Second),
+		}
+	}
+	rs := []allot.Resource{
+		res("res-voice-001", "VOICE_CLONE", "VOICE_CLONE_NUM", allot.SourcePurchased, "ONE_TIME", "NUM", 5, 2, 300*day),
+		res("res-video-001", "VIDEO_2D", "VIDEO_2D_MIN", allot.SourcePurchased, "PERIODIC", "MIN", 1000, 125, 30*day),
+		res("res-live-001", "LIVE_2D", "Interaction.basic.channel", allot.SourceSPAllocated, "ONE_TIME", "CHANNEL", 2, 1, 90*day),
+		res("res-tts-001", "SYNTHETICS_SOUND", "TTS_CHARS", allot.SourceAdminAllocated, "ON_DEMAND", "TEN_THOUSAND_WORDS", 500, 42, 365*day),
+		res("res-model-001", "MODELING_2D", "MODELING_2D_NUM", allot.SourcePurchased, "ONE_TIME", "NUM", 3, 3, 10*day),
+		res("res-flexus-001", "FLEXUS_2D", "FLEXUS_2D_PACKAGE", allot.SourcePurchased, "PERIODIC", "MIN", 600, 0, 60*day),
+	}
+	rs[1].OrderID = "order-demo-0001"
+	rs[2].BoundAsset = &allot.BoundAsset{AssetID: "asset-demo-01", AssetName: "Demo anchor"}
+	rs[4].Status = allot.StatusFrozen
+	rs[5].IsSubResource, rs[5].SubResourceType = true, "video_time_flexus_2d_model"
+	rs[5].Amount = allot.Quantity(612_500_000) // 612.5 minutes: quantities are exact decimals
+	return allot.ImportBatch{
+		Projects: []allot.Project{
+			{ID: demoSPProject, Name: "Demo service provider", RegionID: demoRegion, CreatedAt: now},
+			{ID: demoProject, Name: "Demo tenant", RegionID: demoRegion, SPProjectID: demoSPProject, CreatedAt: now},
+		},
+		Resources: rs,
+		Assignments: []allot.Assignment{
+			{RecordID: "assign-demo-001", SPProjectID: demoSPProject, CustomerProjectID: demoProject, ResourceSpecCode: "Interaction.basic.channel",
+				ChargingMode: "ONE_TIME", ResourceNum: q(2), ResourceUsedNum: q(1), AllocateTime: now.Add(-7 * day), ExpireTime: now.Add(90 * day)},
+			{RecordID: "assign-demo-002", SPProjectID: demoSPProject, CustomerProjectID: demoProject, ResourceSpecCode: "VIDEO_2D_MIN",
+				ChargingMode: "PERIODIC", ResourceNum: q(120), ResourceUsedNum: q(30), AllocateTime: now.Add(-2 * day), ExpireTime: now.Add(30 * day)},
+		},
+	}
+}
+
+// demo makes sure the demo tenant exists, gives it a fresh credential and
+// token, and prints how to call the API with them.
+func (m *Main) demo(ctx context.Context, store allot.Store, keyring *secret.Keyring, endpoint string) error {
+	now := time.Now().UTC().Truncate(time.Second)
+	if _, err := store.FindProject(ctx, demoProject); allot.ErrorCodeOf(err) == allot.ENOTFOUND {
+		if err := store.Import(ctx, demoBatch(now)); err != nil {
+			return fmt.Errorf("seeding the demo tenant: %w", err)
+		}
+	} else if err != nil {
+		return err
+	}
+	ak, sk, err := newCredential(ctx, store, keyring.Seal, demoProject)
+	if err != nil {
+		return err
+	}
+	token, expires, err := newToken(ctx, store, demoProject, 24*time.Hour)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, `
+Demo tenant ready.
+  endpoint:    %[1]s
+  project id:  %[2]s   region: %[3]s
+  access key:  %[4]s
+  secret key:  %[5]s
+  token:       %[6]s   (expires %[7]s)
+
+Try it with the token:
+  curl -s -H 'X-Auth-Token: %[6]s' '%[1]s/v1/%[2]s/tenants/resources?resource_source=PURCHASED,SP_ALLOCATED,ADMIN_ALLOCATED&limit=5'
+  curl -s -H 'X-Auth-Token: %[6]s' '%[1]s/v1/%[2]s/tenants/resource/assignrecourd'
+
+Or with the official Go SDK (github.com/huaweicloud/huaweicloud-sdk-go-v3), AK/SK signed:
+  auth := basic.NewCredentialsBuilder().WithAk("%[4]s").WithSk("%[5]s").WithProjectId("%[2]s").Build()
+  client := metastudio.NewMetaStudioClient(metastudio.MetaStudioClientBuilder().
+      WithEndpoints([]string{"%[1]s"}).WithCredential(auth).Build())
+  resp, err := client.ListTenantResources(&model.ListTenantResourcesRequest{ResourceSource: "PURCHASED"})
+
+`, endpoint, demoProject, demoRegion, ak, sk, token, expires.Format(time.RFC3339))
+	return nil
+}

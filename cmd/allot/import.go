@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"allot"
+)
+
+// maxImportLine bounds one JSON line.
+const maxImportLine = 1 << 20
+
+func (m *Main) importFile(ctx context.Context, args []string) error {
+	var c common
+	fs := m.flags("import", &c)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError{errors.New("import: give exactly one FILE ('-' for standard input)")}
+	}
+	in := m.Stdin
+	if name := fs.Arg(0); name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in = f
+	}
+	batch, err := readImport(in)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, c.db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Import(ctx, batch); err != nil {
+		return fmt.Errorf("nothing imported: %w", err)
+	}
+	fmt.Fprintf(m.Stdout, "imported %d projects, %d resources, %d assignments\n",
+		len(batch.Projects), len(batch.Resources), len(batch.Assignments))
+	return nil
+}
+
+// importLine holds every field any kind of line may carry; kind decides
+// which are read. Unknown fields are refused so a typo is not silently lost.
+type importLine struct {
+	Kind string `json:"kind"`
+
+	// project
+	ProjectID   string `json:"project_id"`
+	Name        string `json:"name"`
+	RegionID    string `json:"region_id"`
+	SPProjectID string `json:"sp_project_id"`
+
+	// resource (ResourceItemInfo names)
+	ResourceID      string                `json:"resource_id"`
+	OrderID         string                `json:"order_id"`
+	BoundAsset      *allot.BoundAsset     `json:"bound_asset"`
+	ExpireTime      json.RawMessage       `json:"resource_expire_time"`
+	ResourceType    string                `json:"resource_type"`
+	BusinessType    allot.BusinessType    `json:"business_type"`
+	SubResourceType allot.SubResourceType `json:"sub_resource_type"`
+	IsSubResource   bool                  `json:"is_sub_resource"`
+	ChargingMode    allot.ChargingMode    `json:"charging_mode"`
+	ResourceSource  allot.ResourceSource  `json:"resource_source"`
+	Amount          allot.Quantity        `json:"amount"`
+	Usage           allot.Quantity        `json:"usage"`
+	Status          allot.ResourceStatus  `json:"status"`
+	Unit            allot.Unit            `json:"unit"`
+
+	// assignment (AllocateSpResourceInfo names)
+	CustomerProjectID string         `json:"customer_project_id"`
+	RecordID          string         `json:"assignment_record_id"`
+	ResourceSpecCode  string         `json:"resource_spec_code"`
+	ResourceNum       allot.Quantity `json:"resource_num"`
+	ResourceUsedNum   allot.Quantity `json:"resource_used_num"`
+	AllocateTime      *int64         `json:"resource_allocate_time"`
+}
+
+// readImport parses and validates every line, so that a bad line is reported
+// with its number before anything is written.
+func readImport(in io.Reader) (allot.ImportBatch, error) {
+	var b allot.ImportBatch
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64<<10), maxImportLine)
+	now := time.Now().UTC().Truncate(time.Second)
+	seen := make(map[string]int) // entity key -> line, for duplicates within the file
+	n := 0
+	for sc.Scan() {
+		n++
+		raw := bytes.TrimSpace(sc.Bytes())
+		if len(raw) == 0 {
+			continue
+		}
+		key, err := addLine(&b, raw, now)
+		if err != nil {
+			return b, fmt.Errorf("line %d: %w", n, err)
+		}
+		if first, dup := seen[key]; dup {
+			return b, fmt.Errorf("line %d: %s is already on line %d", n, key, first)
+		}
+		seen[key] = n
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return b, fmt.Errorf("line %d: longer than %d bytes", n+1, maxImportLine)
+		}
+		return b, err
+	}
+	return b, nil
+}
+
+func addLine(b *allot.ImportBatch, raw []byte, now time.Time) (string, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var l importLine
+	if err := dec.Decode(&l); err != nil {
+		return "", fmt.Errorf("not a valid import object: %v", err)
+	}
+	if dec.More() {
+		return "", errors.New("more than one JSON value on the line")
+	}
+	switch l.Kind {
+	case "project":
+		p := allot.Project{ID: l.ProjectID, Name: l.Name, RegionID: l.RegionID, SPProjectID: l.SPProjectID, CreatedAt: now}
+		if err := p.Validate(); err != nil {
+			return "", err
+		}
+		b.Projects = append(b.Projects, p)
+		return "project " + p.ID, nil
+	case "resource":
+		r := allot.Resource{
+			ProjectID: l.ProjectID, ResourceID: l.ResourceID, OrderID: l.OrderID, BoundAsset: l.BoundAsset,
+			ResourceType: l.ResourceType, BusinessType: l.BusinessType, SubResourceType: l.SubResourceType,
+			IsSubResource: l.IsSubResource, ChargingMode: l.ChargingMode, Source: l.ResourceSource,
+			Amount: l.Amount, Usage: l.Usage, Status: l.Status, Unit: l.Unit,
+		}
+		if len(l.ExpireTime) > 0 && string(l.ExpireTime) != "null" {
+			var s string
+			if err := json.Unmarshal(l.ExpireTime, &s); err != nil {
+				return "", allot.Invalid("resource_expire_time", "must be an RFC 3339 string")
+			}
+			t, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				return "", allot.Invalid("resource_expire_time", "%q is not an RFC 3339 time", s)
+			}
+			r.ExpireTime = t.UTC().Truncate(time.Second)
+		}
+		if err := r.Validate(); err != nil {
+			return "", err
+		}
+		b.Resources = append(b.Resources, r)
+		return "resource " + r.ProjectID + "/" + r.ResourceID, nil
+	case "assignment":
+		a := allot.Assignment{
+			RecordID: l.RecordID, SPProjectID: l.SPProjectID, CustomerProjectID: l.CustomerProjectID,
+			ResourceSpecCode: l.ResourceSpecCode, ChargingMode: l.ChargingMode,
+			ResourceNum: l.ResourceNum, ResourceUsedNum: l.ResourceUsedNum,
+		}
+		if l.AllocateTime == nil {
+			return "", allot.Invalid("resource_allocate_time", "is required (Unix seconds)")
+		}
+		a.AllocateTime = time.Unix(*l.AllocateTime, 0).UTC()
+		var expire int64
+		if err := json.Unmarshal(l.ExpireTime, &expire); err != nil {
+			return "", allot.Invalid("resource_expire_time", "is required for an assignment, as Unix seconds")
+		}
+		a.ExpireTime = time.Unix(expire, 0).UTC()
+		if err := a.Validate(); err != nil {
+			return "", err
+		}
+		b.Assignments = append(b.Assignments, a)
+		return "assignment " + a.RecordID, nil
+	case "":
+		return "", allot.Invalid("kind", "is required: project, resource or assignment")
+	}
+	return "", allot.Invalid("kind", "%q is not one of project, resource, assignment", l.Kind)
+}

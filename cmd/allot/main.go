@@ -1,0 +1,108 @@
+// Command allot runs and administers an allot server: the MetaStudio tenant
+// resource APIs over an embedded SQLite file or a PostgreSQL database.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	if err := m.Run(ctx, os.Args[1:]); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "allot:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+// Main is the program with its environment made explicit, so tests run the
+// real commands in-process.
+type Main struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	// Ready, when set, is called by serve with the bound address once it
+	// accepts connections.
+	Ready func(addr string)
+}
+
+const usage = `usage: allot <command> [flags]
+
+commands:
+  serve                 run the HTTP API
+  project create        add a project (tenant)
+  credential create     add an AK/SK pair for a project
+  token create          issue an X-Auth-Token for a project
+  import FILE           load JSON Lines of projects, resources and assignments ('-' = stdin)
+  migrate               apply database migrations and exit
+
+Every command takes --db DSN (env ALLOT_DB; default allot.db): a SQLite path,
+sqlite:PATH, or postgres://... Run 'allot <command> -h' for its flags.
+`
+
+// Run runs one command.
+func (m *Main) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(m.Stderr, usage)
+		return flag.ErrHelp
+	}
+	cmd, rest := args[0], args[1:]
+	sub := ""
+	if len(rest) > 0 {
+		sub = rest[0]
+	}
+	switch {
+	case cmd == "serve":
+		return m.serve(ctx, rest)
+	case cmd == "migrate":
+		return m.migrate(ctx, rest)
+	case cmd == "import":
+		return m.importFile(ctx, rest)
+	case cmd == "project" && sub == "create":
+		return m.createProject(ctx, rest[1:])
+	case cmd == "credential" && sub == "create":
+		return m.createCredential(ctx, rest[1:])
+	case cmd == "token" && sub == "create":
+		return m.createToken(ctx, rest[1:])
+	case cmd == "help" || cmd == "-h" || cmd == "--help":
+		fmt.Fprint(m.Stdout, usage)
+		return nil
+	}
+	fmt.Fprint(m.Stderr, usage)
+	return fmt.Errorf("unknown command %q", joinFirst(args, 2))
+}
+
+func joinFirst(args []string, n int) string {
+	if len(args) < n {
+		n = len(args)
+	}
+	s := ""
+	for i, a := range args[:n] {
+		if i > 0 {
+			s += " "
+		}
+		s += a
+	}
+	return s
+}
+
+// usageError marks errors in how a command was called (exit code 2).
+type usageError struct{ error }
+
+func exitCode(err error) int {
+	var u usageError
+	if errors.As(err, &u) || errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	return 1
+}

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"time"
+
+	"allot"
+)
+
+func (m *Main) createProject(ctx context.Context, args []string) error {
+	var c common
+	fs := m.flags("project create", &c)
+	var p allot.Project
+	fs.StringVar(&p.ID, "id", "", "project id (required)")
+	fs.StringVar(&p.Name, "name", "", "display name (required)")
+	fs.StringVar(&p.RegionID, "region", "", "region id, e.g. cn-north-4 (required)")
+	fs.StringVar(&p.SPProjectID, "sp", "", "project id of this project's service provider")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	store, err := openStore(ctx, c.db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	p.CreatedAt = time.Now().UTC().Truncate(time.Second)
+	if err := p.Validate(); err != nil {
+		return usageError{err}
+	}
+	if err := store.CreateProject(ctx, p); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "created project %s\n", p.ID)
+	return nil
+}
+
+// randomString returns n characters drawn uniformly from alphabet.
+func randomString(n int, alphabet string) string {
+	out := make([]byte, n)
+	buf := make([]byte, 1)
+	for i := 0; i < n; {
+		rand.Read(buf)
+		// Reject the top of the byte range so every character is equally likely.
+		if int(buf[0]) >= 256-256%len(alphabet) {
+			continue
+		}
+		out[i] = alphabet[int(buf[0])%len(alphabet)]
+		i++
+	}
+	return string(out)
+}
+
+const (
+	upperAlnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	alnum      = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+)
+
+// newCredential creates an access key pair for projectID, storing the secret
+// key sealed under the master key. The secret is returned once, here.
+func newCredential(ctx context.Context, store allot.Store, seal func(plain, aad []byte) ([]byte, error), projectID string) (ak, sk string, err error) {
+	ak, sk = randomString(20, upperAlnum), randomString(40, alnum)
+	sealed, err := seal([]byte(sk), []byte(ak))
+	if err != nil {
+		return "", "", err
+	}
+	err = store.CreateCredential(ctx, allot.Credential{
+		AccessKey: ak, ProjectID: projectID, SecretCiphertext: sealed, CreatedAt: time.Now().UTC().Truncate(time.Second),
+	})
+	return ak, sk, err
+}
+
+// newToken issues a token for projectID valid for ttl; only its hash is stored.
+func newToken(ctx context.Context, store allot.Store, projectID string, ttl time.Duration) (string, time.Time, error) {
+	raw := make([]byte, 32)
+	rand.Read(raw)
+	token := "allot-" + base64.RawURLEncoding.EncodeToString(raw)
+	hash := sha256.Sum256([]byte(token))
+	now := time.Now().UTC().Truncate(time.Second)
+	expires := now.Add(ttl)
+	err := store.CreateToken(ctx, allot.Token{Hash: hash[:], ProjectID: projectID, ExpiresAt: expires, CreatedAt: now})
+	return token, expires, err
+}
+
+func (m *Main) createCredential(ctx context.Context, args []string) error {
+	var c common
+	fs := m.flags("credential create", &c)
+	project := fs.String("project", "", "project id (required)")
+	asJSON := fs.Bool("json", false, `print {"access_key":...,"secret_key":...}`)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := allot.ValidateID("--project", *project); err != nil {
+		return usageError{err}
+	}
+	keyring, err := m.keyring(&c)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, c.db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	ak, sk, err := newCredential(ctx, store, keyring.Seal, *project)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(m.Stdout).Encode(map[string]string{"access_key": ak, "secret_key": sk})
+	}
+	fmt.Fprintf(m.Stdout, "access key: %s\nsecret key: %s\n(the secret key is shown only now)\n", ak, sk)
+	return nil
+}
+
+func (m *Main) createToken(ctx context.Context, args []string) error {
+	var c common
+	fs := m.flags("token create", &c)
+	project := fs.String("project", "", "project id (required)")
+	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token is valid")
+	asJSON := fs.Bool("json", false, `print {"token":...,"expires_at":...}`)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := allot.ValidateID("--project", *project); err != nil {
+		return usageError{err}
+	}
+	if *ttl <= 0 || *ttl > 366*24*time.Hour {
+		return usageError{fmt.Errorf("--ttl %v: must be positive and at most 366 days", *ttl)}
+	}
+	store, err := openStore(ctx, c.db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	token, expires, err := newToken(ctx, store, *project, *ttl)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(m.Stdout).Encode(map[string]string{"token": token, "expires_at": expires.Format(time.RFC3339)})
+	}
+	fmt.Fprintf(m.Stdout, "token: %s\nexpires at: %s\n", token, expires.Format(time.RFC3339))
+	return nil
+}
+
+func (m *Main) migrate(ctx context.Context, args []string) error {
+	var c common
+	fs := m.flags("migrate", &c)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	store, err := openStore(ctx, c.db)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "migrations applied to %s\n", redactDSN(c.db))
+	return store.Close()
+}
+
+// redactDSN hides a password in a postgres:// DSN for logs.
+func redactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	return u.Redacted()
+}

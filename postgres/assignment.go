@@ -1,0 +1,70 @@
+package postgres
+
+import (
+	"context"
+
+	"allot"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// insertAssignments writes assignment records whose Seq and Version are set,
+// in the same column-array form as insertResources.
+func insertAssignments(ctx context.Context, tx pgx.Tx, as []allot.Assignment) error {
+	for len(as) > 0 {
+		n := min(len(as), insertChunk)
+		var (
+			customers, ids, sps, specs, modes = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+			seqs, versions, nums, usedNums    = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+			allocated, expires                = make([]int64, n), make([]int64, n)
+		)
+		for i, a := range as[:n] {
+			customers[i], ids[i], sps[i] = a.CustomerProjectID, a.RecordID, a.SPProjectID
+			specs[i], modes[i] = a.ResourceSpecCode, string(a.ChargingMode)
+			nums[i], usedNums[i] = int64(a.ResourceNum), int64(a.ResourceUsedNum)
+			allocated[i], expires[i] = a.AllocateTime.Unix(), a.ExpireTime.Unix()
+			seqs[i], versions[i] = a.Seq, a.Version
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO assignments (customer_project_id, record_id, sp_project_id,
+				seq, version, resource_spec_code, charging_mode, resource_num, resource_used_num,
+				allocate_time, expire_time)
+			SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[],
+				$6::TEXT[], $7::TEXT[], $8::BIGINT[], $9::BIGINT[], $10::BIGINT[], $11::BIGINT[])`,
+			customers, ids, sps, seqs, versions, specs, modes, nums, usedNums, allocated, expires)
+		if err != nil {
+			// Which record exists already is found after the rollback.
+			return mapError(err, map[string]*allot.Error{
+				"assignments_record_key": allot.Errorf(allot.ECONFLICT, "an assignment record of the batch exists already"),
+			})
+		}
+		as = as[n:]
+	}
+	return nil
+}
+
+// selectAssignments returns a customer project's assignment records changed
+// after version since, in Seq order.
+func selectAssignments(ctx context.Context, q querier, customerID string, since int64) ([]allot.Assignment, error) {
+	rows, err := q.Query(ctx, `SELECT record_id, sp_project_id, seq, version, resource_spec_code,
+			charging_mode, resource_num, resource_used_num, allocate_time, expire_time
+		FROM assignments WHERE customer_project_id = $1 AND version > $2 ORDER BY seq`, customerID, since)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var (
+		as                []allot.Assignment
+		allocate, expires int64
+	)
+	for rows.Next() {
+		a := allot.Assignment{CustomerProjectID: customerID}
+		err := rows.Scan(&a.RecordID, &a.SPProjectID, &a.Seq, &a.Version, &a.ResourceSpecCode,
+			&a.ChargingMode, &a.ResourceNum, &a.ResourceUsedNum, &allocate, &expires)
+		if err != nil {
+			return nil, err
+		}
+		a.AllocateTime, a.ExpireTime = timeOrZero(&allocate), timeOrZero(&expires)
+		as = append(as, a)
+	}
+	return as, rows.Err()
+}

@@ -1,0 +1,155 @@
+package postgres_test
+
+import (
+	"fmt"
+	"net/url"
+	"sync"
+	"testing"
+
+	"allot"
+	"allot/postgres"
+	"allot/storetest"
+)
+
+// TestStore runs the conformance suite that every store passes; each of its
+// tests gets a store on a schema of its own.
+func TestStore(t *testing.T) {
+	postgres.NeedDB(t)
+	storetest.Run(t, func(t *testing.T) allot.Store { return postgres.MustOpen(t) })
+}
+
+// TestMigrateRace starts two stores on the same empty schema at the same
+// moment, as two nodes of a deployment would: both must come up, and every
+// migration must be recorded exactly once.
+func TestMigrateRace(t *testing.T) {
+	for round := range 5 {
+		dsn := postgres.NewSchemaDSN(t)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		errs := make([]error, 4)
+		for i := range errs {
+			wg.Go(func() {
+				<-start
+				s, err := postgres.Open(t.Context(), dsn)
+				if err == nil {
+					s.Close()
+				}
+				errs[i] = err
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: Open %d: %v", round, i, err)
+			}
+		}
+		s, err := postgres.Open(t.Context(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		rows, err := postgres.AdminPool().Query(t.Context(), fmt.Sprintf(
+			`SELECT version, count(*) FROM %s.schema_migrations GROUP BY version ORDER BY version`, schemaOf(t, dsn)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var versions []int64
+		for rows.Next() {
+			var v, n int64
+			if err := rows.Scan(&v, &n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 1 {
+				t.Errorf("round %d: migration %d recorded %d times", round, v, n)
+			}
+			versions = append(versions, v)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if len(versions) == 0 || versions[0] != 1 {
+			t.Fatalf("round %d: recorded migrations %v, want 1 first", round, versions)
+		}
+	}
+}
+
+// TestConcurrentImports has writers import into the same two projects at
+// once, each batch naming them in a different order. Every batch must get
+// its own version of each project, its rows contiguous seqs, and no row may
+// be lost; the id-ordered version bumps must keep them from deadlocking.
+func TestConcurrentImports(t *testing.T) {
+	s := postgres.MustOpen(t)
+	ctx := t.Context()
+	storetest.MustCreateProject(t, s, storetest.NewProject("p-a", ""))
+	storetest.MustCreateProject(t, s, storetest.NewProject("p-b", ""))
+	const writers, rows = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Go(func() {
+			order := []string{"p-a", "p-b"}
+			if w%2 == 1 {
+				order = []string{"p-b", "p-a"}
+			}
+			var b allot.ImportBatch
+			for i := range rows {
+				for _, p := range order {
+					b.Resources = append(b.Resources, storetest.NewResource(p, fmt.Sprintf("r-%d-%d", w, i)))
+				}
+			}
+			errs <- s.Import(ctx, b)
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{"p-a", "p-b"} {
+		d := storetest.MustTenantChanges(t, s, p, 0)
+		if got, want := d.Version, int64(1+writers); got != want {
+			t.Errorf("%s: version %d, want %d", p, got, want)
+		}
+		if got, want := len(d.Resources), writers*rows; got != want {
+			t.Fatalf("%s: %d resources, want %d", p, got, want)
+		}
+		writerOf := make(map[int64]string) // version -> the writer that got it
+		for i, r := range d.Resources {
+			if got, want := r.Seq, int64(i+1); got != want {
+				t.Fatalf("%s: resource %d has seq %d, want %d (no gaps, no repeats)", p, i, got, want)
+			}
+			if r.Version < 2 || r.Version > 1+writers {
+				t.Fatalf("%s: resource %s has version %d", p, r.ResourceID, r.Version)
+			}
+			var w, n int
+			fmt.Sscanf(r.ResourceID, "r-%d-%d", &w, &n)
+			if prev, ok := writerOf[r.Version]; ok && prev != fmt.Sprint(w) {
+				t.Fatalf("%s: version %d went to writers %s and %d", p, r.Version, prev, w)
+			}
+			writerOf[r.Version] = fmt.Sprint(w)
+		}
+		if got := len(writerOf); got != writers {
+			t.Errorf("%s: %d distinct versions, want %d", p, got, writers)
+		}
+		// A reader that caught up at any version sees exactly the later rows.
+		for v := int64(1); v <= 1+writers; v++ {
+			later := storetest.MustTenantChanges(t, s, p, v)
+			if got, want := len(later.Resources), int(1+writers-v)*rows; got != want {
+				t.Errorf("%s: %d resources after version %d, want %d", p, got, v, want)
+			}
+		}
+	}
+}
+
+// schemaOf returns the search_path schema of a test DSN.
+func schemaOf(t *testing.T, dsn string) string {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query().Get("search_path")
+}

@@ -1,0 +1,137 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+
+	"allot"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// projectColumns is the column list that scanProject reads.
+const projectColumns = `id, name, region_id, COALESCE(sp_project_id, ''), created_at`
+
+// CreateProject adds a project at version 1. ECONFLICT if the id exists;
+// EINVALID if p is invalid or its SP project does not exist.
+func (s *Store) CreateProject(ctx context.Context, p allot.Project) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	// A single statement is a transaction of its own, retried like any
+	// other on a conflict. The foreign key proves that the SP exists.
+	err := retry(ctx, conflict, func() error {
+		_, err := s.pool.Exec(ctx, `INSERT INTO projects (id, name, region_id, sp_project_id, created_at, version, next_seq)
+			VALUES ($1, $2, $3, $4, $5, 1, 1)`,
+			p.ID, p.Name, p.RegionID, nullIfEmpty(p.SPProjectID), s.createdAt(p.CreatedAt))
+		return err
+	})
+	return mapError(err, map[string]*allot.Error{
+		"projects_pkey":  allot.Errorf(allot.ECONFLICT, "project %s exists already", p.ID),
+		"projects_sp_fk": allot.Errorf(allot.EINVALID, "sp_project_id: project %s does not exist", p.SPProjectID),
+		"23505":          allot.Errorf(allot.ECONFLICT, "project %s exists already", p.ID),
+		"23503":          allot.Errorf(allot.EINVALID, "sp_project_id: project %s does not exist", p.SPProjectID),
+	})
+}
+
+// FindProject returns a project. ENOTFOUND if it does not exist.
+func (s *Store) FindProject(ctx context.Context, id string) (allot.Project, error) {
+	return findProject(ctx, s.pool, id)
+}
+
+// querier is what reads need of a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func findProject(ctx context.Context, q querier, id string) (allot.Project, error) {
+	p, _, err := findProjectVersion(ctx, q, id)
+	return p, err
+}
+
+// findProjectVersion reads a project and its version in one statement, so a
+// snapshot read sees both as of the same moment.
+func findProjectVersion(ctx context.Context, q querier, id string) (allot.Project, int64, error) {
+	var (
+		p       allot.Project
+		created int64
+		version int64
+	)
+	err := q.QueryRow(ctx, `SELECT `+projectColumns+`, version FROM projects WHERE id = $1`, id).
+		Scan(&p.ID, &p.Name, &p.RegionID, &p.SPProjectID, &created, &version)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return allot.Project{}, 0, projectNotFound(id)
+	}
+	if err != nil {
+		return allot.Project{}, 0, err
+	}
+	p.CreatedAt = timeOrZero(&created)
+	return p, version, nil
+}
+
+// insertProjects writes a batch's new projects at version 1. A service
+// provider of the same batch goes before its customers, so the foreign key
+// holds however the caller ordered them.
+func (s *Store) insertProjects(ctx context.Context, tx pgx.Tx, ps []allot.Project) error {
+	ps = spFirst(ps)
+	for len(ps) > 0 {
+		n := min(len(ps), insertChunk)
+		ids, names, regions := make([]string, n), make([]string, n), make([]string, n)
+		sps, created := make([]*string, n), make([]int64, n)
+		for i, p := range ps[:n] {
+			ids[i], names[i], regions[i] = p.ID, p.Name, p.RegionID
+			sps[i], created[i] = nullIfEmpty(p.SPProjectID), s.createdAt(p.CreatedAt)
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO projects (id, name, region_id, sp_project_id, created_at, version, next_seq)
+			SELECT id, name, region_id, sp, created_at, 1, 1
+			FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[]) AS t (id, name, region_id, sp, created_at)`,
+			ids, names, regions, sps, created)
+		if err != nil {
+			// Which project failed is found after the rollback (explain).
+			return mapError(err, map[string]*allot.Error{
+				"projects_pkey":  allot.Errorf(allot.ECONFLICT, "a project of the batch exists already"),
+				"projects_sp_fk": allot.Errorf(allot.EINVALID, "sp_project_id: a service provider of the batch does not exist"),
+			})
+		}
+		ps = ps[n:]
+	}
+	return nil
+}
+
+// spFirst orders projects so that every project comes after the project of
+// the same batch that is its service provider. A cycle is left in the
+// caller's order and fails on the foreign key.
+func spFirst(ps []allot.Project) []allot.Project {
+	inBatch := make(map[string]bool, len(ps))
+	for _, p := range ps {
+		inBatch[p.ID] = true
+	}
+	placed := make(map[string]bool, len(ps))
+	done := make([]bool, len(ps))
+	out := make([]allot.Project, 0, len(ps))
+	for len(out) < len(ps) {
+		progress := false
+		for i, p := range ps {
+			if !done[i] && (!inBatch[p.SPProjectID] || placed[p.SPProjectID]) {
+				out, done[i], placed[p.ID], progress = append(out, p), true, true, true
+			}
+		}
+		if !progress {
+			for i, p := range ps {
+				if !done[i] {
+					out = append(out, p)
+				}
+			}
+			break
+		}
+	}
+	return out
+}
+
+func nullIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

@@ -1,0 +1,128 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"allot"
+
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+const projectColumns = `id, name, region_id, COALESCE(sp_project_id, ''), created_at`
+
+// CreateProject adds a project at version 1.
+func (s *Store) CreateProject(ctx context.Context, p allot.Project) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	p.CreatedAt = s.now(p.CreatedAt)
+	return s.write(ctx, func(tx *sql.Tx) error { return insertProject(ctx, tx, &p) })
+}
+
+// insertProject inserts a validated project. Its SP must exist already.
+func insertProject(ctx context.Context, tx *sql.Tx, p *allot.Project) error {
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO projects (id, name, region_id, sp_project_id, created_at, version, next_seq)
+		VALUES (?, ?, ?, ?, ?, 1, 1)`,
+		p.ID, p.Name, p.RegionID, nullString(p.SPProjectID), p.CreatedAt.Unix())
+	switch constraint(err) {
+	case 0:
+	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return allot.Errorf(allot.ECONFLICT, "project %s exists already", p.ID)
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return allot.Errorf(allot.EINVALID, "project %s: sp_project_id: project %s does not exist", p.ID, p.SPProjectID)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: insert project %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+// FindProject returns a project.
+func (s *Store) FindProject(ctx context.Context, id string) (allot.Project, error) {
+	p, _, err := findProject(ctx, s.projectStmt, id)
+	return p, err
+}
+
+// TenantVersion returns a project's version. It is the one query every tenant
+// request makes, so it is a single primary-key lookup on a prepared statement.
+func (s *Store) TenantVersion(ctx context.Context, projectID string) (int64, error) {
+	var v int64
+	err := s.versionStmt.QueryRowContext(ctx, projectID).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, projectNotFound(projectID)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: tenant version %s: %w", projectID, err)
+	}
+	return v, nil
+}
+
+// findProject runs the prepared project query, which also returns the version.
+func findProject(ctx context.Context, stmt *sql.Stmt, id string) (allot.Project, int64, error) {
+	var (
+		p       allot.Project
+		created int64
+		version int64
+	)
+	err := stmt.QueryRowContext(ctx, id).Scan(&p.ID, &p.Name, &p.RegionID, &p.SPProjectID, &created, &version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return allot.Project{}, 0, projectNotFound(id)
+	}
+	if err != nil {
+		return allot.Project{}, 0, fmt.Errorf("sqlite: find project %s: %w", id, err)
+	}
+	p.CreatedAt = fromUnix(created)
+	return p, version, nil
+}
+
+func projectNotFound(id string) error {
+	return allot.Errorf(allot.ENOTFOUND, "project %s does not exist", id)
+}
+
+// sortProjects returns a batch's projects so that a project whose service
+// provider is in the same batch comes after it, whatever the batch's order.
+// ECONFLICT if an id appears twice; EINVALID if SPs form a cycle.
+func sortProjects(ps []allot.Project) ([]allot.Project, error) {
+	index := make(map[string]int, len(ps))
+	for i, p := range ps {
+		if _, dup := index[p.ID]; dup {
+			return nil, allot.Errorf(allot.ECONFLICT, "project %s appears twice in the batch", p.ID)
+		}
+		index[p.ID] = i
+	}
+	const (
+		unvisited = iota
+		visiting
+		done
+	)
+	state := make([]int, len(ps))
+	out := make([]allot.Project, 0, len(ps))
+	var visit func(i int) error
+	visit = func(i int) error {
+		switch state[i] {
+		case done:
+			return nil
+		case visiting:
+			return allot.Errorf(allot.EINVALID, "project %s: sp_project_id: service providers form a cycle", ps[i].ID)
+		}
+		state[i] = visiting
+		if j, ok := index[ps[i].SPProjectID]; ok {
+			if err := visit(j); err != nil {
+				return err
+			}
+		}
+		state[i] = done
+		out = append(out, ps[i])
+		return nil
+	}
+	for i := range ps {
+		if err := visit(i); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

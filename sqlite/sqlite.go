@@ -1,0 +1,184 @@
+// Package sqlite is allot's embedded store: one SQLite file, written by one
+// connection and read by several, with the schema migrated on Open.
+//
+// The file is in WAL mode so readers never wait for the writer and always see
+// a committed snapshot. Every write runs in a BEGIN IMMEDIATE transaction on
+// the single writer connection: it takes the write lock before it reads, so
+// two writers (even in two processes sharing the file) queue on busy_timeout
+// instead of failing with SQLITE_BUSY when a read lock cannot be upgraded.
+// The ledger is synced on every commit (synchronous=FULL).
+//
+// Tenant isolation is in the SQL: every query that reads a project's rows has
+// the project id in its WHERE clause.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+
+	"allot"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// busyTimeout bounds how long a connection waits for a lock another process
+// holds before it gives up with SQLITE_BUSY.
+const busyTimeout = 5 * time.Second
+
+// Store is an allot.Store backed by one SQLite file.
+type Store struct {
+	// Now returns the current time. A CreatedAt left zero is set from it.
+	// Tests replace it before using the store.
+	Now func() time.Time
+
+	w *sql.DB // one connection: the only writer
+	r *sql.DB // readers, query_only
+
+	// The lookups every authenticated request makes, prepared once.
+	versionStmt    *sql.Stmt
+	projectStmt    *sql.Stmt
+	credentialStmt *sql.Stmt
+	tokenStmt      *sql.Stmt
+}
+
+var _ allot.Store = (*Store)(nil)
+
+// Open opens or creates the database file at path and brings its schema up
+// to date. The path is a plain file name: in-memory databases are refused,
+// because the writer and the readers would each get their own.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") || strings.ContainsRune(path, '?') {
+		// The driver treats a '?' as the start of its parameters and a
+		// "file:" prefix as a URI with its own rules.
+		return nil, fmt.Errorf("sqlite: %q is not a plain database file name", path)
+	}
+	s := &Store{Now: time.Now}
+	if err := s.open(ctx, path); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) open(ctx context.Context, path string) error {
+	busy := fmt.Sprintf("_busy_timeout=%d", busyTimeout.Milliseconds())
+	var err error
+	if s.w, err = sql.Open("sqlite", path+"?"+busy+
+		"&_journal_mode=WAL&_synchronous=FULL&_foreign_keys=1&_txlock=immediate"); err != nil {
+		return fmt.Errorf("sqlite: open writer: %w", err)
+	}
+	s.w.SetMaxOpenConns(1)
+	s.w.SetMaxIdleConns(1)
+	var mode string
+	if err := s.w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if mode != "wal" {
+		// Without WAL, readers would block the writer and the other way round.
+		return fmt.Errorf("sqlite: open %s: journal mode is %q, not wal", path, mode)
+	}
+	if err := migrate(ctx, s.w); err != nil {
+		return err
+	}
+
+	// The readers open after the migrations, so they never see a
+	// half-migrated schema, and they cannot write even by mistake.
+	if s.r, err = sql.Open("sqlite", path+"?"+busy+"&_foreign_keys=1&_query_only=1"); err != nil {
+		return fmt.Errorf("sqlite: open readers: %w", err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	s.r.SetMaxOpenConns(n)
+	s.r.SetMaxIdleConns(n) // keep them: a new connection re-runs its PRAGMAs
+	for _, p := range []struct {
+		stmt  **sql.Stmt
+		query string
+	}{
+		{&s.versionStmt, `SELECT version FROM projects WHERE id = ?`},
+		{&s.projectStmt, `SELECT ` + projectColumns + `, version FROM projects WHERE id = ?`},
+		{&s.credentialStmt, `SELECT ` + credentialColumns + ` FROM credentials WHERE access_key = ?`},
+		{&s.tokenStmt, `SELECT ` + tokenColumns + ` FROM tokens WHERE hash = ?`},
+	} {
+		if *p.stmt, err = s.r.PrepareContext(ctx, p.query); err != nil {
+			return fmt.Errorf("sqlite: prepare %q: %w", p.query, err)
+		}
+	}
+	return nil
+}
+
+// Close closes the statements and both pools.
+func (s *Store) Close() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{s.versionStmt, s.projectStmt, s.credentialStmt, s.tokenStmt} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	for _, db := range []*sql.DB{s.r, s.w} {
+		if db != nil {
+			errs = append(errs, db.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// write runs fn in one write transaction and commits it if fn succeeds.
+// The transaction starts with BEGIN IMMEDIATE (the writer's _txlock).
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// read runs fn in one read transaction: every query fn makes sees the same
+// snapshot, taken at its first query.
+func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("sqlite: begin read: %w", err)
+	}
+	defer tx.Rollback() // nothing to commit
+	return fn(tx)
+}
+
+// now returns the creation time for a record whose CreatedAt is zero.
+func (s *Store) now(t time.Time) time.Time {
+	if t.IsZero() {
+		return s.Now()
+	}
+	return t
+}
+
+// constraint returns the extended result code of the SQLite constraint
+// violation in err's chain (SQLITE_CONSTRAINT_PRIMARYKEY, ..._UNIQUE,
+// ..._FOREIGNKEY, ...), or 0 if err is not a constraint violation. Errors are
+// told apart by code, never by their text, which changes between versions.
+func constraint(err error) int {
+	var e *sqlite.Error
+	if errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_CONSTRAINT {
+		return e.Code()
+	}
+	return 0
+}
+
+// Times are kept as Unix seconds: the API speaks seconds, and integers sort
+// and compare in SQL without parsing.
+func fromUnix(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
+
+// nullString stores an optional identifier as NULL when it is empty, so that
+// foreign keys on it are not checked.
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
