@@ -21,7 +21,7 @@ func (m *Main) importFile(ctx context.Context, args []string) error {
 	var c common
 	fs := m.flags("import", &c)
 	if err := fs.Parse(args); err != nil {
-		return err
+		return usageError{err}
 	}
 	if fs.NArg() != 1 {
 		return usageError{errors.New("import: give exactly one FILE ('-' for standard input)")}
@@ -74,18 +74,18 @@ type importLine struct {
 	IsSubResource   bool                  `json:"is_sub_resource"`
 	ChargingMode    allot.ChargingMode    `json:"charging_mode"`
 	ResourceSource  allot.ResourceSource  `json:"resource_source"`
-	Amount          allot.Quantity        `json:"amount"`
-	Usage           allot.Quantity        `json:"usage"`
+	Amount          json.Number           `json:"amount"`
+	Usage           json.Number           `json:"usage"`
 	Status          allot.ResourceStatus  `json:"status"`
 	Unit            allot.Unit            `json:"unit"`
 
 	// assignment (AllocateSpResourceInfo names)
-	CustomerProjectID string         `json:"customer_project_id"`
-	RecordID          string         `json:"assignment_record_id"`
-	ResourceSpecCode  string         `json:"resource_spec_code"`
-	ResourceNum       allot.Quantity `json:"resource_num"`
-	ResourceUsedNum   allot.Quantity `json:"resource_used_num"`
-	AllocateTime      *int64         `json:"resource_allocate_time"`
+	CustomerProjectID string      `json:"customer_project_id"`
+	RecordID          string      `json:"assignment_record_id"`
+	ResourceSpecCode  string      `json:"resource_spec_code"`
+	ResourceNum       json.Number `json:"resource_num"`
+	ResourceUsedNum   json.Number `json:"resource_used_num"`
+	AllocateTime      *int64      `json:"resource_allocate_time"`
 }
 
 // readImport parses and validates every line, so that a bad line is reported
@@ -105,7 +105,7 @@ func readImport(in io.Reader) (allot.ImportBatch, error) {
 		}
 		key, err := addLine(&b, raw, now)
 		if err != nil {
-			return b, fmt.Errorf("line %d: %w", n, err)
+			return b, fmt.Errorf("line %d: %s", n, errorText(err))
 		}
 		if first, dup := seen[key]; dup {
 			return b, fmt.Errorf("line %d: %s is already on line %d", n, key, first)
@@ -124,6 +124,7 @@ func readImport(in io.Reader) (allot.ImportBatch, error) {
 func addLine(b *allot.ImportBatch, raw []byte, now time.Time) (string, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
+	dec.UseNumber()
 	var l importLine
 	if err := dec.Decode(&l); err != nil {
 		return "", fmt.Errorf("not a valid import object: %v", err)
@@ -144,7 +145,14 @@ func addLine(b *allot.ImportBatch, raw []byte, now time.Time) (string, error) {
 			ProjectID: l.ProjectID, ResourceID: l.ResourceID, OrderID: l.OrderID, BoundAsset: l.BoundAsset,
 			ResourceType: l.ResourceType, BusinessType: l.BusinessType, SubResourceType: l.SubResourceType,
 			IsSubResource: l.IsSubResource, ChargingMode: l.ChargingMode, Source: l.ResourceSource,
-			Amount: l.Amount, Usage: l.Usage, Status: l.Status, Unit: l.Unit,
+			Status: l.Status, Unit: l.Unit,
+		}
+		var err error
+		if r.Amount, err = quantity("amount", l.Amount, true); err != nil {
+			return "", err
+		}
+		if r.Usage, err = quantity("usage", l.Usage, false); err != nil {
+			return "", err
 		}
 		if len(l.ExpireTime) > 0 && string(l.ExpireTime) != "null" {
 			var s string
@@ -166,7 +174,13 @@ func addLine(b *allot.ImportBatch, raw []byte, now time.Time) (string, error) {
 		a := allot.Assignment{
 			RecordID: l.RecordID, SPProjectID: l.SPProjectID, CustomerProjectID: l.CustomerProjectID,
 			ResourceSpecCode: l.ResourceSpecCode, ChargingMode: l.ChargingMode,
-			ResourceNum: l.ResourceNum, ResourceUsedNum: l.ResourceUsedNum,
+		}
+		var err error
+		if a.ResourceNum, err = quantity("resource_num", l.ResourceNum, true); err != nil {
+			return "", err
+		}
+		if a.ResourceUsedNum, err = quantity("resource_used_num", l.ResourceUsedNum, false); err != nil {
+			return "", err
 		}
 		if l.AllocateTime == nil {
 			return "", allot.Invalid("resource_allocate_time", "is required (Unix seconds)")
@@ -186,4 +200,19 @@ func addLine(b *allot.ImportBatch, raw []byte, now time.Time) (string, error) {
 		return "", allot.Invalid("kind", "is required: project, resource or assignment")
 	}
 	return "", allot.Invalid("kind", "%q is not one of project, resource, assignment", l.Kind)
+}
+
+// quantity parses a JSON number exactly, naming param in any error.
+func quantity(param string, n json.Number, required bool) (allot.Quantity, error) {
+	if n == "" {
+		if required {
+			return 0, allot.Invalid(param, "is required")
+		}
+		return 0, nil
+	}
+	q, err := allot.ParseQuantity(string(n))
+	if err != nil {
+		return 0, allot.Invalid(param, "%v", err)
+	}
+	return q, nil
 }

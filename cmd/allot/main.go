@@ -10,7 +10,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+
+	"allot"
 )
 
 func main() {
@@ -19,7 +22,7 @@ func main() {
 	m := &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
 	if err := m.Run(ctx, os.Args[1:]); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "allot:", err)
+			fmt.Fprintln(os.Stderr, "allot:", errorText(err))
 		}
 		os.Exit(exitCode(err))
 	}
@@ -79,7 +82,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return nil
 	}
 	fmt.Fprint(m.Stderr, usage)
-	return fmt.Errorf("unknown command %q", joinFirst(args, 2))
+	return usageError{fmt.Errorf("unknown command %q", joinFirst(args, 2))}
 }
 
 func joinFirst(args []string, n int) string {
@@ -94,6 +97,16 @@ func joinFirst(args []string, n int) string {
 		s += a
 	}
 	return s
+}
+
+// errorText shows a domain error by its user-facing message (it names the
+// parameter and the reason) and anything else as is.
+func errorText(err error) string {
+	var e *allot.Error
+	if errors.As(err, &e) && e.Code != allot.EINTERNAL {
+		return strings.Replace(err.Error(), e.Error(), e.Message, 1)
+	}
+	return err.Error()
 }
 
 // usageError marks errors in how a command was called (exit code 2).
