@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"strconv"
+	"strings"
 )
 
 // Quantity is an exact amount of a resource in millionths of its unit
@@ -29,8 +30,13 @@ func (q Quantity) Units() (int64, bool) { return int64(q) / QuantityScale, int64
 // It rejects negative numbers, more than six decimal places and values above
 // MaxQuantity.
 func ParseQuantity(s string) (Quantity, error) {
+	// Only the decimal forms of a JSON number: big.Rat alone would also take
+	// fractions ("1/2") and hexadecimal.
+	if s == "" || len(s) > 64 || strings.Trim(s, "0123456789.eE+-") != "" {
+		return 0, fmt.Errorf("%q is not a decimal number", s)
+	}
 	r, ok := new(big.Rat).SetString(s)
-	if !ok || len(s) > 64 {
+	if !ok {
 		return 0, fmt.Errorf("%q is not a decimal number", s)
 	}
 	if r.Sign() < 0 {
