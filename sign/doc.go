@@ -71,4 +71,27 @@
 //   - a declared X-Sdk-Content-Sha256 other than UNSIGNED-PAYLOAD must equal
 //     the hash of the body actually received;
 //   - signatures are compared in constant time.
+//
+// # Verifying on a server
+//
+// Parse the Authorization header with ParseAuthorization, look up the secret
+// of auth.AccessKey, read the whole body (bounded) and call Verify with the
+// current time and a skew of 15 minutes. Pass the body bytes exactly as
+// received, nil when there are none, and give handlers a fresh reader over
+// the same bytes.
+//
+// Handlers read the query through r.URL.Query(): a bare key "?a" is a="",
+// the same parameter as "?a=". Verify rejects a query holding ';' or an
+// invalid escape rather than let url.ParseQuery drop the pair, so the
+// parameters it checked are exactly those a handler sees.
+//
+// The host line uses r.Host. Behind a proxy that rewrites Host, restore the
+// client's Host before verifying, or clients that sign host will fail.
+//
+// UNSIGNED-PAYLOAD leaves the body unauthenticated; the Go SDK sends it for
+// any Content-Type that is not JSON or BSON. Routes that need body integrity
+// should refuse it.
+//
+// The scheme has no nonce: within the skew window a captured request can be
+// replayed verbatim. Only TLS keeps it from being captured.
 package sign

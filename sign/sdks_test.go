@@ -133,7 +133,7 @@ var otherSDKCalls = map[string]refCall{
 		headers: [][2]string{{"Host", "metastudio.example.com"}, {"Content-Type", "application/json"},
 			{"X-Sdk-Date", date}, {"X-Project-Id", projectID}},
 		signed: []string{"content-type", "host", "x-project-id", "x-sdk-date"}, sep: ",",
-		body:   `{"name": "voice", "amount": 3}`},
+		body: `{"name": "voice", "amount": 3}`},
 	// axios: '+' for a space, '[', ']' and '$' raw, repeated keys.
 	"node": {method: "GET", path: "/v1/" + projectID + "/resources",
 		target: "/v1/" + projectID + "/resources?filter[type]=A+B&id=2&id=1&price=$5",

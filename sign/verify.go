@@ -40,14 +40,23 @@ func Verify(r *http.Request, body []byte, auth Authorization, secretKey []byte, 
 		return &Error{Kind: KindExpired, Reason: "signature expired", SignedAt: signedAt, ServerTime: now}
 	}
 
+	if len(secretKey) == 0 {
+		// A lookup bug handing over an empty key must not let anyone who
+		// signs with the empty key in.
+		return mismatch("signature does not match")
+	}
+
+	declared, hasDeclared := r.Header[HeaderContentSha256]
+	if hasDeclared && len(declared) != 1 {
+		return malformed("request must carry at most one " + HeaderContentSha256 + " header")
+	}
 	var bodyHex [2 * sha256.Size]byte
-	sum := sha256.Sum256(body)
-	hex.Encode(bodyHex[:], sum[:])
 	payload := bodyHex[:]
-	if declared, ok := r.Header[HeaderContentSha256]; ok {
-		if len(declared) != 1 {
-			return malformed("request must carry at most one " + HeaderContentSha256 + " header")
-		}
+	if !hasDeclared || declared[0] != UnsignedPayload {
+		sum := sha256.Sum256(body)
+		hex.Encode(bodyHex[:], sum[:])
+	}
+	if hasDeclared {
 		// The signer used the declared value as is; a real hash must
 		// still match the body, or the body could be swapped.
 		if declared[0] != UnsignedPayload && !strings.EqualFold(declared[0], string(payload)) {
@@ -68,6 +77,60 @@ func Verify(r *http.Request, body []byte, auth Authorization, secretKey []byte, 
 	}
 	return nil
 }
+
+// Kind classifies why a request failed verification, so a server can map it
+// to the error code and message API Gateway would return.
+type Kind int
+
+const (
+	// KindMalformed: the Authorization header or X-Sdk-Date is missing,
+	// unparsable, or x-sdk-date is not among the signed headers.
+	KindMalformed Kind = iota + 1
+	// KindExpired: the signing time is more than the allowed skew away
+	// from the server clock, in either direction.
+	KindExpired
+	// KindMismatch: the request is well formed but the signature (or the
+	// declared body hash) does not match.
+	KindMismatch
+)
+
+// String names the kind for logs.
+func (k Kind) String() string {
+	switch k {
+	case KindMalformed:
+		return "malformed"
+	case KindExpired:
+		return "expired"
+	case KindMismatch:
+		return "mismatch"
+	}
+	return "unknown"
+}
+
+// Error is the error Verify returns. Its message never contains the secret
+// key or the expected signature, so it is safe to send to the client.
+type Error struct {
+	Kind   Kind
+	Reason string
+	// SignedAt and ServerTime are set for KindExpired, so the server can
+	// report both the way API Gateway does.
+	SignedAt   time.Time
+	ServerTime time.Time
+}
+
+// Error returns Reason, or for KindExpired the gateway's own wording:
+// "signature expired, signature time:<t>,server time:<t>" in DateFormat.
+func (e *Error) Error() string {
+	if e.Kind == KindExpired {
+		return "signature expired, signature time:" + e.SignedAt.UTC().Format(DateFormat) +
+			",server time:" + e.ServerTime.UTC().Format(DateFormat)
+	}
+	return e.Reason
+}
+
+func malformed(reason string) *Error { return &Error{Kind: KindMalformed, Reason: reason} }
+
+func mismatch(reason string) *Error { return &Error{Kind: KindMismatch, Reason: reason} }
 
 // signature appends to dst HMAC-SHA256(secretKey, StringToSign) for the
 // canonical request cr signed at date.

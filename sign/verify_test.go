@@ -145,3 +145,24 @@ func TestDeclaredContentSha256(t *testing.T) {
 		t.Fatalf("message: %v", err)
 	}
 }
+
+// An empty secret, say from a broken key lookup, must never verify, even a
+// request signed with the empty key.
+func TestVerifyEmptySecret(t *testing.T) {
+	rec := signedRequest(t, "GET", "/v1/x", "", nil)
+	auth, err := sign.ParseAuthorization(rec.r.Header.Get("Authorization"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, sign.Verify(rec.r, nil, auth, nil, signTime, skew), sign.KindMismatch)
+
+	r, _ := http.NewRequest("GET", "https://h.example.com/v1/x", nil)
+	r.Header.Set(sign.HeaderDate, date)
+	empty, err := sign.ParseAuthorization(refSign(refCall{method: "GET", path: "/v1/x", signed: []string{"x-sdk-date"},
+		sep: ", ", headers: [][2]string{{sign.HeaderDate, date}}}, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, sign.Verify(r, nil, empty, []byte{}, signTime, skew), sign.KindMismatch)
+	wantKind(t, sign.Verify(r, nil, empty, []byte("k"), signTime, skew), sign.KindMismatch)
+}
