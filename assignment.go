@@ -12,13 +12,16 @@ type Assignment struct {
 	ChargingMode      ChargingMode `json:"charging_mode"`
 	ResourceNum       Quantity     `json:"resource_num"`
 	ResourceUsedNum   Quantity     `json:"resource_used_num"`
-	AllocateTime      time.Time    `json:"-"`
-	ExpireTime        time.Time    `json:"-"`
+	AllocateTime      time.Time    `json:"resource_allocate_time"`
+	ExpireTime        time.Time    `json:"resource_expire_time"`
+	// SPResourceID is the service provider's package the units came from,
+	// for allocations made through allot (empty for imported records).
+	SPResourceID string `json:"sp_resource_id,omitempty"`
 
 	// Seq and Version play the same roles as on Resource; Seq orders a
 	// customer's records oldest first. Assigned by the store.
-	Seq     int64 `json:"-"`
-	Version int64 `json:"-"`
+	Seq     int64 `json:"seq"`
+	Version int64 `json:"version"`
 }
 
 // MaxUnixSeconds is the documented upper bound of the API's Unix times.

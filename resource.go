@@ -31,13 +31,17 @@ type Resource struct {
 	Status          ResourceStatus  `json:"status"`
 	Unit            Unit            `json:"unit"`
 
+	// Removed marks a package that was cancelled or fully reclaimed: it no
+	// longer appears in any list, and its history stays in the ledger.
+	Removed bool `json:"removed,omitempty"`
+
 	// Seq orders a project's resources: it grows with every resource the
 	// project gains, so pages walk them oldest first and a newly added
 	// resource never shifts an earlier page. Assigned by the store.
-	Seq int64 `json:"-"`
+	Seq int64 `json:"seq"`
 	// Version is the project version that last changed this resource.
 	// Assigned by the store.
-	Version int64 `json:"-"`
+	Version int64 `json:"version"`
 }
 
 // Validate checks every field a caller supplies, naming the first bad one.
@@ -114,8 +118,12 @@ type ResourceFilter struct {
 	Status      *ResourceStatus
 }
 
-// Match reports whether r passes every condition of f.
+// Match reports whether r passes every condition of f. Removed resources
+// match no filter.
 func (f *ResourceFilter) Match(r *Resource) bool {
+	if r.Removed {
+		return false
+	}
 	if len(f.Sources) > 0 && !contains(f.Sources, r.Source) {
 		return false
 	}
@@ -181,4 +189,12 @@ func (p Page) Window(n int) (from, to int) {
 type ResourcePage struct {
 	Count     int
 	Resources []Resource
+}
+
+// Remaining returns the units of r not yet used.
+func (r *Resource) Remaining() Quantity { return r.Amount - r.Usage }
+
+// Expired reports whether r has an expiry time at or before now.
+func (r *Resource) Expired(now time.Time) bool {
+	return !r.ExpireTime.IsZero() && !r.ExpireTime.After(now)
 }

@@ -1,0 +1,125 @@
+package allot
+
+import (
+	"context"
+	"time"
+)
+
+// Op names a kind of ledger entry.
+type Op string
+
+const (
+	OpImport      Op = "import"       // a resource loaded by allot import: amount and usage as loaded
+	OpPurchase    Op = "purchase"     // a purchased package: +amount
+	OpAdminGrant  Op = "admin_grant"  // an administrator allocation: +amount
+	OpSPGrantOut  Op = "sp_grant_out" // on the SP's package: +usage, the units given away
+	OpSPGrantIn   Op = "sp_grant_in"  // on the customer's new package: +amount
+	OpReclaim     Op = "reclaim"      // -amount, the unused units taken back
+	OpSPReturn    Op = "sp_return"    // on the SP's package: -usage, reclaimed units back in the pool
+	OpCancel      Op = "cancel"       // -amount of the unused rest; the package leaves the list
+	OpFreeze      Op = "freeze"       // status 1
+	OpUnfreeze    Op = "unfreeze"     // status 0
+	OpBindAsset   Op = "bind_asset"   // bound_asset set (Ref holds the asset id)
+	OpUnbindAsset Op = "unbind_asset" // bound_asset cleared
+	OpConsume     Op = "consume"      // +usage
+	OpRefund      Op = "refund"       // -usage
+)
+
+// LedgerEntry is one append-only record of a change to a resource. A
+// resource's amount and usage are always the sums of its entries' deltas;
+// allot verify recomputes them to prove it.
+type LedgerEntry struct {
+	ProjectID  string    `json:"project_id"`
+	Seq        int64     `json:"seq"` // orders a project's entries; assigned by the store
+	ResourceID string    `json:"resource_id"`
+	At         time.Time `json:"at"`
+	Actor      string    `json:"actor"` // the credential that made the change
+	Op         Op        `json:"op"`
+	// AmountDelta and UsageDelta are the changes to the resource's amount
+	// and usage; zero for entries that change neither (freeze, bind).
+	AmountDelta    Quantity `json:"amount_delta"`
+	UsageDelta     Quantity `json:"usage_delta"`
+	IdempotencyKey string   `json:"idempotency_key,omitempty"`
+	Reason         string   `json:"reason,omitempty"`
+	// Ref links related records: the assignment record of an SP
+	// allocation, an order id, a bound asset id.
+	Ref string `json:"ref,omitempty"`
+}
+
+// LedgerQuery selects ledger entries of one project, oldest first.
+type LedgerQuery struct {
+	ProjectID  string
+	ResourceID string     // optional
+	From, To   *time.Time // optional, inclusive bounds on At
+	Page       Page
+}
+
+// IdempotencyRecord remembers the answer to a request made with an
+// idempotency key, so a retry gets the first answer and changes nothing.
+type IdempotencyRecord struct {
+	ProjectID   string
+	Key         string
+	Fingerprint string // what was asked; the same key with another request is refused
+	Result      []byte // the first answer, as JSON
+	CreatedAt   time.Time
+}
+
+// Drift is a difference between what a resource or an assignment holds and
+// what the ledger says it should hold.
+type Drift struct {
+	ProjectID  string   `json:"project_id"`
+	ResourceID string   `json:"resource_id"`
+	Field      string   `json:"field"` // amount, usage, resource_num, resource_used_num
+	Stored     Quantity `json:"stored"`
+	Ledger     Quantity `json:"ledger"`
+}
+
+// Tx is one write transaction of a Ledger store, holding a set of projects.
+// The lifecycle rules in this package are written once against it; each
+// store implements it with its own SQL.
+type Tx interface {
+	// Now is the time of the whole operation: every row and entry it writes
+	// shares it.
+	Now() time.Time
+	// Project returns a project. ENOTFOUND if it does not exist.
+	Project(id string) (Project, error)
+	// Resource returns a resource, removed or not. ENOTFOUND if there is none.
+	Resource(projectID, resourceID string) (Resource, error)
+	// ResourcesOfType returns a project's resources of one type that are
+	// not removed, in Seq order.
+	ResourcesOfType(projectID, resourceType string) ([]Resource, error)
+	// ResourceByOrder finds the resource a purchase order created.
+	ResourceByOrder(projectID, orderID string) (Resource, bool, error)
+	// SaveResource inserts r when r.Seq is 0 (assigning Seq) and updates it
+	// otherwise; it stamps r.Version. The project must be held by the
+	// transaction. ECONFLICT if a new resource's id exists.
+	SaveResource(r *Resource) error
+	// Assignment returns an allocation record. ENOTFOUND if there is none.
+	Assignment(recordID string) (Assignment, error)
+	// SaveAssignment inserts or updates like SaveResource; the customer
+	// project must be held.
+	SaveAssignment(a *Assignment) error
+	// AppendLedger appends e, assigning e.Seq. The project must be held.
+	AppendLedger(e *LedgerEntry) error
+	// Idempotency returns the record of an earlier request with this key.
+	Idempotency(projectID, key string) (IdempotencyRecord, bool, error)
+	// SaveIdempotency records the answer to a request.
+	SaveIdempotency(rec IdempotencyRecord) error
+}
+
+// Ledger is the write side of a store: every lifecycle operation runs in
+// Update, and every change it makes is a ledger entry.
+type Ledger interface {
+	// Update runs fn in one write transaction that holds projectIDs (locked
+	// in sorted order, so two updates never deadlock) and bumps the version
+	// of each exactly once if fn succeeds. Nothing is written if fn fails.
+	// fn may run more than once when the database asks for a retry
+	// (serialization failures), so it must not have effects outside tx.
+	// ENOTFOUND if a project does not exist.
+	Update(ctx context.Context, projectIDs []string, fn func(Tx) error) error
+	// LedgerEntries returns one page of entries and the count of all that match.
+	LedgerEntries(ctx context.Context, q LedgerQuery) ([]LedgerEntry, int, error)
+	// Drift recomputes every resource's amount and usage and every
+	// assignment's numbers from the ledger and returns each difference.
+	Drift(ctx context.Context) ([]Drift, error)
+}
