@@ -2,10 +2,12 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 
 	"allot"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // insertAssignments writes assignment records whose Seq and Version are set,
@@ -42,28 +44,40 @@ func insertAssignments(ctx context.Context, tx pgx.Tx, as []allot.Assignment) er
 	return nil
 }
 
-// selectAssignments returns a customer project's assignment records changed
-// after version since, in Seq order.
-func selectAssignments(ctx context.Context, q querier, customerID string, since int64) ([]allot.Assignment, error) {
-	rows, err := q.Query(ctx, `SELECT record_id, sp_project_id, seq, version, resource_spec_code,
-			charging_mode, resource_num, resource_used_num, allocate_time, expire_time
-		FROM assignments WHERE customer_project_id = $1 AND version > $2 ORDER BY seq`, customerID, since)
-	if err != nil {
-		return nil, err
-	}
+// The assignment reads, in Seq order, as two statements like the
+// resource reads.
+const (
+	assignmentColumns = `record_id, sp_project_id, seq, version, resource_spec_code,
+		charging_mode, resource_num, resource_used_num, allocate_time, expire_time`
+	allAssignmentsQuery     = `SELECT ` + assignmentColumns + ` FROM assignments WHERE customer_project_id = $1 ORDER BY seq`
+	changedAssignmentsQuery = `SELECT ` + assignmentColumns + ` FROM assignments
+		WHERE customer_project_id = $1 AND version > $2 ORDER BY seq`
+)
+
+// scanAssignments reads the rows of an assignment read for customerID and
+// closes them, sharing enumeration and spec code strings like scanResources.
+func scanAssignments(rows pgx.Rows, customerID string) ([]allot.Assignment, error) {
 	defer rows.Close()
 	var (
 		as                []allot.Assignment
+		sp, spec, mode    pgtype.DriverBytes
+		num, used         int64
 		allocate, expires int64
+		strs              = make(map[string]string)
+		ok                bool
 	)
 	for rows.Next() {
 		a := allot.Assignment{CustomerProjectID: customerID}
-		err := rows.Scan(&a.RecordID, &a.SPProjectID, &a.Seq, &a.Version, &a.ResourceSpecCode,
-			&a.ChargingMode, &a.ResourceNum, &a.ResourceUsedNum, &allocate, &expires)
+		err := rows.Scan(&a.RecordID, &sp, &a.Seq, &a.Version, &spec, &mode, &num, &used, &allocate, &expires)
 		if err != nil {
 			return nil, err
 		}
-		a.AllocateTime, a.ExpireTime = timeOrZero(&allocate), timeOrZero(&expires)
+		if a.ChargingMode, ok = enumOf(allot.ChargingModes, mode); !ok || len(mode) == 0 {
+			return nil, fmt.Errorf("postgres: assignment %s holds a value outside the enumerations", a.RecordID)
+		}
+		a.SPProjectID, a.ResourceSpecCode = shared(strs, sp), shared(strs, spec)
+		a.ResourceNum, a.ResourceUsedNum = allot.Quantity(num), allot.Quantity(used)
+		a.AllocateTime, a.ExpireTime = fromUnix(allocate), fromUnix(expires)
 		as = append(as, a)
 	}
 	return as, rows.Err()

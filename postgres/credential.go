@@ -48,7 +48,7 @@ func (s *Store) FindCredential(ctx context.Context, accessKey string) (allot.Cre
 	if err != nil {
 		return allot.Credential{}, err
 	}
-	c.CreatedAt = timeOrZero(&created)
+	c.CreatedAt = fromUnix(created)
 	return c, nil
 }
 
@@ -85,6 +85,6 @@ func (s *Store) FindToken(ctx context.Context, hash []byte) (allot.Token, error)
 	if err != nil {
 		return allot.Token{}, err
 	}
-	t.ExpiresAt, t.CreatedAt = timeOrZero(&expires), timeOrZero(&created)
+	t.ExpiresAt, t.CreatedAt = fromUnix(expires), fromUnix(created)
 	return t, nil
 }

@@ -275,10 +275,5 @@ func unixOrNull(t time.Time) *int64 {
 	return &u
 }
 
-// timeOrZero is the inverse of unixOrNull.
-func timeOrZero(u *int64) time.Time {
-	if u == nil {
-		return time.Time{}
-	}
-	return time.Unix(*u, 0).UTC()
-}
+// fromUnix returns a stored time, in UTC like every time allot hands out.
+func fromUnix(sec int64) time.Time { return time.Unix(sec, 0).UTC() }

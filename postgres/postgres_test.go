@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 
@@ -18,8 +19,8 @@ func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) allot.Store { return postgres.MustOpen(t) })
 }
 
-// TestMigrateRace starts two stores on the same empty schema at the same
-// moment, as two nodes of a deployment would: both must come up, and every
+// TestMigrateRace starts four stores on the same empty schema at the same
+// moment, as the nodes of a deployment would: all must come up, and every
 // migration must be recorded exactly once.
 func TestMigrateRace(t *testing.T) {
 	for round := range 5 {
@@ -44,11 +45,6 @@ func TestMigrateRace(t *testing.T) {
 				t.Fatalf("round %d: Open %d: %v", round, i, err)
 			}
 		}
-		s, err := postgres.Open(t.Context(), dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
 		rows, err := postgres.AdminPool().Query(t.Context(), fmt.Sprintf(
 			`SELECT version, count(*) FROM %s.schema_migrations GROUP BY version ORDER BY version`, schemaOf(t, dsn)))
 		if err != nil {
@@ -71,6 +67,37 @@ func TestMigrateRace(t *testing.T) {
 		if len(versions) == 0 || versions[0] != 1 {
 			t.Fatalf("round %d: recorded migrations %v, want 1 first", round, versions)
 		}
+	}
+}
+
+// TestMigrateAgain checks that opening a migrated schema again changes
+// nothing, and that a build refuses a schema newer than its migrations.
+func TestMigrateAgain(t *testing.T) {
+	dsn := postgres.NewSchemaDSN(t)
+	for range 2 {
+		s, err := postgres.Open(t.Context(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+	}
+	schema := schemaOf(t, dsn)
+	var n, latest int64
+	err := postgres.AdminPool().QueryRow(t.Context(), `SELECT count(*), max(version) FROM `+schema+`.schema_migrations`).Scan(&n, &latest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != latest {
+		t.Fatalf("schema_migrations has %d rows for versions up to %d", n, latest)
+	}
+	_, err = postgres.AdminPool().Exec(t.Context(),
+		`INSERT INTO `+schema+`.schema_migrations (version, name, applied_at) VALUES (9999, '9999_future.sql', 0)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := postgres.Open(t.Context(), dsn); err == nil {
+		s.Close()
+		t.Fatal("Open succeeded on a schema newer than the build")
 	}
 }
 
@@ -152,4 +179,44 @@ func schemaOf(t *testing.T, dsn string) string {
 		t.Fatal(err)
 	}
 	return u.Query().Get("search_path")
+}
+
+// TestImportErrorsNameTheItem checks that a batch failing on a unique or
+// foreign key, which a multi-row insert reports only by constraint, still
+// tells the caller which item it was.
+func TestImportErrorsNameTheItem(t *testing.T) {
+	s := postgres.MustOpen(t)
+	storetest.MustImport(t, s, allot.ImportBatch{
+		Projects:    []allot.Project{storetest.NewProject("sp", ""), storetest.NewProject("cust", "sp")},
+		Resources:   []allot.Resource{storetest.NewResource("cust", "r-old")},
+		Assignments: []allot.Assignment{storetest.NewAssignment("a-old", "sp", "cust")},
+	})
+	for _, tc := range []struct {
+		batch allot.ImportBatch
+		code  allot.ErrorCode
+		names []string
+	}{
+		{allot.ImportBatch{Projects: []allot.Project{storetest.NewProject("p-new", ""), storetest.NewProject("cust", "")}},
+			allot.ECONFLICT, []string{"cust"}},
+		{allot.ImportBatch{Projects: []allot.Project{storetest.NewProject("p-new", "sp"), storetest.NewProject("p-2", "ghost")}},
+			allot.EINVALID, []string{"p-2", "ghost"}},
+		{allot.ImportBatch{Resources: []allot.Resource{storetest.NewResource("cust", "r-new"), storetest.NewResource("cust", "r-old")}},
+			allot.ECONFLICT, []string{"cust/r-old"}},
+		{allot.ImportBatch{Assignments: []allot.Assignment{storetest.NewAssignment("a-new", "sp", "cust"), storetest.NewAssignment("a-old", "sp", "cust")}},
+			allot.ECONFLICT, []string{"a-old"}},
+		{allot.ImportBatch{Resources: []allot.Resource{storetest.NewResource("ghost", "r-1")}},
+			allot.EINVALID, []string{"ghost", "r-1"}},
+	} {
+		err := s.Import(t.Context(), tc.batch)
+		if got := allot.ErrorCodeOf(err); got != tc.code {
+			t.Errorf("got %v (code %q), want code %q", err, got, tc.code)
+			continue
+		}
+		msg := allot.ErrorMessageOf(err)
+		for _, name := range tc.names {
+			if !strings.Contains(msg, name) {
+				t.Errorf("message %q does not name %q", msg, name)
+			}
+		}
+	}
 }

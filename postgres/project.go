@@ -9,9 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// projectColumns is the column list that scanProject reads.
-const projectColumns = `id, name, region_id, COALESCE(sp_project_id, ''), created_at`
-
 // CreateProject adds a project at version 1. ECONFLICT if the id exists;
 // EINVALID if p is invalid or its SP project does not exist.
 func (s *Store) CreateProject(ctx context.Context, p allot.Project) error {
@@ -36,38 +33,28 @@ func (s *Store) CreateProject(ctx context.Context, p allot.Project) error {
 
 // FindProject returns a project. ENOTFOUND if it does not exist.
 func (s *Store) FindProject(ctx context.Context, id string) (allot.Project, error) {
-	return findProject(ctx, s.pool, id)
-}
-
-// querier is what reads need of a pool or a transaction.
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-func findProject(ctx context.Context, q querier, id string) (allot.Project, error) {
-	p, _, err := findProjectVersion(ctx, q, id)
+	p, _, _, err := scanProject(s.pool.QueryRow(ctx, projectQuery, id), id)
 	return p, err
 }
 
-// findProjectVersion reads a project and its version in one statement, so a
-// snapshot read sees both as of the same moment.
-func findProjectVersion(ctx context.Context, q querier, id string) (allot.Project, int64, error) {
-	var (
-		p       allot.Project
-		created int64
-		version int64
-	)
-	err := q.QueryRow(ctx, `SELECT `+projectColumns+`, version FROM projects WHERE id = $1`, id).
-		Scan(&p.ID, &p.Name, &p.RegionID, &p.SPProjectID, &created, &version)
+// projectQuery reads a project with its version and the number of rows it
+// has gained (resources and assignments together), all from one row, so a
+// snapshot read sees them as of the same moment.
+const projectQuery = `SELECT id, name, region_id, COALESCE(sp_project_id, ''), created_at, version, next_seq - 1
+	FROM projects WHERE id = $1`
+
+// scanProject reads the row of projectQuery for project id.
+func scanProject(row pgx.Row, id string) (p allot.Project, version, gained int64, err error) {
+	var created int64
+	err = row.Scan(&p.ID, &p.Name, &p.RegionID, &p.SPProjectID, &created, &version, &gained)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return allot.Project{}, 0, projectNotFound(id)
+		return allot.Project{}, 0, 0, projectNotFound(id)
 	}
 	if err != nil {
-		return allot.Project{}, 0, err
+		return allot.Project{}, 0, 0, err
 	}
-	p.CreatedAt = timeOrZero(&created)
-	return p, version, nil
+	p.CreatedAt = fromUnix(created)
+	return p, version, gained, nil
 }
 
 // insertProjects writes a batch's new projects at version 1. A service

@@ -2,10 +2,12 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 
 	"allot"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // insertChunk bounds the rows of one INSERT: a batch of any size goes in as
@@ -62,36 +64,89 @@ func insertResources(ctx context.Context, tx pgx.Tx, rs []allot.Resource) error 
 	return nil
 }
 
-// selectResources returns a project's resources changed after version since,
-// in Seq order.
-func selectResources(ctx context.Context, q querier, projectID string, since int64) ([]allot.Resource, error) {
-	rows, err := q.Query(ctx, `SELECT resource_id, seq, version, order_id, asset_id, asset_name,
-			expire_time, resource_type, business_type, sub_resource_type, is_sub_resource,
-			charging_mode, resource_source, amount, usage, status, unit
-		FROM resources WHERE project_id = $1 AND version > $2 ORDER BY seq`, projectID, since)
-	if err != nil {
-		return nil, err
-	}
+// The resource reads, in Seq order: all of a project's rows, and those
+// changed after a version. They are two statements rather than one with
+// "version > 0", because each is prepared once and then planned for any
+// argument: the full read walks the primary key in order, while the change
+// read starts from the version index and sorts the few rows it finds.
+const (
+	resourceColumns = `resource_id, seq, version, order_id, asset_id, asset_name,
+		expire_time, resource_type, business_type, sub_resource_type, is_sub_resource,
+		charging_mode, resource_source, amount, usage, status, unit`
+	allResourcesQuery     = `SELECT ` + resourceColumns + ` FROM resources WHERE project_id = $1 ORDER BY seq`
+	changedResourcesQuery = `SELECT ` + resourceColumns + ` FROM resources WHERE project_id = $1 AND version > $2 ORDER BY seq`
+)
+
+// scanResources reads the rows of a resource read for project projectID and
+// closes them. hint is the expected number of rows, 0 when unknown.
+//
+// A full read of a big project is the largest thing a node asks for, so the
+// enumerations are not scanned into strings of their own: they are matched
+// against the domain's values in the driver's buffer and share those, and
+// the few distinct resource types are shared through a map. That saves six
+// allocations and the reflection of named-type scans per row.
+func scanResources(rows pgx.Rows, projectID string, hint int) ([]allot.Resource, error) {
 	defer rows.Close()
 	var (
-		rs        []allot.Resource
-		assetID   *string
-		assetName string
-		expire    *int64
+		rs                                    = make([]allot.Resource, 0, hint)
+		assetID                               pgtype.Text
+		assetName                             string
+		expire                                pgtype.Int8
+		amount, usage                         int64
+		status                                int32
+		rtype, business, sub, mode, src, unit pgtype.DriverBytes
+		types                                 = make(map[string]string)
 	)
 	for rows.Next() {
 		r := allot.Resource{ProjectID: projectID}
 		err := rows.Scan(&r.ResourceID, &r.Seq, &r.Version, &r.OrderID, &assetID, &assetName,
-			&expire, &r.ResourceType, &r.BusinessType, &r.SubResourceType, &r.IsSubResource,
-			&r.ChargingMode, &r.Source, &r.Amount, &r.Usage, &r.Status, &r.Unit)
+			&expire, &rtype, &business, &sub, &r.IsSubResource,
+			&mode, &src, &amount, &usage, &status, &unit)
 		if err != nil {
 			return nil, err
 		}
-		if assetID != nil {
-			r.BoundAsset = &allot.BoundAsset{AssetID: *assetID, AssetName: assetName}
+		if assetID.Valid {
+			r.BoundAsset = &allot.BoundAsset{AssetID: assetID.String, AssetName: assetName}
 		}
-		r.ExpireTime = timeOrZero(expire)
+		if expire.Valid {
+			r.ExpireTime = fromUnix(expire.Int64)
+		}
+		var ok [5]bool
+		r.BusinessType, ok[0] = enumOf(allot.BusinessTypes, business)
+		r.SubResourceType, ok[1] = enumOf(allot.SubResourceTypes, sub)
+		r.ChargingMode, ok[2] = enumOf(allot.ChargingModes, mode)
+		r.Source, ok[3] = enumOf(allot.ResourceSources, src)
+		r.Unit, ok[4] = enumOf(allot.Units, unit)
+		if ok != [5]bool{true, true, true, true, true} {
+			return nil, fmt.Errorf("postgres: resource %s/%s holds a value outside the enumerations", projectID, r.ResourceID)
+		}
+		r.ResourceType = shared(types, rtype)
+		r.Amount, r.Usage, r.Status = allot.Quantity(amount), allot.Quantity(usage), allot.ResourceStatus(status)
 		rs = append(rs, r)
 	}
 	return rs, rows.Err()
+}
+
+// enumOf returns the value of values that equals b; the empty string is
+// the unset value of an optional enumeration.
+func enumOf[T ~string](values []T, b []byte) (T, bool) {
+	if len(b) == 0 {
+		return "", true
+	}
+	for _, v := range values {
+		if string(v) == string(b) {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// shared returns b as a string, the same string for every equal b.
+func shared(m map[string]string, b []byte) string {
+	if s, ok := m[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	m[s] = s
+	return s
 }

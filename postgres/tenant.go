@@ -147,7 +147,7 @@ func itemError(item string, err error) error {
 // costs nothing when the import succeeds; if the lookup finds nothing (the
 // rows went away since), err keeps its general message.
 func (s *Store) explain(ctx context.Context, b allot.ImportBatch, err error) error {
-	var found error
+	var found *allot.Error
 	switch constraintOf(err) {
 	case "projects_pkey":
 		ids := make([]string, len(b.Projects))
@@ -159,9 +159,13 @@ func (s *Store) explain(ctx context.Context, b allot.ImportBatch, err error) err
 			found = allot.Errorf(allot.ECONFLICT, "project %s exists already", id)
 		}
 	case "projects_sp_fk":
+		inBatch := make(map[string]bool, len(b.Projects))
+		for _, p := range b.Projects {
+			inBatch[p.ID] = true
+		}
 		var sps []string
 		for _, p := range b.Projects {
-			if p.SPProjectID != "" && !slices.ContainsFunc(b.Projects, func(q allot.Project) bool { return q.ID == p.SPProjectID }) {
+			if p.SPProjectID != "" && !inBatch[p.SPProjectID] {
 				sps = append(sps, p.SPProjectID)
 			}
 		}
@@ -194,11 +198,11 @@ func (s *Store) explain(ctx context.Context, b allot.ImportBatch, err error) err
 			found = allot.Errorf(allot.ECONFLICT, "assignment %s exists already", id)
 		}
 	}
-	if e, ok := found.(*allot.Error); ok {
-		e.Err = err
-		return e
+	if found == nil {
+		return err
 	}
-	return err
+	found.Err = err
+	return found
 }
 
 // TenantVersion returns a project's current version. ENOTFOUND if the
@@ -221,25 +225,51 @@ func (s *Store) TenantVersion(ctx context.Context, projectID string) (int64, err
 // The three queries share one read-only REPEATABLE READ transaction: the
 // version returned and the rows returned are of the same moment, so a caller
 // that caches the result under that version misses nothing and repeats
-// nothing when it next asks for changes after it.
+// nothing when it next asks for changes after it. They go to the server as
+// one batch: BEGIN, one round trip for all three, COMMIT.
 func (s *Store) TenantChanges(ctx context.Context, projectID string, since int64) (allot.TenantDelta, error) {
 	var d allot.TenantDelta
 	opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 	err := s.withTx(ctx, opts, func(tx pgx.Tx) error {
-		p, v, err := findProjectVersion(ctx, tx, projectID)
+		b := &pgx.Batch{}
+		b.Queue(projectQuery, projectID)
+		if since == 0 {
+			b.Queue(allResourcesQuery, projectID)
+			b.Queue(allAssignmentsQuery, projectID)
+		} else {
+			b.Queue(changedResourcesQuery, projectID, since)
+			b.Queue(changedAssignmentsQuery, projectID, since)
+		}
+		br := tx.SendBatch(ctx, b)
+		defer br.Close()
+		p, v, gained, err := scanProject(br.QueryRow(), projectID)
 		if err != nil {
 			return err
 		}
-		rs, err := selectResources(ctx, tx, projectID, since)
+		// A full read returns at most every row the project ever gained:
+		// sizing the slice for that spares a big project's read the
+		// copying of repeated growth.
+		hint := 0
+		if since == 0 {
+			hint = int(min(gained, 1_000_000))
+		}
+		rows, err := br.Query()
 		if err != nil {
 			return err
 		}
-		as, err := selectAssignments(ctx, tx, projectID, since)
+		rs, err := scanResources(rows, projectID, hint)
+		if err != nil {
+			return err
+		}
+		if rows, err = br.Query(); err != nil {
+			return err
+		}
+		as, err := scanAssignments(rows, projectID)
 		if err != nil {
 			return err
 		}
 		d = allot.TenantDelta{Project: p, Version: v, Resources: rs, Assignments: as}
-		return nil
+		return br.Close()
 	})
 	return d, err
 }
