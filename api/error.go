@@ -33,6 +33,20 @@ var errorTable = map[allot.ErrorCode]wireError{
 	errMethodNotAllowed: {http.StatusMethodNotAllowed, "APIG.0101", ""},
 }
 
+// adminErrorCodes are the management plane's error codes: it is allot's
+// own API, so its codes are allot's own.
+var adminErrorCodes = map[allot.ErrorCode]string{
+	allot.EINVALID:         "ALLOT.INVALID",
+	allot.EUNAUTHENTICATED: "ALLOT.UNAUTHENTICATED",
+	allot.ESIGEXPIRED:      "ALLOT.UNAUTHENTICATED",
+	allot.EFORBIDDEN:       "ALLOT.FORBIDDEN",
+	allot.ENOTFOUND:        "ALLOT.NOT_FOUND",
+	allot.ECONFLICT:        "ALLOT.CONFLICT",
+	allot.ERATELIMIT:       "ALLOT.RATE_LIMITED",
+	allot.EINTERNAL:        "ALLOT.INTERNAL",
+	errMethodNotAllowed:    "ALLOT.METHOD_NOT_ALLOWED",
+}
+
 // errMethodNotAllowed is a transport-only code: the path exists, the method does not.
 const errMethodNotAllowed allot.ErrorCode = "method_not_allowed"
 
@@ -58,6 +72,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if errors.Is(err, errBodyTooLarge) {
 		wire.status = http.StatusRequestEntityTooLarge
+	}
+	if s.admin {
+		wire.code, wire.prefix = adminErrorCodes[code], ""
 	}
 	setErrorCode(r.Context(), wire.code)
 	s.writeJSON(w, wire.status, errorBody{ErrorCode: wire.code, ErrorMsg: wire.prefix + msg})

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"allot"
@@ -32,6 +33,11 @@ type Config struct {
 	RequestTimeout time.Duration
 	// LogRequests writes one log line per request.
 	LogRequests bool
+
+	// The management plane's needs (NewAdminServer).
+	Service   *allot.Service
+	Ledger    allot.Ledger
+	AdminKeys allot.AdminKeys
 }
 
 // Server is allot's HTTP server.
@@ -40,6 +46,7 @@ type Server struct {
 	logger *slog.Logger
 	auth   *authenticator
 	mux    *http.ServeMux
+	admin  bool // the management plane: ALLOT.* error codes
 	ln     net.Listener
 	srv    *http.Server
 }
@@ -50,8 +57,14 @@ const (
 	maxBodyBytes   = 1 << 20
 )
 
-// NewServer builds a Server from cfg.
+// NewServer builds the tenant API server from cfg.
 func NewServer(cfg Config) *Server {
+	s := newServer(cfg)
+	s.routes()
+	return s
+}
+
+func newServer(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -66,7 +79,6 @@ func NewServer(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, logger: cfg.Logger, mux: http.NewServeMux()}
 	s.auth = newAuthenticator(cfg.Store, cfg.Keyring, cfg.Now, cfg.MaxClockSkew)
-	s.routes()
 	s.srv = &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -139,14 +151,21 @@ func (s *Server) writeBody(w http.ResponseWriter, status int, body []byte) {
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
 	// ServeMux sends every unmatched request here; tell a wrong method
 	// apart from an unknown path so clients see 405 where it applies.
-	for _, m := range []string{http.MethodGet} {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
 		probe := r.Clone(r.Context())
 		probe.Method = m
-		if _, pattern := s.mux.Handler(probe); pattern != "/" && r.Method != m {
-			w.Header().Set("Allow", m)
-			s.writeError(w, r, &allot.Error{Code: errMethodNotAllowed, Message: "method " + r.Method + " is not allowed on this path; use " + m})
-			return
+		if _, pattern := s.mux.Handler(probe); pattern != "/" {
+			allowed = append(allowed, m)
 		}
+	}
+	if len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		s.writeError(w, r, &allot.Error{Code: errMethodNotAllowed, Message: "method " + r.Method + " is not allowed on this path; use " + strings.Join(allowed, " or ")})
+		return
 	}
 	s.writeError(w, r, allot.Errorf(allot.ENOTFOUND, "the API does not exist: %s %s", r.Method, r.URL.Path))
 }
