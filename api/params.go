@@ -182,13 +182,8 @@ func parseResourceQuery(raw string) (allot.ResourceFilter, allot.Page, error) {
 	if f.Businesses, err = enumList(q, "business", allot.BusinessTypes); err != nil {
 		return f, p, err
 	}
-	if f.ResourceTypes, err = q.list("resource"); err != nil {
+	if f.ResourceTypes, err = q.resourceTypes(); err != nil {
 		return f, p, err
-	}
-	for _, rt := range f.ResourceTypes {
-		if err := allot.ValidateID("resource", rt); err != nil {
-			return f, p, err
-		}
 	}
 	if f.ResourceID, err = q.id("resource_id"); err != nil {
 		return f, p, err
@@ -202,14 +197,8 @@ func parseResourceQuery(raw string) (allot.ResourceFilter, allot.Page, error) {
 	if f.SubResource, err = enumValue(q, "sub_resource", allot.SubResourceTypes); err != nil {
 		return f, p, err
 	}
-	if f.ExpireStart, err = q.time("resource_expire_start_time"); err != nil {
+	if err := q.expiryWindow(&f); err != nil {
 		return f, p, err
-	}
-	if f.ExpireEnd, err = q.time("resource_expire_end_time"); err != nil {
-		return f, p, err
-	}
-	if f.ExpireStart != nil && f.ExpireEnd != nil && f.ExpireStart.After(*f.ExpireEnd) {
-		return f, p, allot.Invalid("resource_expire_start_time", "is after resource_expire_end_time")
 	}
 	if _, ok, _ := q.get("status"); ok {
 		n, err := q.integer("status", 0, 0, 1)
@@ -220,6 +209,34 @@ func parseResourceQuery(raw string) (allot.ResourceFilter, allot.Page, error) {
 		f.Status = &st
 	}
 	return f, p, nil
+}
+
+// resourceTypes reads the comma-separated resource types of "resource".
+func (q query) resourceTypes() ([]string, error) {
+	types, err := q.list("resource")
+	if err != nil {
+		return nil, err
+	}
+	for _, rt := range types {
+		if err := allot.ValidateID("resource", rt); err != nil {
+			return nil, err
+		}
+	}
+	return types, nil
+}
+
+// expiryWindow reads resource_expire_start_time and resource_expire_end_time.
+func (q query) expiryWindow(f *allot.ResourceFilter) (err error) {
+	if f.ExpireStart, err = q.time("resource_expire_start_time"); err != nil {
+		return err
+	}
+	if f.ExpireEnd, err = q.time("resource_expire_end_time"); err != nil {
+		return err
+	}
+	if f.ExpireStart != nil && f.ExpireEnd != nil && f.ExpireStart.After(*f.ExpireEnd) {
+		return allot.Invalid("resource_expire_start_time", "is after resource_expire_end_time")
+	}
+	return nil
 }
 
 // parseAssignQuery reads the query parameters of "Querying Tenant Resource Details".

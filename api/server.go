@@ -21,10 +21,11 @@ import (
 
 // Config is what a Server needs.
 type Config struct {
-	Reader  allot.TenantReader
-	Store   allot.Store // credentials, tokens and projects
-	Keyring *secret.Keyring
-	Logger  *slog.Logger
+	Reader    allot.TenantReader
+	Summaries allot.SummaryReader
+	Store     allot.Store // credentials, tokens and projects
+	Keyring   *secret.Keyring
+	Logger    *slog.Logger
 	// Now is the clock for signature dates and token expiry (time.Now if nil).
 	Now func() time.Time
 	// MaxClockSkew bounds |X-Sdk-Date - now| (15 minutes if zero).
@@ -94,6 +95,8 @@ func newServer(cfg Config) *Server {
 func (s *Server) routes() {
 	s.mux.Handle("GET /v1/{project_id}/tenants/resources", s.tenant(s.handleListResources))
 	s.mux.Handle("GET /v1/{project_id}/tenants/resource/assignrecourd", s.tenant(s.handleAssignRecords))
+	s.mux.Handle("GET /v1/{project_id}/tenants/resources-count", s.tenant(s.handleCountResources))
+	s.mux.Handle("GET /v1/{project_id}/tenants/resources-usage", s.tenant(s.handleResourceUsage))
 	s.mux.HandleFunc("GET /v3/projects", s.handleIAMProjects)
 	s.mux.HandleFunc("/", s.handleNotFound)
 }
