@@ -43,6 +43,9 @@ func (s *Server) adminRoutes() {
 	s.mux.Handle("POST /admin/v1/consume", s.adminOnly(s.handleConsume))
 	s.mux.Handle("GET /admin/v1/ledger", s.adminOnly(s.handleLedger))
 	s.mux.Handle("GET /admin/v1/drift", s.adminOnly(s.handleDrift))
+	if s.cfg.Metrics != nil {
+		s.mux.Handle("GET /metrics", s.cfg.Metrics)
+	}
 	s.mux.HandleFunc("/", s.handleNotFound)
 }
 
@@ -71,12 +74,14 @@ func (s *Server) adminOnly(h adminHandler) http.Handler {
 		}
 		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || key == "" || len(key) > 4096 {
+			s.cfg.Observer.AuthFailure("missing_admin_key")
 			s.writeError(w, r, unauthenticated("send an admin key as 'Authorization: Bearer KEY'"))
 			return
 		}
 		hash := sha256.Sum256([]byte(key))
 		k, err := s.cfg.AdminKeys.FindAdminKey(r.Context(), hash[:])
 		if allot.ErrorCodeOf(err) == allot.ENOTFOUND {
+			s.cfg.Observer.AuthFailure("unknown_admin_key")
 			s.writeError(w, r, unauthenticated("the admin key is unknown"))
 			return
 		} else if err != nil {
@@ -295,6 +300,14 @@ func (s *Server) handleConsume(w http.ResponseWriter, r *http.Request, actor all
 	}
 	out, err := s.cfg.Service.Consume(r.Context(), actor, allot.ConsumeRequest{ProjectID: body.ProjectID, ResourceID: body.ResourceID,
 		ResourceType: body.ResourceType, Amount: amount, IdempotencyKey: body.IdempotencyKey})
+	switch {
+	case err != nil:
+		s.cfg.Observer.ConsumeOutcome(string(allot.ErrorCodeOf(err)))
+	case out.Replayed:
+		s.cfg.Observer.ConsumeOutcome("replayed")
+	default:
+		s.cfg.Observer.ConsumeOutcome("accepted")
+	}
 	s.writeResult(w, out, err, r)
 }
 
@@ -384,6 +397,7 @@ func (s *Server) handleDrift(w http.ResponseWriter, r *http.Request, actor allot
 	if drift == nil {
 		drift = []allot.Drift{}
 	}
+	s.cfg.Observer.DriftFound(len(drift))
 	s.writeJSON(w, http.StatusOK, struct {
 		Drift []allot.Drift `json:"drift"`
 	}{drift})

@@ -31,6 +31,7 @@ type caller struct {
 }
 
 type authenticator struct {
+	observe Observer
 	store   allot.Store
 	keyring *secret.Keyring
 	now     func() time.Time
@@ -58,9 +59,10 @@ type failureCount struct {
 	lockedUntil time.Time
 }
 
-func newAuthenticator(store allot.Store, keyring *secret.Keyring, now func() time.Time, maxSkew time.Duration) *authenticator {
+func newAuthenticator(store allot.Store, keyring *secret.Keyring, now func() time.Time, maxSkew time.Duration, observe Observer) *authenticator {
 	return &authenticator{
-		store: store, keyring: keyring, now: now, maxSkew: maxSkew,
+		observe: observe,
+		store:   store, keyring: keyring, now: now, maxSkew: maxSkew,
 		secrets:  make(map[string]cachedSecret),
 		tokens:   make(map[[sha256.Size]byte]cachedToken),
 		failures: make(map[string]*failureCount),
@@ -71,22 +73,43 @@ func unauthenticated(reason string) error {
 	return &allot.Error{Code: allot.EUNAUTHENTICATED, Message: reason}
 }
 
-// authenticate checks the request's X-Auth-Token or AK/SK signature.
+// authFailure is an authentication refusal with a reason label for metrics.
+type authFailure struct {
+	reason string
+	err    error
+}
+
+func (f *authFailure) Error() string { return f.err.Error() }
+func (f *authFailure) Unwrap() error { return f.err }
+
+func fail(reason string, err error) error { return &authFailure{reason: reason, err: err} }
+
+// authenticate checks the request's X-Auth-Token or AK/SK signature and
+// counts every refusal by reason.
 func (a *authenticator) authenticate(r *http.Request) (caller, error) {
+	c, err := a.check(r)
+	var f *authFailure
+	if errors.As(err, &f) {
+		a.observe.AuthFailure(f.reason)
+	}
+	return c, err
+}
+
+func (a *authenticator) check(r *http.Request) (caller, error) {
 	if token := r.Header.Get("X-Auth-Token"); token != "" {
 		return a.authenticateToken(r.Context(), token)
 	}
 	header := r.Header.Get("Authorization")
 	if header == "" {
-		return caller{}, unauthenticated("missing credentials: sign the request with SDK-HMAC-SHA256 (Authorization and X-Sdk-Date headers) or send X-Auth-Token")
+		return caller{}, fail("missing", unauthenticated("missing credentials: sign the request with SDK-HMAC-SHA256 (Authorization and X-Sdk-Date headers) or send X-Auth-Token"))
 	}
 	auth, err := sign.ParseAuthorization(header)
 	if err != nil {
-		return caller{}, unauthenticated("Authorization header: " + err.Error())
+		return caller{}, fail("malformed", unauthenticated("Authorization header: "+err.Error()))
 	}
 	now := a.now()
 	if until, locked := a.locked(auth.AccessKey, now); locked {
-		return caller{}, unauthenticated("access key is locked after repeated signature failures until " + until.UTC().Format(time.RFC3339))
+		return caller{}, fail("locked", unauthenticated("access key is locked after repeated signature failures until "+until.UTC().Format(time.RFC3339)))
 	}
 	cred, err := a.secret(r.Context(), auth.AccessKey, now)
 	if err != nil {
@@ -105,13 +128,13 @@ func (a *authenticator) authenticate(r *http.Request) (caller, error) {
 		if errors.As(err, &serr) {
 			switch serr.Kind {
 			case sign.KindExpired:
-				return caller{}, &allot.Error{Code: allot.ESIGEXPIRED, Message: serr.Error()}
+				return caller{}, fail("signature_expired", &allot.Error{Code: allot.ESIGEXPIRED, Message: serr.Error()})
 			case sign.KindMismatch:
 				a.recordFailure(auth.AccessKey, now)
-				return caller{}, unauthenticated("verify aksk signature fail: " + serr.Error())
+				return caller{}, fail("bad_signature", unauthenticated("verify aksk signature fail: "+serr.Error()))
 			}
 		}
-		return caller{}, unauthenticated(err.Error())
+		return caller{}, fail("malformed", unauthenticated(err.Error()))
 	}
 	a.recordSuccess(auth.AccessKey)
 	return caller{projectID: cred.projectID}, nil
@@ -129,7 +152,7 @@ func (a *authenticator) authenticateToken(ctx context.Context, token string) (ca
 	if !ok || now.Sub(cached.fetched) > credentialTTL {
 		t, err := a.store.FindToken(ctx, hash[:])
 		if allot.ErrorCodeOf(err) == allot.ENOTFOUND {
-			return caller{}, unauthenticated("the token is unknown")
+			return caller{}, fail("unknown_token", unauthenticated("the token is unknown"))
 		} else if err != nil {
 			return caller{}, err
 		}
@@ -139,7 +162,7 @@ func (a *authenticator) authenticateToken(ctx context.Context, token string) (ca
 		a.mu.Unlock()
 	}
 	if !now.Before(cached.token.ExpiresAt) {
-		return caller{}, unauthenticated("the token expired at " + cached.token.ExpiresAt.UTC().Format(time.RFC3339))
+		return caller{}, fail("expired_token", unauthenticated("the token expired at "+cached.token.ExpiresAt.UTC().Format(time.RFC3339)))
 	}
 	return caller{projectID: cached.token.ProjectID}, nil
 }
@@ -155,7 +178,7 @@ func (a *authenticator) secret(ctx context.Context, accessKey string, now time.T
 	}
 	cred, err := a.store.FindCredential(ctx, accessKey)
 	if allot.ErrorCodeOf(err) == allot.ENOTFOUND {
-		return cachedSecret{}, unauthenticated("the access key is unknown")
+		return cachedSecret{}, fail("unknown_key", unauthenticated("the access key is unknown"))
 	} else if err != nil {
 		return cachedSecret{}, err
 	}
@@ -220,10 +243,12 @@ func (s *Server) tenant(h func(http.ResponseWriter, *http.Request, string)) http
 		infoFrom(r.Context()).projectID = c.projectID
 		pathProject := r.PathValue("project_id")
 		if pathProject != c.projectID {
+			s.cfg.Observer.AuthFailure("project_mismatch")
 			s.writeError(w, r, allot.Errorf(allot.EFORBIDDEN, "urlTenantId is not equal tokenTenantId"))
 			return
 		}
 		if hp := r.Header.Values("X-Project-Id"); len(hp) > 0 && (len(hp) != 1 || hp[0] != pathProject) {
+			s.cfg.Observer.AuthFailure("project_mismatch")
 			s.writeError(w, r, allot.Errorf(allot.EFORBIDDEN, "urlTenantId is not equal tokenTenantId: X-Project-Id does not match the project in the URL"))
 			return
 		}

@@ -71,6 +71,11 @@ func (s *Server) withRequestContext(next http.Handler) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		r = r.WithContext(ctx)
 		next.ServeHTTP(rec, r)
+		plane := "tenant"
+		if s.admin {
+			plane = "admin"
+		}
+		s.cfg.Observer.ObserveRequest(plane, r.Pattern, rec.status, time.Since(start))
 		if s.cfg.LogRequests {
 			attrs := []slog.Attr{
 				slog.String("request_id", info.id),

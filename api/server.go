@@ -35,6 +35,11 @@ type Config struct {
 	// LogRequests writes one log line per request.
 	LogRequests bool
 
+	// Observer receives request, authentication and consume measurements.
+	Observer Observer
+	// Metrics, when set, is served at /metrics on the management plane.
+	Metrics http.Handler
+
 	// The management plane's needs (NewAdminServer).
 	Service   *allot.Service
 	Ledger    allot.Ledger
@@ -78,8 +83,13 @@ func newServer(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
 	s := &Server{cfg: cfg, logger: cfg.Logger, mux: http.NewServeMux()}
-	s.auth = newAuthenticator(cfg.Store, cfg.Keyring, cfg.Now, cfg.MaxClockSkew)
+	s.auth = newAuthenticator(cfg.Store, cfg.Keyring, cfg.Now, cfg.MaxClockSkew, cfg.Observer)
+	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
+	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
 	s.srv = &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,

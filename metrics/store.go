@@ -1,0 +1,59 @@
+package metrics
+
+import (
+	"context"
+	"time"
+
+	"allot"
+)
+
+// Store is what Wrap instruments: a store with the ledger and admin keys.
+type Store interface {
+	allot.Store
+	allot.LedgerStore
+	allot.AdminKeys
+}
+
+// Wrap returns s with the calls on the request path timed. The methods not
+// overridden here pass through untimed.
+func (m *Metrics) Wrap(s Store) Store { return &timedStore{Store: s, m: m} }
+
+type timedStore struct {
+	Store
+	m *Metrics
+}
+
+func (t *timedStore) TenantVersion(ctx context.Context, projectID string) (int64, error) {
+	defer t.m.observeStore("tenant_version", time.Now())
+	return t.Store.TenantVersion(ctx, projectID)
+}
+
+func (t *timedStore) TenantChanges(ctx context.Context, projectID string, since int64) (allot.TenantDelta, error) {
+	defer t.m.observeStore("tenant_changes", time.Now())
+	return t.Store.TenantChanges(ctx, projectID, since)
+}
+
+func (t *timedStore) FindCredential(ctx context.Context, accessKey string) (allot.Credential, error) {
+	defer t.m.observeStore("find_credential", time.Now())
+	return t.Store.FindCredential(ctx, accessKey)
+}
+
+func (t *timedStore) FindToken(ctx context.Context, hash []byte) (allot.Token, error) {
+	defer t.m.observeStore("find_token", time.Now())
+	return t.Store.FindToken(ctx, hash)
+}
+
+func (t *timedStore) Update(ctx context.Context, projectIDs []string, fn func(allot.Tx) error) error {
+	defer t.m.observeStore("update", time.Now())
+	return t.Store.Update(ctx, projectIDs, fn)
+}
+
+func (t *timedStore) LedgerEntries(ctx context.Context, q allot.LedgerQuery) ([]allot.LedgerEntry, int, error) {
+	defer t.m.observeStore("ledger_entries", time.Now())
+	return t.Store.LedgerEntries(ctx, q)
+}
+
+func (t *timedStore) Drift(ctx context.Context) ([]allot.Drift, error) {
+	defer t.m.observeStore("drift", time.Now())
+	return t.Store.Drift(ctx)
+}
