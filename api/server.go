@@ -90,6 +90,7 @@ func newServer(cfg Config) *Server {
 	s.auth = newAuthenticator(cfg.Store, cfg.Keyring, cfg.Now, cfg.MaxClockSkew, cfg.Observer)
 	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
 	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
+	s.mux.HandleFunc("GET /openapi.json", s.handleOpenAPI)
 	s.srv = &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
