@@ -89,6 +89,10 @@ func (s *Server) adminOnly(h adminHandler) http.Handler {
 			return
 		}
 		infoFrom(r.Context()).projectID = k.SPProjectID
+		if err := s.limit.allow("admin:" + k.ID); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		h(w, r, allot.Actor{ID: k.ID, Role: k.Role, SPProjectID: k.SPProjectID})
 	})
 }

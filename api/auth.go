@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"net/http"
@@ -28,6 +29,8 @@ const (
 // caller is who a request authenticated as.
 type caller struct {
 	projectID string
+	// credential names the access key or token, for rate limiting.
+	credential string
 }
 
 type authenticator struct {
@@ -137,7 +140,7 @@ func (a *authenticator) check(r *http.Request) (caller, error) {
 		return caller{}, fail("malformed", unauthenticated(err.Error()))
 	}
 	a.recordSuccess(auth.AccessKey)
-	return caller{projectID: cred.projectID}, nil
+	return caller{projectID: cred.projectID, credential: "ak:" + auth.AccessKey}, nil
 }
 
 func (a *authenticator) authenticateToken(ctx context.Context, token string) (caller, error) {
@@ -164,7 +167,7 @@ func (a *authenticator) authenticateToken(ctx context.Context, token string) (ca
 	if !now.Before(cached.token.ExpiresAt) {
 		return caller{}, fail("expired_token", unauthenticated("the token expired at "+cached.token.ExpiresAt.UTC().Format(time.RFC3339)))
 	}
-	return caller{projectID: cached.token.ProjectID}, nil
+	return caller{projectID: cached.token.ProjectID, credential: "token:" + hex.EncodeToString(hash[:8])}, nil
 }
 
 // secret returns the decrypted secret key of accessKey, from a short-lived
@@ -241,6 +244,10 @@ func (s *Server) tenant(h func(http.ResponseWriter, *http.Request, string)) http
 			return
 		}
 		infoFrom(r.Context()).projectID = c.projectID
+		if err := s.limit.allow(c.credential); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		pathProject := r.PathValue("project_id")
 		if pathProject != c.projectID {
 			s.cfg.Observer.AuthFailure("project_mismatch")

@@ -35,6 +35,11 @@ type Config struct {
 	// LogRequests writes one log line per request.
 	LogRequests bool
 
+	// RateLimit is the number of requests per second one credential may
+	// make (0: unlimited), with bursts up to RateBurst.
+	RateLimit float64
+	RateBurst int
+
 	// Observer receives request, authentication and consume measurements.
 	Observer Observer
 	// Metrics, when set, is served at /metrics on the management plane.
@@ -52,6 +57,7 @@ type Server struct {
 	logger *slog.Logger
 	auth   *authenticator
 	mux    *http.ServeMux
+	limit  *limiter
 	admin  bool // the management plane: ALLOT.* error codes
 	ln     net.Listener
 	srv    *http.Server
@@ -86,7 +92,7 @@ func newServer(cfg Config) *Server {
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}
 	}
-	s := &Server{cfg: cfg, logger: cfg.Logger, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, logger: cfg.Logger, mux: http.NewServeMux(), limit: newLimiter(cfg.RateLimit, cfg.RateBurst)}
 	s.auth = newAuthenticator(cfg.Store, cfg.Keyring, cfg.Now, cfg.MaxClockSkew, cfg.Observer)
 	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
 	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
