@@ -103,7 +103,9 @@ type Tx interface {
 	AppendLedger(e *LedgerEntry) error
 	// Idempotency returns the record of an earlier request with this key.
 	Idempotency(projectID, key string) (IdempotencyRecord, bool, error)
-	// SaveIdempotency records the answer to a request.
+	// SaveIdempotency records the answer to a request. The project must be
+	// held: its lock is what makes a key safe when two nodes see the same
+	// retry at once (the second waits, then finds the first's record).
 	SaveIdempotency(rec IdempotencyRecord) error
 }
 

@@ -334,14 +334,15 @@ func allocate(tx Tx, actor Actor, req AllocateRequest, recordID string) (OpResul
 func spPackage(tx Tx, req AllocateRequest) (Resource, error) {
 	usable := func(r *Resource) error {
 		switch {
+		case r.ResourceType != req.ResourceSpecCode:
+			// A request error, so it is reported before the package's state.
+			return Invalid("sp_resource_id", "%s is of type %s, not %s", r.ResourceID, r.ResourceType, req.ResourceSpecCode)
 		case r.Removed:
 			return Errorf(ENOTFOUND, "SP package %s was cancelled", r.ResourceID)
 		case r.Status == StatusFrozen:
 			return Errorf(ECONFLICT, "SP package %s is frozen", r.ResourceID)
 		case r.Expired(tx.Now()):
 			return Errorf(ECONFLICT, "SP package %s expired at %s", r.ResourceID, r.ExpireTime.Format(time.RFC3339))
-		case r.ResourceType != req.ResourceSpecCode:
-			return Invalid("sp_resource_id", "%s is of type %s, not %s", r.ResourceID, r.ResourceType, req.ResourceSpecCode)
 		case r.Remaining() < req.Amount:
 			return Errorf(ECONFLICT, "SP package %s has %s left, fewer than the %s asked for", r.ResourceID, r.Remaining(), req.Amount)
 		}

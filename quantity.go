@@ -85,11 +85,17 @@ func (q Quantity) AppendDecimal(b []byte) []byte {
 func (q Quantity) MarshalJSON() ([]byte, error) { return q.AppendDecimal(nil), nil }
 
 // UnmarshalJSON reads a JSON number (or a decimal in a JSON string) exactly.
+// Unlike ParseQuantity it accepts a sign: ledger deltas are negative.
+// Request amounts are checked for sign and range where they are used.
 func (q *Quantity) UnmarshalJSON(b []byte) error {
-	b = bytes.Trim(b, `"`)
-	v, err := ParseQuantity(string(b))
+	s := string(bytes.Trim(b, `"`))
+	neg := strings.HasPrefix(s, "-")
+	v, err := ParseQuantity(strings.TrimPrefix(s, "-"))
 	if err != nil {
 		return err
+	}
+	if neg {
+		v = -v
 	}
 	*q = v
 	return nil

@@ -98,7 +98,7 @@ func (s *Server) adminOnly(h adminHandler) http.Handler {
 }
 
 // decodeBody reads a JSON body into v, refusing unknown fields so a typo is
-// not silently ignored. Quantities are read as json.Number by the request
+// not silently ignored. Quantities are read as number by the request
 // types below and converted with quantity, which names the field.
 func decodeBody(r *http.Request, v any) error {
 	body, err := io.ReadAll(r.Body)
@@ -111,7 +111,6 @@ func decodeBody(r *http.Request, v any) error {
 	}
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
-	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
 		return allot.Invalid("body", "is not a valid JSON request: %v", err)
 	}
@@ -121,8 +120,18 @@ func decodeBody(r *http.Request, v any) error {
 	return nil
 }
 
+// number holds a quantity's JSON text as sent, a number or a string, so
+// that quantity can convert it exactly and name the field in any error
+// (encoding/json's own errors do not name it).
+type number string
+
+func (n *number) UnmarshalJSON(b []byte) error {
+	*n = number(strings.Trim(string(b), `"`))
+	return nil
+}
+
 // quantity converts a JSON number exactly, naming param in any error.
-func quantity(param string, n json.Number) (allot.Quantity, error) {
+func quantity(param string, n number) (allot.Quantity, error) {
 	if n == "" {
 		return 0, allot.Invalid(param, "is required")
 	}
@@ -172,7 +181,7 @@ func (s *Server) handleAddPackage(w http.ResponseWriter, r *http.Request, actor 
 		IsSubResource   bool                  `json:"is_sub_resource"`
 		ChargingMode    allot.ChargingMode    `json:"charging_mode"`
 		Unit            allot.Unit            `json:"unit"`
-		Amount          json.Number           `json:"amount"`
+		Amount          number                `json:"amount"`
 		ExpireTime      string                `json:"resource_expire_time"`
 		IdempotencyKey  string                `json:"idempotency_key"`
 	}
@@ -197,13 +206,13 @@ func (s *Server) handleAddPackage(w http.ResponseWriter, r *http.Request, actor 
 
 func (s *Server) handleAllocate(w http.ResponseWriter, r *http.Request, actor allot.Actor) {
 	var body struct {
-		SPProjectID       string      `json:"sp_project_id"`
-		CustomerProjectID string      `json:"customer_project_id"`
-		ResourceSpecCode  string      `json:"resource_spec_code"`
-		Amount            json.Number `json:"amount"`
-		SPResourceID      string      `json:"sp_resource_id"`
-		ExpireTime        string      `json:"resource_expire_time"`
-		IdempotencyKey    string      `json:"idempotency_key"`
+		SPProjectID       string `json:"sp_project_id"`
+		CustomerProjectID string `json:"customer_project_id"`
+		ResourceSpecCode  string `json:"resource_spec_code"`
+		Amount            number `json:"amount"`
+		SPResourceID      string `json:"sp_resource_id"`
+		ExpireTime        string `json:"resource_expire_time"`
+		IdempotencyKey    string `json:"idempotency_key"`
 	}
 	if err := decodeBody(r, &body); err != nil {
 		s.writeError(w, r, err)
@@ -224,9 +233,9 @@ func (s *Server) handleAllocate(w http.ResponseWriter, r *http.Request, actor al
 }
 
 type reclaimBody struct {
-	Amount         json.Number `json:"amount"`
-	Reason         string      `json:"reason"`
-	IdempotencyKey string      `json:"idempotency_key"`
+	Amount         number `json:"amount"`
+	Reason         string `json:"reason"`
+	IdempotencyKey string `json:"idempotency_key"`
 }
 
 func (s *Server) reclaim(w http.ResponseWriter, r *http.Request, actor allot.Actor, cancel bool) {
@@ -287,11 +296,11 @@ func (s *Server) handleUnbindAsset(w http.ResponseWriter, r *http.Request, actor
 
 func (s *Server) handleConsume(w http.ResponseWriter, r *http.Request, actor allot.Actor) {
 	var body struct {
-		ProjectID      string      `json:"project_id"`
-		ResourceID     string      `json:"resource_id"`
-		ResourceType   string      `json:"resource_type"`
-		Amount         json.Number `json:"amount"`
-		IdempotencyKey string      `json:"idempotency_key"`
+		ProjectID      string `json:"project_id"`
+		ResourceID     string `json:"resource_id"`
+		ResourceType   string `json:"resource_type"`
+		Amount         number `json:"amount"`
+		IdempotencyKey string `json:"idempotency_key"`
 	}
 	if err := decodeBody(r, &body); err != nil {
 		s.writeError(w, r, err)

@@ -15,25 +15,7 @@ import (
 func insertAssignments(ctx context.Context, tx pgx.Tx, as []allot.Assignment) error {
 	for len(as) > 0 {
 		n := min(len(as), insertChunk)
-		var (
-			customers, ids, sps, specs, modes = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-			seqs, versions, nums, usedNums    = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-			allocated, expires                = make([]int64, n), make([]int64, n)
-		)
-		for i, a := range as[:n] {
-			customers[i], ids[i], sps[i] = a.CustomerProjectID, a.RecordID, a.SPProjectID
-			specs[i], modes[i] = a.ResourceSpecCode, string(a.ChargingMode)
-			nums[i], usedNums[i] = int64(a.ResourceNum), int64(a.ResourceUsedNum)
-			allocated[i], expires[i] = a.AllocateTime.Unix(), a.ExpireTime.Unix()
-			seqs[i], versions[i] = a.Seq, a.Version
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO assignments (customer_project_id, record_id, sp_project_id,
-				seq, version, resource_spec_code, charging_mode, resource_num, resource_used_num,
-				allocate_time, expire_time)
-			SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[],
-				$6::TEXT[], $7::TEXT[], $8::BIGINT[], $9::BIGINT[], $10::BIGINT[], $11::BIGINT[])`,
-			customers, ids, sps, seqs, versions, specs, modes, nums, usedNums, allocated, expires)
-		if err != nil {
+		if _, err := tx.Exec(ctx, insertAssignmentsSQL, assignmentArrays(as[:n])...); err != nil {
 			// Which record exists already is found after the rollback.
 			return mapError(err, map[string]*allot.Error{
 				"assignments_record_key": allot.Errorf(allot.ECONFLICT, "an assignment record of the batch exists already"),
@@ -44,11 +26,36 @@ func insertAssignments(ctx context.Context, tx pgx.Tx, as []allot.Assignment) er
 	return nil
 }
 
+const insertAssignmentsSQL = `INSERT INTO assignments (customer_project_id, record_id, sp_project_id,
+		seq, version, resource_spec_code, charging_mode, resource_num, resource_used_num,
+		allocate_time, expire_time, sp_resource_id)
+	SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[],
+		$6::TEXT[], $7::TEXT[], $8::BIGINT[], $9::BIGINT[], $10::BIGINT[], $11::BIGINT[], $12::TEXT[])`
+
+// assignmentArrays returns the arguments of insertAssignmentsSQL for as.
+func assignmentArrays(as []allot.Assignment) []any {
+	n := len(as)
+	var (
+		customers, ids, sps, specs, modes = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		seqs, versions, nums, usedNums    = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		allocated, expires                = make([]int64, n), make([]int64, n)
+		spResources                       = make([]*string, n)
+	)
+	for i, a := range as {
+		customers[i], ids[i], sps[i] = a.CustomerProjectID, a.RecordID, a.SPProjectID
+		specs[i], modes[i] = a.ResourceSpecCode, string(a.ChargingMode)
+		nums[i], usedNums[i] = int64(a.ResourceNum), int64(a.ResourceUsedNum)
+		allocated[i], expires[i] = a.AllocateTime.Unix(), a.ExpireTime.Unix()
+		seqs[i], versions[i], spResources[i] = a.Seq, a.Version, nullIfEmpty(a.SPResourceID)
+	}
+	return []any{customers, ids, sps, seqs, versions, specs, modes, nums, usedNums, allocated, expires, spResources}
+}
+
 // The assignment reads, in Seq order, as two statements like the
 // resource reads.
 const (
 	assignmentColumns = `record_id, sp_project_id, seq, version, resource_spec_code,
-		charging_mode, resource_num, resource_used_num, allocate_time, expire_time`
+		charging_mode, resource_num, resource_used_num, allocate_time, expire_time, COALESCE(sp_resource_id, '')`
 	allAssignmentsQuery     = `SELECT ` + assignmentColumns + ` FROM assignments WHERE customer_project_id = $1 ORDER BY seq`
 	changedAssignmentsQuery = `SELECT ` + assignmentColumns + ` FROM assignments
 		WHERE customer_project_id = $1 AND version > $2 ORDER BY seq`
@@ -68,7 +75,7 @@ func scanAssignments(rows pgx.Rows, customerID string) ([]allot.Assignment, erro
 	)
 	for rows.Next() {
 		a := allot.Assignment{CustomerProjectID: customerID}
-		err := rows.Scan(&a.RecordID, &sp, &a.Seq, &a.Version, &spec, &mode, &num, &used, &allocate, &expires)
+		err := rows.Scan(&a.RecordID, &sp, &a.Seq, &a.Version, &spec, &mode, &num, &used, &allocate, &expires, &a.SPResourceID)
 		if err != nil {
 			return nil, err
 		}

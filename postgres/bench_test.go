@@ -2,18 +2,19 @@ package postgres_test
 
 import (
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"allot"
-	"allot/postgres"
+	"allot/postgres/pgtest"
 	"allot/storetest"
 )
 
 // BenchmarkTenantVersion is the query every tenant request makes: one
 // primary-key lookup on a cached prepared statement, from many goroutines.
 func BenchmarkTenantVersion(b *testing.B) {
-	s := postgres.MustOpen(b)
+	s := pgtest.MustOpen(b)
 	storetest.MustCreateProject(b, s, storetest.NewProject("p-1", ""))
 	ctx := b.Context()
 	b.ReportAllocs()
@@ -51,7 +52,7 @@ func mustBigProject(b *testing.B, s allot.Store) {
 // BenchmarkTenantChangesFull reads a 100,000-resource project from version
 // 0: what a node does when it first serves a big tenant.
 func BenchmarkTenantChangesFull(b *testing.B) {
-	s := postgres.MustOpen(b)
+	s := pgtest.MustOpen(b)
 	mustBigProject(b, s)
 	ctx := b.Context()
 	b.ReportAllocs()
@@ -70,7 +71,7 @@ func BenchmarkTenantChangesFull(b *testing.B) {
 // BenchmarkTenantChangesDelta reads the 10 newest resources of the same
 // project: what a node does to catch up after a small write.
 func BenchmarkTenantChangesDelta(b *testing.B) {
-	s := postgres.MustOpen(b)
+	s := pgtest.MustOpen(b)
 	mustBigProject(b, s)
 	rs := make([]allot.Resource, 10)
 	for i := range rs {
@@ -89,4 +90,49 @@ func BenchmarkTenantChangesDelta(b *testing.B) {
 			b.Fatalf("got %d resources, want %d", len(d.Resources), len(rs))
 		}
 	}
+}
+
+// benchConsume consumes one millionth per operation through allot.Service
+// from RunParallel goroutines; project picks the project of a goroutine.
+func benchConsume(b *testing.B, project func(worker int64) string, projects int) {
+	s := pgtest.MustOpen(b)
+	ctx := b.Context()
+	svc := &allot.Service{Store: s}
+	admin := allot.Actor{ID: "bench", Role: allot.RoleAdmin}
+	for i := range projects {
+		p := fmt.Sprintf("p-%d", i)
+		storetest.MustCreateProject(b, s, storetest.NewProject(p, ""))
+		_, err := svc.AddPackage(ctx, admin, allot.PackageRequest{ProjectID: p, ResourceID: "pkg", Source: allot.SourcePurchased,
+			OrderID: "o-" + p, ResourceType: "MIN", BusinessType: "VIDEO_2D", ChargingMode: "ON_DEMAND", Unit: "MIN",
+			Amount: allot.MaxResourceAmount})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	var workers, ops atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		p := project(workers.Add(1))
+		for pb.Next() {
+			key := fmt.Sprint("k", ops.Add(1))
+			if _, err := svc.Consume(ctx, admin, allot.ConsumeRequest{ProjectID: p, ResourceID: "pkg", Amount: 1, IdempotencyKey: key}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkConsumeHot has every goroutine consume from the same package:
+// the project's row lock makes them take turns.
+func BenchmarkConsumeHot(b *testing.B) {
+	benchConsume(b, func(int64) string { return "p-0" }, 1)
+}
+
+// BenchmarkConsumeSpread gives each goroutine a project of its own: nothing
+// is shared but the database.
+func BenchmarkConsumeSpread(b *testing.B) {
+	const projects = 64
+	benchConsume(b, func(w int64) string { return fmt.Sprintf("p-%d", w%projects) }, projects)
 }

@@ -3,9 +3,11 @@
 // (CockroachDB, YugabyteDB) when one PostgreSQL is no longer enough.
 //
 // The main invariant: a project's row in the projects table is the one point
-// that serialises writes to that project. Every write that adds resources or
-// assignments updates that row once, in its transaction, and takes the
-// project's new version and a range of its sequence numbers from it. There is
+// that serialises writes to that project. Every write to its resources,
+// assignments, ledger or idempotency records updates that row first, in its
+// transaction, and takes the project's new version and its sequence numbers
+// from it; the row lock held until commit makes the project's writers, on
+// any number of nodes, take turns (see Update). There is
 // no global sequence and every key starts with the project id, so unrelated
 // tenants never contend and spread across the key space of a distributed
 // database. Many allot nodes can share one database: nothing is cached between
@@ -35,8 +37,9 @@ import (
 type Store struct {
 	pool *pgxpool.Pool
 
-	// Now is the clock that stamps CreatedAt when a caller leaves it zero.
-	// Tests may replace it before first use.
+	// Now is the clock that stamps CreatedAt when a caller leaves it zero,
+	// imports' ledger entries and every Update (Tx.Now). Tests may replace
+	// it before first use.
 	Now func() time.Time
 }
 

@@ -1,22 +1,37 @@
 package postgres_test
 
 import (
+	"context"
 	"fmt"
-	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"allot"
 	"allot/postgres"
+	"allot/postgres/pgtest"
 	"allot/storetest"
 )
+
+// TestMain gives the run a database of its own and drops it at the end.
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func open(t *testing.T) allot.Store { return pgtest.MustOpen(t) }
 
 // TestStore runs the conformance suite that every store passes; each of its
 // tests gets a store on a schema of its own.
 func TestStore(t *testing.T) {
-	postgres.NeedDB(t)
-	storetest.Run(t, func(t *testing.T) allot.Store { return postgres.MustOpen(t) })
+	pgtest.NeedDB(t)
+	storetest.Run(t, open)
+}
+
+// TestLedger runs the lifecycle suite: allot.Service over this store's Update.
+func TestLedger(t *testing.T) {
+	pgtest.NeedDB(t)
+	storetest.RunLedger(t, open)
 }
 
 // TestMigrateRace starts four stores on the same empty schema at the same
@@ -24,7 +39,7 @@ func TestStore(t *testing.T) {
 // migration must be recorded exactly once.
 func TestMigrateRace(t *testing.T) {
 	for round := range 5 {
-		dsn := postgres.NewSchemaDSN(t)
+		dsn := pgtest.NewSchemaDSN(t)
 		start := make(chan struct{})
 		var wg sync.WaitGroup
 		errs := make([]error, 4)
@@ -45,8 +60,8 @@ func TestMigrateRace(t *testing.T) {
 				t.Fatalf("round %d: Open %d: %v", round, i, err)
 			}
 		}
-		rows, err := postgres.AdminPool().Query(t.Context(), fmt.Sprintf(
-			`SELECT version, count(*) FROM %s.schema_migrations GROUP BY version ORDER BY version`, schemaOf(t, dsn)))
+		rows, err := pgtest.AdminPool().Query(t.Context(), fmt.Sprintf(
+			`SELECT version, count(*) FROM %s.schema_migrations GROUP BY version ORDER BY version`, pgtest.SchemaOf(t, dsn)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +88,7 @@ func TestMigrateRace(t *testing.T) {
 // TestMigrateAgain checks that opening a migrated schema again changes
 // nothing, and that a build refuses a schema newer than its migrations.
 func TestMigrateAgain(t *testing.T) {
-	dsn := postgres.NewSchemaDSN(t)
+	dsn := pgtest.NewSchemaDSN(t)
 	for range 2 {
 		s, err := postgres.Open(t.Context(), dsn)
 		if err != nil {
@@ -81,16 +96,16 @@ func TestMigrateAgain(t *testing.T) {
 		}
 		s.Close()
 	}
-	schema := schemaOf(t, dsn)
+	schema := pgtest.SchemaOf(t, dsn)
 	var n, latest int64
-	err := postgres.AdminPool().QueryRow(t.Context(), `SELECT count(*), max(version) FROM `+schema+`.schema_migrations`).Scan(&n, &latest)
+	err := pgtest.AdminPool().QueryRow(t.Context(), `SELECT count(*), max(version) FROM `+schema+`.schema_migrations`).Scan(&n, &latest)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n != latest {
 		t.Fatalf("schema_migrations has %d rows for versions up to %d", n, latest)
 	}
-	_, err = postgres.AdminPool().Exec(t.Context(),
+	_, err = pgtest.AdminPool().Exec(t.Context(),
 		`INSERT INTO `+schema+`.schema_migrations (version, name, applied_at) VALUES (9999, '9999_future.sql', 0)`)
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +121,7 @@ func TestMigrateAgain(t *testing.T) {
 // its own version of each project, its rows contiguous seqs, and no row may
 // be lost; the id-ordered version bumps must keep them from deadlocking.
 func TestConcurrentImports(t *testing.T) {
-	s := postgres.MustOpen(t)
+	s := pgtest.MustOpen(t)
 	ctx := t.Context()
 	storetest.MustCreateProject(t, s, storetest.NewProject("p-a", ""))
 	storetest.MustCreateProject(t, s, storetest.NewProject("p-b", ""))
@@ -171,21 +186,11 @@ func TestConcurrentImports(t *testing.T) {
 	}
 }
 
-// schemaOf returns the search_path schema of a test DSN.
-func schemaOf(t *testing.T, dsn string) string {
-	t.Helper()
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u.Query().Get("search_path")
-}
-
 // TestImportErrorsNameTheItem checks that a batch failing on a unique or
 // foreign key, which a multi-row insert reports only by constraint, still
 // tells the caller which item it was.
 func TestImportErrorsNameTheItem(t *testing.T) {
-	s := postgres.MustOpen(t)
+	s := pgtest.MustOpen(t)
 	storetest.MustImport(t, s, allot.ImportBatch{
 		Projects:    []allot.Project{storetest.NewProject("sp", ""), storetest.NewProject("cust", "sp")},
 		Resources:   []allot.Resource{storetest.NewResource("cust", "r-old")},
@@ -218,5 +223,56 @@ func TestImportErrorsNameTheItem(t *testing.T) {
 				t.Errorf("message %q does not name %q", msg, name)
 			}
 		}
+	}
+}
+
+// TestWithTxRetries makes two serializable transactions read the same row
+// and then both update it: PostgreSQL aborts the second with 40001, and
+// withTx must run it again so that both increments count.
+func TestWithTxRetries(t *testing.T) {
+	s := pgtest.MustOpen(t)
+	ctx := context.Background()
+	if _, err := postgres.PoolOf(s).Exec(ctx, `CREATE TABLE counter (n BIGINT NOT NULL); INSERT INTO counter VALUES (0)`); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		calls  atomic.Int64
+		bothIn sync.WaitGroup
+		done   sync.WaitGroup
+		errs   = make(chan error, 2)
+	)
+	bothIn.Add(2)
+	for range 2 {
+		done.Go(func() {
+			errs <- postgres.WithTx(ctx, s, pgx.TxOptions{IsoLevel: pgx.Serializable}, func(tx pgx.Tx) error {
+				var n int64
+				if err := tx.QueryRow(ctx, `SELECT n FROM counter`).Scan(&n); err != nil {
+					return err
+				}
+				if calls.Add(1) <= 2 { // the first try of each: both have read before either writes
+					bothIn.Done()
+					bothIn.Wait()
+				}
+				_, err := tx.Exec(ctx, `UPDATE counter SET n = $1`, n+1)
+				return err
+			})
+		})
+	}
+	done.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int64
+	if err := postgres.PoolOf(s).QueryRow(ctx, `SELECT n FROM counter`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := n, int64(2); got != want {
+		t.Fatalf("counter = %d, want %d", got, want)
+	}
+	if got := calls.Load(); got < 3 {
+		t.Fatalf("the transaction function ran %d times, want a retry (at least 3)", got)
 	}
 }

@@ -23,37 +23,7 @@ const insertChunk = 5000
 func insertResources(ctx context.Context, tx pgx.Tx, rs []allot.Resource) error {
 	for len(rs) > 0 {
 		n := min(len(rs), insertChunk)
-		var (
-			projects, ids, orders, assetNames = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-			types, businesses, subTypes       = make([]string, n), make([]string, n), make([]string, n)
-			modes, sources, units             = make([]string, n), make([]string, n), make([]string, n)
-			assetIDs                          = make([]*string, n)
-			expires                           = make([]*int64, n)
-			seqs, versions, amounts, used     = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-			isSub                             = make([]bool, n)
-			statuses                          = make([]int32, n)
-		)
-		for i, r := range rs[:n] {
-			projects[i], ids[i], orders[i] = r.ProjectID, r.ResourceID, r.OrderID
-			if r.BoundAsset != nil {
-				assetIDs[i], assetNames[i] = &r.BoundAsset.AssetID, r.BoundAsset.AssetName
-			}
-			expires[i] = unixOrNull(r.ExpireTime)
-			types[i], businesses[i], subTypes[i] = r.ResourceType, string(r.BusinessType), string(r.SubResourceType)
-			isSub[i], modes[i], sources[i] = r.IsSubResource, string(r.ChargingMode), string(r.Source)
-			amounts[i], used[i], statuses[i], units[i] = int64(r.Amount), int64(r.Usage), int32(r.Status), string(r.Unit)
-			seqs[i], versions[i] = r.Seq, r.Version
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO resources (project_id, resource_id, seq, version, order_id,
-				asset_id, asset_name, expire_time, resource_type, business_type, sub_resource_type,
-				is_sub_resource, charging_mode, resource_source, amount, usage, status, unit)
-			SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[], $5::TEXT[],
-				$6::TEXT[], $7::TEXT[], $8::BIGINT[], $9::TEXT[], $10::TEXT[], $11::TEXT[],
-				$12::BOOLEAN[], $13::TEXT[], $14::TEXT[], $15::BIGINT[], $16::BIGINT[], $17::INTEGER[], $18::TEXT[])`,
-			projects, ids, seqs, versions, orders,
-			assetIDs, assetNames, expires, types, businesses, subTypes,
-			isSub, modes, sources, amounts, used, statuses, units)
-		if err != nil {
+		if _, err := tx.Exec(ctx, insertResourcesSQL, resourceArrays(rs[:n])...); err != nil {
 			// Which resource exists already is found after the rollback.
 			return mapError(err, map[string]*allot.Error{
 				"resources_id_key": allot.Errorf(allot.ECONFLICT, "a resource of the batch exists already"),
@@ -64,6 +34,43 @@ func insertResources(ctx context.Context, tx pgx.Tx, rs []allot.Resource) error 
 	return nil
 }
 
+const insertResourcesSQL = `INSERT INTO resources (project_id, resource_id, seq, version, order_id,
+		asset_id, asset_name, expire_time, resource_type, business_type, sub_resource_type,
+		is_sub_resource, charging_mode, resource_source, amount, usage, status, unit, removed)
+	SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[], $5::TEXT[],
+		$6::TEXT[], $7::TEXT[], $8::BIGINT[], $9::TEXT[], $10::TEXT[], $11::TEXT[],
+		$12::BOOLEAN[], $13::TEXT[], $14::TEXT[], $15::BIGINT[], $16::BIGINT[], $17::INTEGER[], $18::TEXT[],
+		$19::BOOLEAN[])`
+
+// resourceArrays returns the arguments of insertResourcesSQL for rs.
+func resourceArrays(rs []allot.Resource) []any {
+	n := len(rs)
+	var (
+		projects, ids, orders, assetNames = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		types, businesses, subTypes       = make([]string, n), make([]string, n), make([]string, n)
+		modes, sources, units             = make([]string, n), make([]string, n), make([]string, n)
+		assetIDs                          = make([]*string, n)
+		expires                           = make([]*int64, n)
+		seqs, versions, amounts, used     = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		isSub, removed                    = make([]bool, n), make([]bool, n)
+		statuses                          = make([]int32, n)
+	)
+	for i, r := range rs {
+		projects[i], ids[i], orders[i] = r.ProjectID, r.ResourceID, r.OrderID
+		if r.BoundAsset != nil {
+			assetIDs[i], assetNames[i] = &r.BoundAsset.AssetID, r.BoundAsset.AssetName
+		}
+		expires[i] = unixOrNull(r.ExpireTime)
+		types[i], businesses[i], subTypes[i] = r.ResourceType, string(r.BusinessType), string(r.SubResourceType)
+		isSub[i], modes[i], sources[i] = r.IsSubResource, string(r.ChargingMode), string(r.Source)
+		amounts[i], used[i], statuses[i], units[i] = int64(r.Amount), int64(r.Usage), int32(r.Status), string(r.Unit)
+		seqs[i], versions[i], removed[i] = r.Seq, r.Version, r.Removed
+	}
+	return []any{projects, ids, seqs, versions, orders,
+		assetIDs, assetNames, expires, types, businesses, subTypes,
+		isSub, modes, sources, amounts, used, statuses, units, removed}
+}
+
 // The resource reads, in Seq order: all of a project's rows, and those
 // changed after a version. They are two statements rather than one with
 // "version > 0", because each is prepared once and then planned for any
@@ -72,7 +79,7 @@ func insertResources(ctx context.Context, tx pgx.Tx, rs []allot.Resource) error 
 const (
 	resourceColumns = `resource_id, seq, version, order_id, asset_id, asset_name,
 		expire_time, resource_type, business_type, sub_resource_type, is_sub_resource,
-		charging_mode, resource_source, amount, usage, status, unit`
+		charging_mode, resource_source, amount, usage, status, unit, removed`
 	allResourcesQuery     = `SELECT ` + resourceColumns + ` FROM resources WHERE project_id = $1 ORDER BY seq`
 	changedResourcesQuery = `SELECT ` + resourceColumns + ` FROM resources WHERE project_id = $1 AND version > $2 ORDER BY seq`
 )
@@ -101,7 +108,7 @@ func scanResources(rows pgx.Rows, projectID string, hint int) ([]allot.Resource,
 		r := allot.Resource{ProjectID: projectID}
 		err := rows.Scan(&r.ResourceID, &r.Seq, &r.Version, &r.OrderID, &assetID, &assetName,
 			&expire, &rtype, &business, &sub, &r.IsSubResource,
-			&mode, &src, &amount, &usage, &status, &unit)
+			&mode, &src, &amount, &usage, &status, &unit, &r.Removed)
 		if err != nil {
 			return nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"time"
 
 	"allot"
 
@@ -19,17 +20,24 @@ import (
 //
 // Each project that gains rows has its row updated exactly once: the update
 // raises its version by one and reserves as many sequence numbers as it gains
-// rows. The row lock taken by that update serialises the writers of one
-// project, so versions are handed out in commit order and a reader that saw
-// version v has seen every row at or below v. Projects are updated in id
-// order so that two batches touching the same projects cannot deadlock.
+// rows, and as many ledger seqs as it gains resources. The row lock taken by
+// that update serialises the writers of one project, so versions are handed
+// out in commit order and a reader that saw version v has seen every row at
+// or below v. Projects are updated in id order so that two batches touching
+// the same projects cannot deadlock.
+//
+// Every imported resource gets one import entry in the ledger, with its
+// amount and usage as deltas, so that the ledger accounts for it from the
+// start. Imported assignments get none: they have no allot-made package
+// behind them, and Drift checks only those that do.
 func (s *Store) Import(ctx context.Context, b allot.ImportBatch) error {
 	if err := checkBatch(b); err != nil {
 		return err
 	}
-	gains := make(map[string]int64)
+	gains, entries := make(map[string]int64), make(map[string]int64)
 	for _, r := range b.Resources {
 		gains[r.ProjectID]++
+		entries[r.ProjectID]++
 	}
 	for _, a := range b.Assignments {
 		gains[a.CustomerProjectID]++
@@ -38,21 +46,25 @@ func (s *Store) Import(ctx context.Context, b allot.ImportBatch) error {
 	// Copies, so the caller's slices are never written to and a retried
 	// transaction stamps every row afresh.
 	rs, as := slices.Clone(b.Resources), slices.Clone(b.Assignments)
+	es := make([]allot.LedgerEntry, len(rs))
+	at := s.Now().UTC().Truncate(time.Second)
 
 	err := s.withTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		if err := s.insertProjects(ctx, tx, b.Projects); err != nil {
 			return err
 		}
 		type stamp struct {
-			version, seq int64
-			sp           string
+			version, seq, ledgerSeq int64
+			sp                      string
 		}
 		stamps := make(map[string]*stamp, len(touched))
 		for _, id := range touched {
 			var st stamp
-			err := tx.QueryRow(ctx, `UPDATE projects SET version = version + 1, next_seq = next_seq + $2
-				WHERE id = $1 RETURNING version, next_seq - $2, COALESCE(sp_project_id, '')`, id, gains[id]).
-				Scan(&st.version, &st.seq, &st.sp)
+			err := tx.QueryRow(ctx, `UPDATE projects SET version = version + 1, next_seq = next_seq + $2,
+					next_ledger_seq = next_ledger_seq + $3
+				WHERE id = $1 RETURNING version, next_seq - $2, next_ledger_seq - $3, COALESCE(sp_project_id, '')`,
+				id, gains[id], entries[id]).
+				Scan(&st.version, &st.seq, &st.ledgerSeq, &st.sp)
 			if errors.Is(err, pgx.ErrNoRows) {
 				if i := slices.IndexFunc(rs, func(r allot.Resource) bool { return r.ProjectID == id }); i >= 0 {
 					return allot.Errorf(allot.EINVALID, "resource %s/%s: project_id: project %s does not exist", id, rs[i].ResourceID, id)
@@ -66,9 +78,13 @@ func (s *Store) Import(ctx context.Context, b allot.ImportBatch) error {
 			stamps[id] = &st
 		}
 		for i := range rs {
-			st := stamps[rs[i].ProjectID]
-			rs[i].Version, rs[i].Seq = st.version, st.seq
+			r := &rs[i]
+			st := stamps[r.ProjectID]
+			r.Version, r.Seq = st.version, st.seq
 			st.seq++
+			es[i] = allot.LedgerEntry{ProjectID: r.ProjectID, Seq: st.ledgerSeq, ResourceID: r.ResourceID, At: at,
+				Actor: "import", Op: allot.OpImport, AmountDelta: r.Amount, UsageDelta: r.Usage}
+			st.ledgerSeq++
 		}
 		for i := range as {
 			a := &as[i]
@@ -81,6 +97,9 @@ func (s *Store) Import(ctx context.Context, b allot.ImportBatch) error {
 			st.seq++
 		}
 		if err := insertResources(ctx, tx, rs); err != nil {
+			return err
+		}
+		if err := insertLedger(ctx, tx, es); err != nil {
 			return err
 		}
 		return insertAssignments(ctx, tx, as)

@@ -308,6 +308,11 @@ func testReclaim(t *testing.T, e *ledgerEnv) {
 	}
 	e.expect(t, "cust-a", id, units(30), units(15))
 	e.expect(t, "sp-a", "pool", units(100), units(30))
+	replay, err := e.svc.Reclaim(e.ctx, spA, allot.ReclaimRequest{ResourceRef: ref, Amount: &ten, Reason: "downsize", IdempotencyKey: "r1"})
+	if err != nil || !replay.Replayed || replay.Entries[0].AmountDelta != -units(10) {
+		t.Fatalf("reclaim retry: %+v %v", replay, err)
+	}
+	e.expect(t, "cust-a", id, units(30), units(15))
 	if a := e.assignment(t, "cust-a", id); a.ResourceNum != units(30) {
 		t.Fatalf("assignment num %s", a.ResourceNum)
 	}
@@ -353,7 +358,7 @@ func testStatus(t *testing.T, e *ledgerEnv) {
 	if r, _ := e.resource(t, "lone", "p"); r.Status != allot.StatusFrozen {
 		t.Fatalf("status %d", r.Status)
 	}
-	_, err := e.svc.Consume(e.ctx, admin, allot.ConsumeRequest{ProjectID: "lone", ResourceID: "p", Amount: 1, IdempotencyKey: "k1"})
+	_, err := e.svc.Consume(e.ctx, admin, allot.ConsumeRequest{ProjectID: "lone", ResourceID: "p", Amount: units(1), IdempotencyKey: "k1"})
 	wantCode(t, err, allot.ECONFLICT)
 	if out, err := e.svc.SetStatus(e.ctx, admin, ref, allot.StatusFrozen, ""); err != nil || len(out.Entries) != 0 {
 		t.Fatalf("freezing a frozen package: %+v %v", out, err)
@@ -365,7 +370,7 @@ func testStatus(t *testing.T, e *ledgerEnv) {
 	if _, err := e.svc.SetStatus(e.ctx, admin, ref, allot.StatusNormal, "paid"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.Consume(e.ctx, admin, allot.ConsumeRequest{ProjectID: "lone", ResourceID: "p", Amount: 1, IdempotencyKey: "k1"}); err != nil {
+	if _, err := e.svc.Consume(e.ctx, admin, allot.ConsumeRequest{ProjectID: "lone", ResourceID: "p", Amount: units(1), IdempotencyKey: "k1"}); err != nil {
 		t.Fatalf("consume after unfreeze (same key as the refused one): %v", err)
 	}
 	e.expect(t, "lone", "p", units(10), units(1))
@@ -478,7 +483,10 @@ func testRefund(t *testing.T, e *ledgerEnv) {
 	if err != nil || out.Entries[0].Op != allot.OpRefund || out.Entries[0].UsageDelta != -units(2) || out.Entries[0].Reason != "failed render" {
 		t.Fatalf("refund: %+v %v", out, err)
 	}
-	e.svc.Refund(e.ctx, admin, allot.RefundRequest{ResourceRef: ref, Amount: units(2), Reason: "failed render", IdempotencyKey: "r2"})
+	replay, err := e.svc.Refund(e.ctx, admin, allot.RefundRequest{ResourceRef: ref, Amount: units(2), Reason: "failed render", IdempotencyKey: "r2"})
+	if err != nil || !replay.Replayed || replay.Entries[0].UsageDelta != -units(2) || replay.Resource.Usage != units(3) {
+		t.Fatalf("refund retry: %+v %v", replay, err)
+	}
 	e.expect(t, "lone", "p", units(10), units(3))
 	e.noDrift(t)
 }

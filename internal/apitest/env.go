@@ -34,7 +34,7 @@ type env struct {
 	fx      *fixture
 }
 
-func start(t *testing.T, open func(t *testing.T) allot.Store) *env {
+func start(t *testing.T, open func(t *testing.T) allot.Store, options ...func(*api.Config)) *env {
 	t.Helper()
 	key, err := secret.ParseKey(secret.NewKey())
 	if err != nil {
@@ -49,7 +49,12 @@ func start(t *testing.T, open func(t *testing.T) allot.Store) *env {
 	if err := store.Import(context.Background(), fx.batch); err != nil {
 		t.Fatalf("import fixture: %v", err)
 	}
-	srv := api.NewServer(api.Config{Reader: view.New(store, 0), Store: store, Keyring: keyring})
+	reader := view.New(store, 0)
+	cfg := api.Config{Reader: reader, Summaries: reader, Store: store, Keyring: keyring}
+	for _, o := range options {
+		o(&cfg)
+	}
+	srv := api.NewServer(cfg)
 	if err := srv.Open("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}

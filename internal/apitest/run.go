@@ -23,7 +23,13 @@ func Run(t *testing.T, open func(t *testing.T) allot.Store) {
 		"Transport":     testTransport,
 		"Freshness":     testFreshness,
 		"StablePaging":  testStablePaging,
+		"Management":    testManagement,
+		"Summaries":     testSummaries,
 	}
+	t.Run("RateLimit", func(t *testing.T) {
+		t.Parallel()
+		testRateLimit(t, open)
+	})
 	for name, fn := range groups {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -1,0 +1,327 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"allot"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Update runs fn in one write transaction that holds projectIDs and bumps
+// the version of each exactly once. ENOTFOUND if a project does not exist.
+//
+// Isolation: READ COMMITTED, with every row the transaction writes guarded
+// by a lock it holds. The transaction begins by updating the row of each
+// project it holds, in id order; that takes the row's lock until commit, and
+// every writer of a project's resources, assignments, ledger entries and
+// idempotency records (Update, Import) takes the same lock first. So the
+// writers of one project run one after the other, on any number of nodes,
+// and each, having waited for the lock, reads the rows its predecessor
+// committed: a READ COMMITTED statement sees every commit made before it
+// starts. Two nodes consuming from one package cannot both see the same
+// remaining units, and two requests with one idempotency key cannot both
+// miss the other's record. Locking in id order means two updates of the
+// same projects wait for each other instead of deadlocking. Nothing depends
+// on predicate locks or snapshot checks, so the stricter levels of
+// CockroachDB (SERIALIZABLE unless read committed is enabled) and
+// YugabyteDB (snapshot isolation unless it is enabled) are also correct:
+// they turn a lost race into 40001, and the transaction runs again.
+//
+// Locking by UPDATE ... RETURNING rather than SELECT ... FOR UPDATE followed
+// by UPDATE saves a statement: an UPDATE locks its row as surely, and the
+// statements of one batch run in order, one round trip for all projects.
+//
+// fn runs again, from the start, when the database aborts the transaction
+// for a conflict (40001, 40P01).
+func (s *Store) Update(ctx context.Context, projectIDs []string, fn func(allot.Tx) error) error {
+	ids := slices.Compact(slices.Sorted(slices.Values(projectIDs)))
+	if len(ids) == 0 {
+		return errors.New("postgres: Update holds no project")
+	}
+	return s.withTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
+		t := &pgTx{ctx: ctx, tx: tx, now: s.Now().UTC().Truncate(time.Second), held: make(map[string]*holding, len(ids))}
+		if err := t.lock(ids); err != nil {
+			return err
+		}
+		if err := fn(t); err != nil {
+			return err
+		}
+		return t.finish(ids)
+	})
+}
+
+// pgTx is an allot.Tx on one PostgreSQL transaction.
+type pgTx struct {
+	ctx  context.Context
+	tx   pgx.Tx
+	now  time.Time
+	held map[string]*holding
+}
+
+// holding is a project held by the transaction: its new version, and the
+// next seqs. The counters are kept here and written back once at the end:
+// the row lock guarantees that nobody else moves them meanwhile.
+type holding struct {
+	version                   int64
+	nextSeq, nextLedgerSeq    int64
+	gainedRows, gainedEntries int64
+}
+
+var _ allot.Tx = (*pgTx)(nil)
+
+// lock bumps the version of each project, in id order, in one round trip.
+func (t *pgTx) lock(ids []string) error {
+	b := &pgx.Batch{}
+	for _, id := range ids {
+		b.Queue(`UPDATE projects SET version = version + 1 WHERE id = $1 RETURNING version, next_seq, next_ledger_seq`, id)
+	}
+	br := t.tx.SendBatch(t.ctx, b)
+	defer br.Close()
+	for _, id := range ids {
+		h := &holding{}
+		err := br.QueryRow().Scan(&h.version, &h.nextSeq, &h.nextLedgerSeq)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return projectNotFound(id)
+		}
+		if err != nil {
+			return err
+		}
+		t.held[id] = h
+	}
+	return br.Close()
+}
+
+// finish writes back the seq counters that moved.
+func (t *pgTx) finish(ids []string) error {
+	b := &pgx.Batch{}
+	for _, id := range ids {
+		if h := t.held[id]; h.gainedRows > 0 || h.gainedEntries > 0 {
+			b.Queue(`UPDATE projects SET next_seq = next_seq + $2, next_ledger_seq = next_ledger_seq + $3 WHERE id = $1`,
+				id, h.gainedRows, h.gainedEntries)
+		}
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	return t.tx.SendBatch(t.ctx, b).Close()
+}
+
+// holding returns the project if the transaction holds it. Writing to a
+// project it does not hold is a programming error: the write would not be
+// serialised with the project's other writers.
+func (t *pgTx) holding(what, projectID string) (*holding, error) {
+	h, ok := t.held[projectID]
+	if !ok {
+		return nil, fmt.Errorf("postgres: %s of project %s, which the transaction does not hold", what, projectID)
+	}
+	return h, nil
+}
+
+func (t *pgTx) Now() time.Time { return t.now }
+
+func (t *pgTx) Project(id string) (allot.Project, error) {
+	p, _, _, err := scanProject(t.tx.QueryRow(t.ctx, projectQuery, id), id)
+	return p, err
+}
+
+func (t *pgTx) Resource(projectID, resourceID string) (allot.Resource, error) {
+	rs, err := t.resources(`SELECT `+resourceColumns+` FROM resources WHERE project_id = $1 AND resource_id = $2`,
+		projectID, resourceID)
+	if err != nil {
+		return allot.Resource{}, err
+	}
+	if len(rs) == 0 {
+		return allot.Resource{}, allot.Errorf(allot.ENOTFOUND, "resource %s of project %s does not exist", resourceID, projectID)
+	}
+	return rs[0], nil
+}
+
+func (t *pgTx) ResourcesOfType(projectID, resourceType string) ([]allot.Resource, error) {
+	return t.resources(`SELECT `+resourceColumns+` FROM resources
+		WHERE project_id = $1 AND resource_type = $2 AND NOT removed ORDER BY seq`, projectID, resourceType)
+}
+
+func (t *pgTx) ResourceByOrder(projectID, orderID string) (allot.Resource, bool, error) {
+	rs, err := t.resources(`SELECT `+resourceColumns+` FROM resources
+		WHERE project_id = $1 AND order_id = $2 ORDER BY seq LIMIT 1`, projectID, orderID)
+	if err != nil || len(rs) == 0 {
+		return allot.Resource{}, false, err
+	}
+	return rs[0], true, nil
+}
+
+// resources runs a read of resourceColumns whose first argument is the project.
+func (t *pgTx) resources(query, projectID string, args ...any) ([]allot.Resource, error) {
+	rows, err := t.tx.Query(t.ctx, query, append([]any{projectID}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	return scanResources(rows, projectID, 0)
+}
+
+func (t *pgTx) SaveResource(r *allot.Resource) error {
+	h, err := t.holding("saving resource "+r.ResourceID, r.ProjectID)
+	if err != nil {
+		return err
+	}
+	if r.Seq == 0 {
+		saved := *r
+		saved.Seq, saved.Version = h.nextSeq, h.version
+		// DO NOTHING rather than a unique violation, which would abort the
+		// transaction: fn may go on after ECONFLICT, as on SQLite.
+		tag, err := t.tx.Exec(t.ctx, insertResourcesSQL+` ON CONFLICT (project_id, resource_id) DO NOTHING`,
+			resourceArrays([]allot.Resource{saved})...)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return allot.Errorf(allot.ECONFLICT, "resource %s of project %s exists already", r.ResourceID, r.ProjectID)
+		}
+		h.nextSeq++
+		h.gainedRows++
+		*r = saved
+		return nil
+	}
+	var assetID *string
+	assetName := ""
+	if r.BoundAsset != nil {
+		assetID, assetName = &r.BoundAsset.AssetID, r.BoundAsset.AssetName
+	}
+	tag, err := t.tx.Exec(t.ctx, `UPDATE resources SET version = $3, order_id = $4, asset_id = $5, asset_name = $6,
+			expire_time = $7, resource_type = $8, business_type = $9, sub_resource_type = $10, is_sub_resource = $11,
+			charging_mode = $12, resource_source = $13, amount = $14, usage = $15, status = $16, unit = $17, removed = $18
+		WHERE project_id = $1 AND resource_id = $2`,
+		r.ProjectID, r.ResourceID, h.version, r.OrderID, assetID, assetName,
+		unixOrNull(r.ExpireTime), r.ResourceType, string(r.BusinessType), string(r.SubResourceType), r.IsSubResource,
+		string(r.ChargingMode), string(r.Source), int64(r.Amount), int64(r.Usage), int32(r.Status), string(r.Unit), r.Removed)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return allot.Errorf(allot.ENOTFOUND, "resource %s of project %s does not exist", r.ResourceID, r.ProjectID)
+	}
+	r.Version = h.version
+	return nil
+}
+
+func (t *pgTx) Assignment(recordID string) (allot.Assignment, error) {
+	var (
+		a                           allot.Assignment
+		mode                        string
+		num, used, allocate, expire int64
+	)
+	err := t.tx.QueryRow(t.ctx, `SELECT customer_project_id, `+assignmentColumns+` FROM assignments WHERE record_id = $1`, recordID).
+		Scan(&a.CustomerProjectID, &a.RecordID, &a.SPProjectID, &a.Seq, &a.Version, &a.ResourceSpecCode,
+			&mode, &num, &used, &allocate, &expire, &a.SPResourceID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return allot.Assignment{}, allot.Errorf(allot.ENOTFOUND, "assignment %s does not exist", recordID)
+	}
+	if err != nil {
+		return allot.Assignment{}, err
+	}
+	a.ChargingMode = allot.ChargingMode(mode)
+	a.ResourceNum, a.ResourceUsedNum = allot.Quantity(num), allot.Quantity(used)
+	a.AllocateTime, a.ExpireTime = fromUnix(allocate), fromUnix(expire)
+	return a, nil
+}
+
+func (t *pgTx) SaveAssignment(a *allot.Assignment) error {
+	h, err := t.holding("saving assignment "+a.RecordID, a.CustomerProjectID)
+	if err != nil {
+		return err
+	}
+	if a.Seq == 0 {
+		saved := *a
+		saved.Seq, saved.Version = h.nextSeq, h.version
+		tag, err := t.tx.Exec(t.ctx, insertAssignmentsSQL+` ON CONFLICT (record_id) DO NOTHING`,
+			assignmentArrays([]allot.Assignment{saved})...)
+		if err != nil {
+			return mapError(err, map[string]*allot.Error{
+				"assignments_sp_fk": allot.Errorf(allot.ENOTFOUND, "service provider %s of assignment %s does not exist", a.SPProjectID, a.RecordID),
+			})
+		}
+		if tag.RowsAffected() == 0 {
+			return allot.Errorf(allot.ECONFLICT, "assignment %s exists already", a.RecordID)
+		}
+		h.nextSeq++
+		h.gainedRows++
+		*a = saved
+		return nil
+	}
+	tag, err := t.tx.Exec(t.ctx, `UPDATE assignments SET version = $3, sp_project_id = $4, resource_spec_code = $5,
+			charging_mode = $6, resource_num = $7, resource_used_num = $8, allocate_time = $9, expire_time = $10,
+			sp_resource_id = $11
+		WHERE customer_project_id = $1 AND record_id = $2`,
+		a.CustomerProjectID, a.RecordID, h.version, a.SPProjectID, a.ResourceSpecCode,
+		string(a.ChargingMode), int64(a.ResourceNum), int64(a.ResourceUsedNum), a.AllocateTime.Unix(), a.ExpireTime.Unix(),
+		nullIfEmpty(a.SPResourceID))
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return allot.Errorf(allot.ENOTFOUND, "assignment %s of project %s does not exist", a.RecordID, a.CustomerProjectID)
+	}
+	a.Version = h.version
+	return nil
+}
+
+func (t *pgTx) AppendLedger(e *allot.LedgerEntry) error {
+	h, err := t.holding("a ledger entry", e.ProjectID)
+	if err != nil {
+		return err
+	}
+	saved := *e
+	saved.Seq = h.nextLedgerSeq
+	if saved.At.IsZero() {
+		saved.At = t.now
+	}
+	if err := insertLedger(t.ctx, t.tx, []allot.LedgerEntry{saved}); err != nil {
+		return err
+	}
+	h.nextLedgerSeq++
+	h.gainedEntries++
+	*e = saved
+	return nil
+}
+
+func (t *pgTx) Idempotency(projectID, key string) (allot.IdempotencyRecord, bool, error) {
+	rec := allot.IdempotencyRecord{ProjectID: projectID, Key: key}
+	var created int64
+	err := t.tx.QueryRow(t.ctx, `SELECT fingerprint, result, created_at FROM idempotency WHERE project_id = $1 AND key = $2`,
+		projectID, key).Scan(&rec.Fingerprint, &rec.Result, &created)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return allot.IdempotencyRecord{}, false, nil
+	}
+	if err != nil {
+		return allot.IdempotencyRecord{}, false, err
+	}
+	rec.CreatedAt = fromUnix(created)
+	return rec, true, nil
+}
+
+// SaveIdempotency records an answer. The project must be held: its lock is
+// what keeps two requests with the same key from both running.
+func (t *pgTx) SaveIdempotency(rec allot.IdempotencyRecord) error {
+	if _, err := t.holding("saving idempotency key "+rec.Key, rec.ProjectID); err != nil {
+		return err
+	}
+	created := rec.CreatedAt
+	if created.IsZero() {
+		created = t.now
+	}
+	tag, err := t.tx.Exec(t.ctx, `INSERT INTO idempotency (project_id, key, fingerprint, result, created_at)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id, key) DO NOTHING`,
+		rec.ProjectID, rec.Key, rec.Fingerprint, rec.Result, created.Unix())
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return allot.Errorf(allot.ECONFLICT, "idempotency key %s of project %s was used already", rec.Key, rec.ProjectID)
+	}
+	return nil
+}
