@@ -10,8 +10,13 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-const assignmentColumns = `customer_project_id, seq, record_id, version, sp_project_id,
+// assignmentSelect is assignmentColumns without customer_project_id, which
+// the reader knows already.
+const (
+	assignmentSelect = `seq, record_id, version, sp_project_id,
 	resource_spec_code, charging_mode, resource_num, resource_used_num, allocate_time, expire_time`
+	assignmentColumns = `customer_project_id, ` + assignmentSelect
+)
 
 // insertAssignments inserts allocation records under their customer
 // projects, whose versions bumpTenants has bumped. EINVALID if the customer
@@ -53,28 +58,31 @@ func insertAssignments(ctx context.Context, tx *sql.Tx, as []allot.Assignment, t
 // after version since, in seq order. A service provider's own query finds
 // nothing here: records are filed under the customer.
 func queryAssignments(ctx context.Context, tx *sql.Tx, projectID string, since int64) ([]allot.Assignment, error) {
-	q, args := `SELECT `+assignmentColumns+` FROM assignments WHERE customer_project_id = ? ORDER BY seq`, []any{projectID}
+	q, args := `SELECT `+assignmentSelect+` FROM assignments WHERE customer_project_id = ? ORDER BY seq`, []any{projectID}
 	if since > 0 {
-		q, args = `SELECT `+assignmentColumns+` FROM assignments WHERE customer_project_id = ? AND version > ? ORDER BY seq`, []any{projectID, since}
+		q, args = `SELECT `+assignmentSelect+` FROM assignments WHERE customer_project_id = ? AND version > ? ORDER BY seq`, []any{projectID, since}
 	}
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: query assignments of %s: %w", projectID, err)
 	}
 	defer rows.Close()
-	var as []allot.Assignment
+	var (
+		as                []allot.Assignment
+		a                 allot.Assignment
+		charging          string
+		num, used         int64
+		allocated, expire int64
+	)
+	dest := []any{&a.Seq, &a.RecordID, &a.Version, &a.SPProjectID,
+		&a.ResourceSpecCode, &charging, &num, &used, &allocated, &expire}
 	for rows.Next() {
-		var (
-			a                 allot.Assignment
-			charging          string
-			num, used         int64
-			allocated, expire int64
-		)
-		if err := rows.Scan(&a.CustomerProjectID, &a.Seq, &a.RecordID, &a.Version, &a.SPProjectID,
-			&a.ResourceSpecCode, &charging, &num, &used, &allocated, &expire); err != nil {
+		a = allot.Assignment{}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("sqlite: scan assignment of %s: %w", projectID, err)
 		}
-		a.ChargingMode = allot.ChargingMode(charging)
+		a.CustomerProjectID = projectID
+		a.ChargingMode = intern(chargingModes, charging)
 		a.ResourceNum, a.ResourceUsedNum = allot.Quantity(num), allot.Quantity(used)
 		a.AllocateTime, a.ExpireTime = fromUnix(allocated), fromUnix(expire)
 		as = append(as, a)

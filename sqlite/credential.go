@@ -45,11 +45,15 @@ func (s *Store) CreateCredential(ctx context.Context, c allot.Credential) error 
 
 // FindCredential returns an access key.
 func (s *Store) FindCredential(ctx context.Context, accessKey string) (allot.Credential, error) {
+	ctx, err := lookup(ctx)
+	if err != nil {
+		return allot.Credential{}, err
+	}
 	var (
 		c       allot.Credential
 		created int64
 	)
-	err := s.credentialStmt.QueryRowContext(ctx, accessKey).Scan(&c.AccessKey, &c.ProjectID, &c.SecretCiphertext, &created)
+	err = s.credentialStmt.QueryRowContext(ctx, accessKey).Scan(&c.AccessKey, &c.ProjectID, &c.SecretCiphertext, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return allot.Credential{}, allot.Errorf(allot.ENOTFOUND, "access key %s does not exist", accessKey)
 	}
@@ -88,11 +92,15 @@ func (s *Store) CreateToken(ctx context.Context, t allot.Token) error {
 // FindToken returns the token with this hash, expired or not: the caller
 // decides what an expired token means.
 func (s *Store) FindToken(ctx context.Context, hash []byte) (allot.Token, error) {
+	ctx, err := lookup(ctx)
+	if err != nil {
+		return allot.Token{}, err
+	}
 	var (
 		t                allot.Token
 		expires, created int64
 	)
-	err := s.tokenStmt.QueryRowContext(ctx, hash).Scan(&t.Hash, &t.ProjectID, &expires, &created)
+	err = s.tokenStmt.QueryRowContext(ctx, hash).Scan(&t.Hash, &t.ProjectID, &expires, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return allot.Token{}, allot.Errorf(allot.ENOTFOUND, "the token does not exist")
 	}

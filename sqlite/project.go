@@ -43,15 +43,23 @@ func insertProject(ctx context.Context, tx *sql.Tx, p *allot.Project) error {
 
 // FindProject returns a project.
 func (s *Store) FindProject(ctx context.Context, id string) (allot.Project, error) {
-	p, _, err := findProject(ctx, s.projectStmt, id)
-	return p, err
+	ctx, err := lookup(ctx)
+	if err != nil {
+		return allot.Project{}, err
+	}
+	row, err := findProject(ctx, s.projectStmt, id)
+	return row.Project, err
 }
 
 // TenantVersion returns a project's version. It is the one query every tenant
 // request makes, so it is a single primary-key lookup on a prepared statement.
 func (s *Store) TenantVersion(ctx context.Context, projectID string) (int64, error) {
+	ctx, err := lookup(ctx)
+	if err != nil {
+		return 0, err
+	}
 	var v int64
-	err := s.versionStmt.QueryRowContext(ctx, projectID).Scan(&v)
+	err = s.versionStmt.QueryRowContext(ctx, projectID).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, projectNotFound(projectID)
 	}
@@ -61,22 +69,28 @@ func (s *Store) TenantVersion(ctx context.Context, projectID string) (int64, err
 	return v, nil
 }
 
-// findProject runs the prepared project query, which also returns the version.
-func findProject(ctx context.Context, stmt *sql.Stmt, id string) (allot.Project, int64, error) {
+// projectRow is a project with the counters the store keeps on it.
+type projectRow struct {
+	allot.Project
+	version int64
+	nextSeq int64
+}
+
+// findProject runs the prepared project query.
+func findProject(ctx context.Context, stmt *sql.Stmt, id string) (projectRow, error) {
 	var (
-		p       allot.Project
+		row     projectRow
 		created int64
-		version int64
 	)
-	err := stmt.QueryRowContext(ctx, id).Scan(&p.ID, &p.Name, &p.RegionID, &p.SPProjectID, &created, &version)
+	err := stmt.QueryRowContext(ctx, id).Scan(&row.ID, &row.Name, &row.RegionID, &row.SPProjectID, &created, &row.version, &row.nextSeq)
 	if errors.Is(err, sql.ErrNoRows) {
-		return allot.Project{}, 0, projectNotFound(id)
+		return projectRow{}, projectNotFound(id)
 	}
 	if err != nil {
-		return allot.Project{}, 0, fmt.Errorf("sqlite: find project %s: %w", id, err)
+		return projectRow{}, fmt.Errorf("sqlite: find project %s: %w", id, err)
 	}
-	p.CreatedAt = fromUnix(created)
-	return p, version, nil
+	row.CreatedAt = fromUnix(created)
+	return row, nil
 }
 
 func projectNotFound(id string) error {

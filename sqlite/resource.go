@@ -128,9 +128,14 @@ func bumpTenants(ctx context.Context, tx *sql.Tx, b *allot.ImportBatch) (map[str
 	return tenants, nil
 }
 
-const resourceColumns = `project_id, seq, resource_id, version, order_id, asset_id, asset_name,
+// resourceSelect is resourceColumns without project_id, which the reader
+// knows already.
+const (
+	resourceSelect = `seq, resource_id, version, order_id, asset_id, asset_name,
 	expire_time, resource_type, business_type, sub_resource_type, is_sub_resource,
 	charging_mode, resource_source, amount, usage, status, unit`
+	resourceColumns = `project_id, ` + resourceSelect
+)
 
 func insertResources(ctx context.Context, tx *sql.Tx, rs []allot.Resource, tenants map[string]*tenant) error {
 	if len(rs) == 0 {
@@ -174,11 +179,13 @@ func insertResources(ctx context.Context, tx *sql.Tx, rs []allot.Resource, tenan
 
 // queryResources returns a project's resources changed after version since,
 // in seq order. Without a version bound, the scan follows the clustered
-// primary key; with one, it starts from the version index.
-func queryResources(ctx context.Context, tx *sql.Tx, projectID string, since int64) ([]allot.Resource, error) {
-	q, args := `SELECT `+resourceColumns+` FROM resources WHERE project_id = ? ORDER BY seq`, []any{projectID}
+// primary key; with one, it starts from the version index. n is the number
+// of rows expected, an upper bound, so a full read of a large project does
+// not regrow its slice.
+func queryResources(ctx context.Context, tx *sql.Tx, projectID string, since int64, n int) ([]allot.Resource, error) {
+	q, args := `SELECT `+resourceSelect+` FROM resources WHERE project_id = ? ORDER BY seq`, []any{projectID}
 	if since > 0 {
-		q, args = `SELECT `+resourceColumns+` FROM resources WHERE project_id = ? AND version > ? ORDER BY seq`, []any{projectID, since}
+		q, args = `SELECT `+resourceSelect+` FROM resources WHERE project_id = ? AND version > ? ORDER BY seq`, []any{projectID, since}
 	}
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -186,31 +193,41 @@ func queryResources(ctx context.Context, tx *sql.Tx, projectID string, since int
 	}
 	defer rows.Close()
 	var rs []allot.Resource
+	if n > 0 {
+		rs = make([]allot.Resource, 0, n)
+	}
+	// The scan targets are declared once: passed to Scan, they escape to
+	// the heap, and per row that would be an allocation each.
+	var (
+		r                                     allot.Resource
+		asset                                 sql.NullString
+		assetName                             string
+		expire                                sql.NullInt64
+		business, sub, charging, source, unit string
+		amount, usage, status                 int64
+	)
+	dest := []any{&r.Seq, &r.ResourceID, &r.Version, &r.OrderID, &asset, &assetName,
+		&expire, &r.ResourceType, &business, &sub, &r.IsSubResource,
+		&charging, &source, &amount, &usage, &status, &unit}
 	for rows.Next() {
-		var (
-			r                                     allot.Resource
-			asset                                 sql.NullString
-			assetName                             string
-			expire                                sql.NullInt64
-			business, sub, charging, source, unit string
-			amount, usage, status                 int64
-		)
-		if err := rows.Scan(&r.ProjectID, &r.Seq, &r.ResourceID, &r.Version, &r.OrderID, &asset, &assetName,
-			&expire, &r.ResourceType, &business, &sub, &r.IsSubResource,
-			&charging, &source, &amount, &usage, &status, &unit); err != nil {
+		r = allot.Resource{}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("sqlite: scan resource of %s: %w", projectID, err)
 		}
+		// The WHERE clause fixes the project; reusing the caller's string
+		// saves one string per row in a cache that may hold millions.
+		r.ProjectID = projectID
 		if asset.Valid {
 			r.BoundAsset = &allot.BoundAsset{AssetID: asset.String, AssetName: assetName}
 		}
 		if expire.Valid {
 			r.ExpireTime = fromUnix(expire.Int64)
 		}
-		r.BusinessType = allot.BusinessType(business)
-		r.SubResourceType = allot.SubResourceType(sub)
-		r.ChargingMode = allot.ChargingMode(charging)
-		r.Source = allot.ResourceSource(source)
-		r.Unit = allot.Unit(unit)
+		r.BusinessType = intern(businessTypes, business)
+		r.SubResourceType = intern(subResourceTypes, sub)
+		r.ChargingMode = intern(chargingModes, charging)
+		r.Source = intern(resourceSources, source)
+		r.Unit = intern(units, unit)
 		r.Amount, r.Usage, r.Status = allot.Quantity(amount), allot.Quantity(usage), allot.ResourceStatus(status)
 		rs = append(rs, r)
 	}
@@ -218,4 +235,31 @@ func queryResources(ctx context.Context, tx *sql.Tx, projectID string, since int
 		return nil, fmt.Errorf("sqlite: query resources of %s: %w", projectID, err)
 	}
 	return rs, nil
+}
+
+// The enumerations by value, so that rows read share the domain's strings
+// instead of each holding its own copies.
+var (
+	businessTypes    = internTable(allot.BusinessTypes)
+	subResourceTypes = internTable(allot.SubResourceTypes)
+	chargingModes    = internTable(allot.ChargingModes)
+	resourceSources  = internTable(allot.ResourceSources)
+	units            = internTable(allot.Units)
+)
+
+func internTable[T ~string](values []T) map[string]T {
+	m := make(map[string]T, len(values))
+	for _, v := range values {
+		m[string(v)] = v
+	}
+	return m
+}
+
+// intern returns the domain's value equal to s; a value the domain does not
+// know (the schema's CHECK constraints keep them out) is returned as read.
+func intern[T ~string](table map[string]T, s string) T {
+	if v, ok := table[s]; ok {
+		return v
+	}
+	return T(s)
 }

@@ -14,11 +14,19 @@ import (
 func (s *Store) TenantChanges(ctx context.Context, projectID string, since int64) (allot.TenantDelta, error) {
 	var d allot.TenantDelta
 	err := s.read(ctx, func(tx *sql.Tx) error {
-		var err error
-		if d.Project, d.Version, err = findProject(ctx, tx.StmtContext(ctx, s.projectStmt), projectID); err != nil {
+		row, err := findProject(ctx, tx.StmtContext(ctx, s.projectStmt), projectID)
+		if err != nil {
 			return err
 		}
-		if d.Resources, err = queryResources(ctx, tx, projectID, since); err != nil {
+		d.Project, d.Version = row.Project, row.version
+		// A full read gets capacity for every row the project ever gained
+		// (resources and assignments share the seq counter): an upper bound.
+		// A delta is small and grows as it needs.
+		var n int
+		if since <= 0 {
+			n = int(min(row.nextSeq-1, 1<<24))
+		}
+		if d.Resources, err = queryResources(ctx, tx, projectID, since, n); err != nil {
 			return err
 		}
 		d.Assignments, err = queryAssignments(ctx, tx, projectID, since)

@@ -91,10 +91,7 @@ func testTenantChanges(t *testing.T, open func(t *testing.T) allot.Store) {
 		assignments = []allot.Assignment{NewAssignment("a-9", "sp", "p-1"), NewAssignment("a-1", "sp", "p-1")}
 		MustImport(t, s, allot.ImportBatch{Resources: first})
 		MustImport(t, s, allot.ImportBatch{Resources: second, Assignments: assignments})
-		MustImport(t, s, allot.ImportBatch{
-			Resources:   []allot.Resource{NewResource("p-2", "r-b"), NewResource("p-2", "r-x")},
-			Assignments: []allot.Assignment{NewAssignment("a-2", "sp", "p-2")},
-		})
+		MustImport(t, s, allot.ImportBatch{Resources: otherResources(), Assignments: otherAssignments()})
 		return first, second, assignments
 	}
 
@@ -167,8 +164,8 @@ func testTenantChanges(t *testing.T, open func(t *testing.T) allot.Store) {
 		seed(t, s)
 		d := MustTenantChanges(t, s, "p-2", 0)
 		checkProject(t, d.Project, NewProject("p-2", "sp"))
-		checkResources(t, d.Resources, []allot.Resource{NewResource("p-2", "r-b"), NewResource("p-2", "r-x")})
-		checkAssignments(t, d.Assignments, []allot.Assignment{NewAssignment("a-2", "sp", "p-2")})
+		checkResources(t, d.Resources, otherResources())
+		checkAssignments(t, d.Assignments, otherAssignments())
 		if d.Version != 2 {
 			t.Errorf("version of p-2: got %d, want 2", d.Version)
 		}
@@ -192,4 +189,23 @@ func testTenantChanges(t *testing.T, open func(t *testing.T) allot.Store) {
 			}
 		}
 	})
+}
+
+// otherResources are p-2's rows in the TenantChanges tests: one shares its
+// id with a row of p-1, and every field that can differs from p-1's rows, so
+// a row read under the wrong project cannot pass for the right one.
+func otherResources() []allot.Resource {
+	rs := []allot.Resource{NewResource("p-2", "r-b"), NewResource("p-2", "r-x")}
+	for i := range rs {
+		rs[i].OrderID = "order-of-p-2"
+		rs[i].Amount, rs[i].Usage = 7*allot.QuantityScale, allot.QuantityScale
+		rs[i].Unit = "HOUR"
+	}
+	return rs
+}
+
+func otherAssignments() []allot.Assignment {
+	a := NewAssignment("a-2", "sp", "p-2")
+	a.ResourceSpecCode = "spec-of-p-2"
+	return []allot.Assignment{a}
 }
