@@ -25,7 +25,8 @@ type TenantDelta struct {
 
 // Store is allot's durable storage. Every implementation passes the suite in
 // package storetest. Methods return *Error values with the codes named here;
-// any other error is internal.
+// any other error is internal. Times are kept to the second and returned in
+// UTC; a zero CreatedAt is set to the store's current time.
 //
 // Tenant isolation lives here: every method that reads tenant data takes the
 // project id and puts it in the query's WHERE clause.
@@ -37,22 +38,28 @@ type Store interface {
 	FindProject(ctx context.Context, id string) (Project, error)
 
 	// CreateCredential adds an access key. ECONFLICT if the key exists;
-	// ENOTFOUND if its project does not exist.
+	// ENOTFOUND if its project does not exist; EINVALID for an empty key or
+	// ciphertext.
 	CreateCredential(ctx context.Context, c Credential) error
 	// FindCredential returns an access key. ENOTFOUND if it does not exist.
 	FindCredential(ctx context.Context, accessKey string) (Credential, error)
 
-	// CreateToken adds a token by its hash. ENOTFOUND if its project does not exist.
+	// CreateToken adds a token by its hash. ECONFLICT if the hash exists;
+	// ENOTFOUND if its project does not exist; EINVALID unless the hash is
+	// 32 bytes (SHA-256).
 	CreateToken(ctx context.Context, t Token) error
 	// FindToken returns the token with this hash, expired or not.
 	// ENOTFOUND if there is none.
 	FindToken(ctx context.Context, hash []byte) (Token, error)
 
-	// Import writes a batch in one transaction. Projects are written first,
-	// so resources and assignments may refer to projects of the same batch.
-	// EINVALID if an item is invalid or refers to a missing project, or an
-	// assignment's customer is not a customer of its SP; ECONFLICT if an id
-	// exists already. Nothing is written on any error.
+	// Import writes a batch in one transaction. Projects are written first
+	// (an SP before its customers, in any batch order), so resources and
+	// assignments may refer to projects of the same batch. Each imported
+	// resource gets an OpImport ledger entry. EINVALID if an item is invalid
+	// or refers to a missing project, or an assignment's customer is not a
+	// customer of its SP; ECONFLICT if an id exists already or appears twice
+	// in the batch. Error messages name the item. Nothing is written on any
+	// error.
 	Import(ctx context.Context, b ImportBatch) error
 
 	// TenantVersion returns a project's current version. ENOTFOUND if the
