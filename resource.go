@@ -187,8 +187,10 @@ func (p Page) Window(n int) (from, to int) {
 // ResourcePage is one page of a filtered resource list. Count is the number
 // of all matches, independent of the page.
 type ResourcePage struct {
-	Count     int
-	Resources []Resource
+	Count int
+	// Resources point into the reader's immutable snapshot: callers must
+	// not modify them.
+	Resources []*Resource
 }
 
 // Remaining returns the units of r not yet used.

@@ -118,7 +118,10 @@ func (a *authenticator) check(r *http.Request) (caller, error) {
 	if err != nil {
 		return caller{}, err
 	}
-	body, err := io.ReadAll(r.Body)
+	var body []byte
+	if r.ContentLength != 0 { // a GET has none: skip ReadAll's buffer
+		body, err = io.ReadAll(r.Body)
+	}
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {

@@ -75,9 +75,10 @@ func (s *Server) handleListResources(w http.ResponseWriter, r *http.Request, pro
 		s.writeError(w, r, err)
 		return
 	}
-	out := listResourcesResponse{Resources: make([]resourceItem, len(result.Resources)), Count: result.Count}
-	for i := range result.Resources {
-		out.Resources[i] = toResourceItem(&result.Resources[i])
+	buf := bufPool.Get().(*[]byte)
+	*buf = appendListResponse((*buf)[:0], result.Resources, result.Count)
+	s.writeBody(w, http.StatusOK, *buf)
+	if cap(*buf) <= 64<<10 { // do not keep an outsized buffer alive
+		bufPool.Put(buf)
 	}
-	s.writeJSON(w, http.StatusOK, out)
 }

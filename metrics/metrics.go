@@ -9,6 +9,7 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +26,20 @@ type Metrics struct {
 	storeLatency *prometheus.HistogramVec
 	consumes     *prometheus.CounterVec
 	drift        prometheus.Gauge
+
+	// series caches the request series by their labels: resolving label
+	// values hashes them on every call, which the request path need not pay.
+	series sync.Map // requestLabels -> requestSeries
+}
+
+type requestLabels struct {
+	plane, route string
+	status       int
+}
+
+type requestSeries struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
 }
 
 // New registers allot's metrics and the Go runtime's in a new registry.
@@ -67,8 +82,17 @@ func (m *Metrics) ObserveRequest(plane, route string, status int, d time.Duratio
 	if route == "" {
 		route = "unmatched" // keeps label cardinality bounded: never the raw path
 	}
-	m.requests.WithLabelValues(plane, route, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(plane, route).Observe(d.Seconds())
+	key := requestLabels{plane, route, status}
+	v, ok := m.series.Load(key)
+	if !ok {
+		v, _ = m.series.LoadOrStore(key, requestSeries{
+			count:   m.requests.WithLabelValues(plane, route, strconv.Itoa(status)),
+			latency: m.latency.WithLabelValues(plane, route),
+		})
+	}
+	s := v.(requestSeries)
+	s.count.Inc()
+	s.latency.Observe(d.Seconds())
 }
 
 // AuthFailure implements api.Observer.

@@ -72,9 +72,9 @@ func (r *Reader) ListResources(ctx context.Context, projectID string, f *allot.R
 	}
 	matches := s.matches(f)
 	from, to := p.Window(len(matches))
-	out := make([]allot.Resource, to-from)
+	out := make([]*allot.Resource, to-from)
 	for i, idx := range matches[from:to] {
-		out[i] = *s.resources[idx]
+		out[i] = s.resources[idx]
 	}
 	return allot.ResourcePage{Count: len(matches), Resources: out}, nil
 }
