@@ -73,6 +73,7 @@ func (s *Server) adminOnly(h adminHandler) http.Handler {
 			return
 		}
 		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		w.Header().Set("WWW-Authenticate", `Bearer realm="allot-admin"`) // kept only on refusals
 		if !ok || key == "" || len(key) > 4096 {
 			s.cfg.Observer.AuthFailure("missing_admin_key")
 			s.writeError(w, r, unauthenticated("send an admin key as 'Authorization: Bearer KEY'"))
@@ -88,6 +89,7 @@ func (s *Server) adminOnly(h adminHandler) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
+		w.Header().Del("WWW-Authenticate")
 		infoFrom(r.Context()).projectID = k.SPProjectID
 		if err := s.limit.allow("admin:" + k.ID); err != nil {
 			s.writeError(w, r, err)
