@@ -20,8 +20,8 @@ const maxImportLine = 1 << 20
 func (m *Main) importFile(ctx context.Context, args []string) error {
 	var c common
 	fs := m.flags("import", &c)
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+	if err := m.parseArgs(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		return usageError{errors.New("import: give exactly one FILE ('-' for standard input)")}

@@ -34,9 +34,9 @@ type Main struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
-	// Ready, when set, is called by serve with the bound address once it
-	// accepts connections.
-	Ready func(addr string)
+	// Ready, when set, is called by serve with the bound addresses once
+	// they accept connections (admin is empty when the management API is off).
+	Ready func(addr, admin string)
 }
 
 const usage = `usage: allot <command> [flags]
@@ -48,9 +48,27 @@ commands:
   token create          issue an X-Auth-Token for a project
   import FILE           load JSON Lines of projects, resources and assignments ('-' = stdin)
   migrate               apply database migrations and exit
+  resources list        list a tenant's resources from a running server (AK/SK from ALLOT_AK/ALLOT_SK)
+  assignments show      show a tenant's allocation records and overview
+  config print          show the effective serve settings, secrets masked
+  version               print the version
+
+management (JSON in, JSON out; the same operations as the admin API):
+  admin-key create      issue a management API key (--sp PROJECT for a service provider's key)
+  package add JSON      record a purchase (PURCHASED, order_id) or admin allocation (ADMIN_ALLOCATED)
+  allocate JSON         a service provider allocates units of its package to a customer
+  consume JSON          meter usage of a package (idempotency_key required)
+  reclaim|cancel|refund --project P --resource R JSON
+  freeze|unfreeze       --project P --resource R ['{"reason":"..."}']
+  asset bind|unbind     --project P --resource R ['{"asset_id":"...","asset_name":"..."}']
+  ledger                --project P [--resource R] [--from T] [--to T] [--limit N] [--offset N]
+  verify                recompute every balance from the ledger; exit 1 on any drift
 
 Every command takes --db DSN (env ALLOT_DB; default allot.db): a SQLite path,
-sqlite:PATH, or postgres://... Run 'allot <command> -h' for its flags.
+sqlite:PATH, or postgres://..., and --config FILE (env ALLOT_CONFIG): a JSON
+object of settings keyed by flag name. Precedence: flags, then ALLOT_*
+environment variables, then the config file, then defaults.
+Run 'allot <command> -h' for its flags.
 `
 
 // Run runs one command.
@@ -77,9 +95,29 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.createCredential(ctx, rest[1:])
 	case cmd == "token" && sub == "create":
 		return m.createToken(ctx, rest[1:])
+	case cmd == "admin-key" && sub == "create":
+		return m.createAdminKey(ctx, rest[1:])
+	case cmd == "ledger":
+		return m.ledger(ctx, rest)
+	case cmd == "verify":
+		return m.verify(ctx, rest)
+	case cmd == "resources" && sub == "list":
+		return m.resourcesList(ctx, rest[1:])
+	case cmd == "assignments" && sub == "show":
+		return m.assignmentsShow(ctx, rest[1:])
+	case cmd == "version":
+		return m.version(rest)
+	case cmd == "config" && sub == "print":
+		return m.configPrint(ctx, rest[1:])
 	case cmd == "help" || cmd == "-h" || cmd == "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil
+	}
+	if op, ok := operations[joinFirst(args, 2)]; ok {
+		return m.runOperation(ctx, joinFirst(args, 2), op, args[2:])
+	}
+	if op, ok := operations[cmd]; ok {
+		return m.runOperation(ctx, cmd, op, rest)
 	}
 	fmt.Fprint(m.Stderr, usage)
 	return usageError{fmt.Errorf("unknown command %q", joinFirst(args, 2))}

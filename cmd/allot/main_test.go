@@ -72,9 +72,11 @@ func (tm *testMain) serve(t *testing.T, args ...string) (addr string, out *syncB
 	out = &syncBuffer{}
 	ready := make(chan string, 1)
 	m := &Main{Stdin: strings.NewReader(""), Stdout: out, Stderr: io.Discard, Getenv: func(k string) string { return tm.env[k] },
-		Ready: func(a string) { ready <- a }}
+		Ready: func(a, _ string) { ready <- a }}
 	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)) }()
+	go func() {
+		done <- m.Run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"}, args...))
+	}()
 	select {
 	case addr = <-ready:
 	case err := <-done:
@@ -247,5 +249,12 @@ func TestUsageErrors(t *testing.T) {
 	tm.env["ALLOT_DB"] = "mysql://x"
 	if _, _, err := tm.run(t, "", "migrate"); err == nil || !strings.Contains(err.Error(), "unsupported scheme") {
 		t.Fatalf("bad scheme: %v", err)
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

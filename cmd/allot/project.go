@@ -21,7 +21,7 @@ func (m *Main) createProject(ctx context.Context, args []string) error {
 	fs.StringVar(&p.Name, "name", "", "display name (required)")
 	fs.StringVar(&p.RegionID, "region", "", "region id, e.g. cn-north-4 (required)")
 	fs.StringVar(&p.SPProjectID, "sp", "", "project id of this project's service provider")
-	if err := parse(fs, args); err != nil {
+	if err := m.parse(fs, args); err != nil {
 		return err
 	}
 	store, err := openStore(ctx, c.db)
@@ -92,7 +92,7 @@ func (m *Main) createCredential(ctx context.Context, args []string) error {
 	fs := m.flags("credential create", &c)
 	project := fs.String("project", "", "project id (required)")
 	asJSON := fs.Bool("json", false, `print {"access_key":...,"secret_key":...}`)
-	if err := parse(fs, args); err != nil {
+	if err := m.parse(fs, args); err != nil {
 		return err
 	}
 	if err := allot.ValidateID("--project", *project); err != nil {
@@ -124,7 +124,7 @@ func (m *Main) createToken(ctx context.Context, args []string) error {
 	project := fs.String("project", "", "project id (required)")
 	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token is valid")
 	asJSON := fs.Bool("json", false, `print {"token":...,"expires_at":...}`)
-	if err := parse(fs, args); err != nil {
+	if err := m.parse(fs, args); err != nil {
 		return err
 	}
 	if err := allot.ValidateID("--project", *project); err != nil {
@@ -152,7 +152,7 @@ func (m *Main) createToken(ctx context.Context, args []string) error {
 func (m *Main) migrate(ctx context.Context, args []string) error {
 	var c common
 	fs := m.flags("migrate", &c)
-	if err := parse(fs, args); err != nil {
+	if err := m.parse(fs, args); err != nil {
 		return err
 	}
 	store, err := openStore(ctx, c.db)

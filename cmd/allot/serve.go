@@ -2,23 +2,46 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"allot/api"
+	"allot/metrics"
 	"allot/view"
 )
 
+// serveOptions are serve's settings beyond the common ones.
+type serveOptions struct {
+	addr, adminAddr string
+	demo            bool
+	logRequests     bool
+	cacheRows       int
+	shutdown        time.Duration
+	rateLimit       float64
+	rateBurst       int
+}
+
+func (m *Main) serveFlags(c *common) (*flag.FlagSet, *serveOptions) {
+	fs := m.flags("serve", c)
+	o := &serveOptions{}
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address of the tenant API (env ALLOT_ADDR)")
+	fs.StringVar(&o.adminAddr, "admin-addr", "127.0.0.1:8081", `address of the management API and /metrics; "off" disables it (env ALLOT_ADMIN_ADDR)`)
+	fs.BoolVar(&o.demo, "demo", false, "ensure a demo tenant with sample data exists and print its credentials and examples")
+	fs.BoolVar(&o.logRequests, "log-requests", true, "write one JSON log line per request (env ALLOT_LOG_REQUESTS)")
+	fs.IntVar(&o.cacheRows, "cache-rows", view.DefaultMaxRows, "resources and assignments kept in the in-memory read model (env ALLOT_CACHE_ROWS)")
+	fs.DurationVar(&o.shutdown, "shutdown-timeout", 20*time.Second, "how long in-flight requests may run after SIGINT/SIGTERM (env ALLOT_SHUTDOWN_TIMEOUT)")
+	fs.Float64Var(&o.rateLimit, "rate-limit", 0, "requests per second one credential may make; 0 is unlimited (env ALLOT_RATE_LIMIT)")
+	fs.IntVar(&o.rateBurst, "rate-burst", 0, "burst above --rate-limit; default: one second's worth (env ALLOT_RATE_BURST)")
+	return fs, o
+}
+
 func (m *Main) serve(ctx context.Context, args []string) error {
 	var c common
-	fs := m.flags("serve", &c)
-	addr := fs.String("addr", envOr(m.Getenv, "ALLOT_ADDR", "127.0.0.1:8080"), "address to listen on (env ALLOT_ADDR)")
-	demo := fs.Bool("demo", false, "ensure a demo tenant with sample data exists and print its credentials and examples")
-	logRequests := fs.Bool("log-requests", true, "write one JSON log line per request")
-	cacheRows := fs.Int("cache-rows", view.DefaultMaxRows, "resources and assignments kept in the in-memory read model")
-	shutdown := fs.Duration("shutdown-timeout", 20*time.Second, "how long in-flight requests may run after SIGINT/SIGTERM")
-	if err := parse(fs, args); err != nil {
+	fs, o := m.serveFlags(&c)
+	if err := m.parse(fs, args); err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(m.Stderr, nil))
@@ -26,37 +49,70 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, c.db)
+	opened, err := openStore(ctx, c.db)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer opened.Close()
+	ls, err := asLedgerStore(opened)
+	if err != nil {
+		return err
+	}
+	met := metrics.New()
+	store := met.Wrap(ls)
 
-	srv := api.NewServer(api.Config{
-		Reader:      view.New(store, *cacheRows),
+	reader := view.New(store, o.cacheRows)
+	cfg := api.Config{
+		Reader:      reader,
+		Summaries:   reader,
 		Store:       store,
 		Keyring:     keyring,
 		Logger:      logger,
-		LogRequests: *logRequests,
-	})
-	if err := srv.Open(*addr); err != nil {
+		LogRequests: o.logRequests,
+		RateLimit:   o.rateLimit,
+		RateBurst:   o.rateBurst,
+		Observer:    met,
+		Metrics:     met.Handler(),
+	}
+	srv := api.NewServer(cfg)
+	if err := srv.Open(o.addr); err != nil {
 		return err
+	}
+	servers := []*api.Server{srv}
+	closeAll := func(ctx context.Context) error {
+		var errs []error
+		for _, s := range servers {
+			errs = append(errs, s.Close(ctx))
+		}
+		return errors.Join(errs...)
 	}
 	logger.Info("listening on "+srv.Addr(), slog.String("addr", srv.Addr()), slog.String("db", redactDSN(c.db)))
 	fmt.Fprintf(m.Stdout, "listening on %s\n", srv.Addr())
-	if *demo {
+	adminBound := ""
+	if o.adminAddr != "off" && o.adminAddr != "" {
+		admin := api.NewAdminServer(adminConfig(store, cfg))
+		if err := admin.Open(o.adminAddr); err != nil {
+			closeAll(context.Background())
+			return fmt.Errorf("management API: %w", err)
+		}
+		servers = append(servers, admin)
+		adminBound = admin.Addr()
+		logger.Info("management API listening on "+adminBound, slog.String("addr", adminBound))
+		fmt.Fprintf(m.Stdout, "management API listening on %s\n", adminBound)
+	}
+	if o.demo {
 		if err := m.demo(ctx, store, keyring, srv.URL()); err != nil {
-			srv.Close(context.Background())
+			closeAll(context.Background())
 			return err
 		}
 	}
 	if m.Ready != nil {
-		m.Ready(srv.Addr())
+		m.Ready(srv.Addr(), adminBound)
 	}
 
 	<-ctx.Done()
-	logger.Info("shutting down", slog.Duration("timeout", *shutdown))
-	sctx, cancel := context.WithTimeout(context.Background(), *shutdown)
+	logger.Info("shutting down", slog.Duration("timeout", o.shutdown))
+	sctx, cancel := context.WithTimeout(context.Background(), o.shutdown)
 	defer cancel()
-	return srv.Close(sctx)
+	return closeAll(sctx)
 }
