@@ -27,7 +27,8 @@ type snapshot struct {
 	overview    []allot.AssignmentSummary
 
 	mu         sync.RWMutex
-	matchCache map[string][]int32 // filter key -> indices into resources, in order
+	matchCache map[string][]int32               // filter key -> indices into resources, in order
+	filters    map[string]*allot.ResourceFilter // filter key -> its filter, re-checked by apply
 }
 
 func newSnapshot(d allot.TenantDelta) *snapshot {
@@ -46,15 +47,26 @@ func newSnapshot(d allot.TenantDelta) *snapshot {
 
 // apply returns a new snapshot: s with the rows of d replacing or adding to
 // its own. s is left untouched for the readers still holding it.
+//
+// The common write is a change to rows the tenant already has (a consume,
+// a freeze). For it, apply keeps the old snapshot's index by id, and every
+// cached match list whose filter gives each changed row the same answer as
+// before: positions do not move, so those lists stay exact. A large tenant
+// that is metered while it is read then pays per change, not per row.
 func (s *snapshot) apply(d allot.TenantDelta) *snapshot {
 	n := &snapshot{project: d.Project, version: d.Version}
 	n.resources = slices.Clone(s.resources)
+	type change struct{ old, new *allot.Resource }
+	var changed []change
+	added := false
 	for i := range d.Resources {
 		r := &d.Resources[i]
 		if idx, ok := s.byID[r.ResourceID]; ok {
+			changed = append(changed, change{n.resources[idx], r})
 			n.resources[idx] = r
 		} else {
 			n.resources = append(n.resources, r)
+			added = true
 		}
 	}
 	byRecord := make(map[string]int, len(s.assignments))
@@ -70,7 +82,29 @@ func (s *snapshot) apply(d allot.TenantDelta) *snapshot {
 			n.assignments = append(n.assignments, a)
 		}
 	}
-	n.finish()
+	if added {
+		n.finish()
+		return n
+	}
+	n.byID = s.byID // same ids at the same positions
+	n.sumOverview()
+	n.matchCache = make(map[string][]int32)
+	n.filters = make(map[string]*allot.ResourceFilter)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for key, list := range s.matchCache {
+		f := s.filters[key]
+		kept := f != nil
+		for _, c := range changed {
+			if kept && f.Match(c.old) != f.Match(c.new) {
+				kept = false
+			}
+		}
+		if kept {
+			n.matchCache[key] = list
+			n.filters[key] = f
+		}
+	}
 	return n
 }
 
@@ -87,6 +121,13 @@ func (s *snapshot) finish() {
 	for i, r := range s.resources {
 		s.byID[r.ResourceID] = i
 	}
+	s.sumOverview()
+	s.matchCache = make(map[string][]int32)
+	s.filters = make(map[string]*allot.ResourceFilter)
+}
+
+// sumOverview sums the assignments per resource spec.
+func (s *snapshot) sumOverview() {
 	sums := make(map[string]*allot.AssignmentSummary)
 	for _, a := range s.assignments {
 		sum := sums[a.ResourceSpecCode]
@@ -105,7 +146,6 @@ func (s *snapshot) finish() {
 	slices.SortFunc(s.overview, func(a, b allot.AssignmentSummary) int {
 		return strings.Compare(a.ResourceSpecCode, b.ResourceSpecCode)
 	})
-	s.matchCache = make(map[string][]int32)
 }
 
 type sequenced interface {
@@ -157,8 +197,11 @@ func (s *snapshot) matches(f *allot.ResourceFilter) []int32 {
 	s.mu.Lock()
 	if len(s.matchCache) >= maxCachedFilters {
 		clear(s.matchCache)
+		clear(s.filters)
 	}
 	s.matchCache[key] = m
+	fc := *f
+	s.filters[key] = &fc
 	s.mu.Unlock()
 	return m
 }

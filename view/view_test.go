@@ -194,3 +194,37 @@ func TestFilterKeyDistinguishes(t *testing.T) {
 		t.Fatalf("keys: %q %q %q %q", a, b, c, d)
 	}
 }
+
+// TestApplyKeepsOnlyValidMatchLists: after an in-place change, a cached
+// list whose filter answers differently for the changed row is rebuilt, and
+// every list stays exact.
+func TestApplyKeepsOnlyValidMatchLists(t *testing.T) {
+	var rs []allot.Resource
+	for i := range 6 {
+		r := resource("p", i)
+		r.Seq = int64(i + 1)
+		rs = append(rs, r)
+	}
+	old := newSnapshot(allot.TenantDelta{Project: allot.Project{ID: "p"}, Version: 1, Resources: rs})
+	frozen := allot.StatusFrozen
+	byStatus := &allot.ResourceFilter{Status: &frozen}
+	bySource := &allot.ResourceFilter{Sources: []allot.ResourceSource{allot.SourcePurchased}}
+	if len(old.matches(byStatus)) != 0 || len(old.matches(bySource)) != 2 {
+		t.Fatal("fixture")
+	}
+	changed := rs[3] // PURCHASED (3 % 3 == 0): freezing it flips byStatus, not bySource
+	changed.Status, changed.Usage = allot.StatusFrozen, 1
+	next := old.apply(allot.TenantDelta{Project: allot.Project{ID: "p"}, Version: 2, Resources: []allot.Resource{changed}})
+	if _, kept := next.matchCache[filterKey(bySource)]; !kept {
+		t.Error("a list the change cannot affect was dropped")
+	}
+	if _, kept := next.matchCache[filterKey(byStatus)]; kept {
+		t.Error("a list the change affects was kept")
+	}
+	if got := next.matches(byStatus); len(got) != 1 || next.resources[got[0]].ResourceID != changed.ResourceID {
+		t.Fatalf("frozen matches %v", got)
+	}
+	if got := next.matches(bySource); len(got) != 2 || next.resources[got[1]].Usage != 1 {
+		t.Fatalf("source matches %v do not see the new row", got)
+	}
+}
