@@ -14,33 +14,39 @@ import (
 // the reader knows already.
 const (
 	assignmentSelect = `seq, record_id, version, sp_project_id,
-	resource_spec_code, charging_mode, resource_num, resource_used_num, allocate_time, expire_time`
-	assignmentColumns = `customer_project_id, ` + assignmentSelect
+	resource_spec_code, charging_mode, resource_num, resource_used_num, allocate_time, expire_time,
+	COALESCE(sp_resource_id, '')`
+	insertAssignmentSQL = `INSERT INTO assignments (customer_project_id, seq, record_id, version, sp_project_id,
+		resource_spec_code, charging_mode, resource_num, resource_used_num, allocate_time, expire_time,
+		sp_resource_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
+
+// assignmentArgs returns the arguments of insertAssignmentSQL for a, whose
+// Seq and Version are set.
+func assignmentArgs(a *allot.Assignment) []any {
+	return []any{a.CustomerProjectID, a.Seq, a.RecordID, a.Version, a.SPProjectID,
+		a.ResourceSpecCode, string(a.ChargingMode), int64(a.ResourceNum), int64(a.ResourceUsedNum),
+		a.AllocateTime.Unix(), a.ExpireTime.Unix(), nullString(a.SPResourceID)}
+}
 
 // insertAssignments inserts allocation records under their customer
 // projects, whose versions bumpTenants has bumped. EINVALID if the customer
 // is not a customer of the record's service provider.
-func insertAssignments(ctx context.Context, tx *sql.Tx, as []allot.Assignment, tenants map[string]*tenant) error {
+func (s *Store) insertAssignments(ctx context.Context, tx *sql.Tx, as []allot.Assignment, tenants map[string]*tenant) error {
 	if len(as) == 0 {
 		return nil
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO assignments (`+assignmentColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("sqlite: prepare assignment insert: %w", err)
-	}
-	defer stmt.Close()
+	stmt := tx.StmtContext(ctx, s.txStmts[stInsertAssignment])
 	for i := range as {
-		a := &as[i]
+		a := as[i] // a copy: the caller's batch is not written to
 		t := tenants[a.CustomerProjectID]
 		if t.sp != a.SPProjectID {
 			return allot.Errorf(allot.EINVALID, "assignment %s: customer_project_id: project %s is not a customer of %s",
 				a.RecordID, a.CustomerProjectID, a.SPProjectID)
 		}
-		_, err := stmt.ExecContext(ctx, a.CustomerProjectID, t.seq, a.RecordID, t.version, a.SPProjectID,
-			a.ResourceSpecCode, string(a.ChargingMode), int64(a.ResourceNum), int64(a.ResourceUsedNum),
-			a.AllocateTime.Unix(), a.ExpireTime.Unix())
+		a.Seq, a.Version = t.seq, t.version
+		_, err := stmt.ExecContext(ctx, assignmentArgs(&a)...)
 		switch constraint(err) {
 		case 0:
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE: // record_id
@@ -67,28 +73,50 @@ func queryAssignments(ctx context.Context, tx *sql.Tx, projectID string, since i
 		return nil, fmt.Errorf("sqlite: query assignments of %s: %w", projectID, err)
 	}
 	defer rows.Close()
-	var (
-		as                []allot.Assignment
-		a                 allot.Assignment
-		charging          string
-		num, used         int64
-		allocated, expire int64
-	)
-	dest := []any{&a.Seq, &a.RecordID, &a.Version, &a.SPProjectID,
-		&a.ResourceSpecCode, &charging, &num, &used, &allocated, &expire}
+	var as []allot.Assignment
+	sc := newAssignmentScanner()
 	for rows.Next() {
-		a = allot.Assignment{}
-		if err := rows.Scan(dest...); err != nil {
+		a, err := sc.scan(rows, projectID)
+		if err != nil {
 			return nil, fmt.Errorf("sqlite: scan assignment of %s: %w", projectID, err)
 		}
-		a.CustomerProjectID = projectID
-		a.ChargingMode = intern(chargingModes, charging)
-		a.ResourceNum, a.ResourceUsedNum = allot.Quantity(num), allot.Quantity(used)
-		a.AllocateTime, a.ExpireTime = fromUnix(allocated), fromUnix(expire)
 		as = append(as, a)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: query assignments of %s: %w", projectID, err)
 	}
 	return as, nil
+}
+
+// assignmentScanner scans rows of assignmentSelect, like resourceScanner.
+type assignmentScanner struct {
+	a                 allot.Assignment
+	charging          string
+	num, used         int64
+	allocated, expire int64
+	dest              []any
+}
+
+// newAssignmentScanner returns a scanner of rows that hold the columns of
+// lead before those of assignmentSelect.
+func newAssignmentScanner(lead ...any) *assignmentScanner {
+	sc := new(assignmentScanner)
+	a := &sc.a
+	sc.dest = append(lead, &a.Seq, &a.RecordID, &a.Version, &a.SPProjectID,
+		&a.ResourceSpecCode, &sc.charging, &sc.num, &sc.used, &sc.allocated, &sc.expire, &a.SPResourceID)
+	return sc
+}
+
+// scan reads one row of customer project projectID.
+func (sc *assignmentScanner) scan(row interface{ Scan(...any) error }, projectID string) (allot.Assignment, error) {
+	sc.a = allot.Assignment{}
+	if err := row.Scan(sc.dest...); err != nil {
+		return allot.Assignment{}, err
+	}
+	a := sc.a
+	a.CustomerProjectID = projectID
+	a.ChargingMode = intern(chargingModes, sc.charging)
+	a.ResourceNum, a.ResourceUsedNum = allot.Quantity(sc.num), allot.Quantity(sc.used)
+	a.AllocateTime, a.ExpireTime = fromUnix(sc.allocated), fromUnix(sc.expire)
+	return a, nil
 }

@@ -47,12 +47,25 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 	return ms, nil
 }
 
+// schemaVersion is the version of the schema this build's migrations
+// create: the number of the last script.
+func schemaVersion() (int, error) {
+	ms, err := loadMigrations(migrations)
+	return len(ms), err
+}
+
 // migrate applies the scripts not applied yet, each in its own transaction
 // together with its schema_migrations row, so a failed script leaves the
 // database at the previous version. Running it again is a no-op. Because each
 // transaction is BEGIN IMMEDIATE and checks schema_migrations inside it, two
 // processes opening the same new file apply every script exactly once.
 func migrate(ctx context.Context, db *sql.DB) error {
+	return migrateTo(ctx, db, -1)
+}
+
+// migrateTo is migrate stopping after version upTo (all of them if upTo < 0),
+// for tests that need a database of an older version.
+func migrateTo(ctx context.Context, db *sql.DB, upTo int) error {
 	ms, err := loadMigrations(migrations)
 	if err != nil {
 		return err
@@ -73,6 +86,9 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("sqlite: database schema version %d is newer than this build's %d", latest, len(ms))
 	}
 	for _, m := range ms {
+		if upTo >= 0 && m.version > upTo {
+			break
+		}
 		if err := apply(ctx, db, m); err != nil {
 			return err
 		}

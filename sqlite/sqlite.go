@@ -6,7 +6,10 @@
 // the single writer connection: it takes the write lock before it reads, so
 // two writers (even in two processes sharing the file) queue on busy_timeout
 // instead of failing with SQLITE_BUSY when a read lock cannot be upgraded.
-// The ledger is synced on every commit (synchronous=FULL).
+// That one lock is what serialises the lifecycle operations (see Update):
+// every write to any project runs alone, and reads what the one before it
+// committed. Each change to a resource is a ledger entry written in the
+// same transaction; the ledger is synced on every commit (synchronous=FULL).
 //
 // Tenant isolation is in the SQL: every query that reads a project's rows has
 // the project id in its WHERE clause.
@@ -17,6 +20,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"strings"
 	"time"
@@ -31,23 +35,37 @@ import (
 // holds before it gives up with SQLITE_BUSY.
 const busyTimeout = 5 * time.Second
 
-// Store is an allot.Store backed by one SQLite file.
+// Store is an allot.Store, allot.LedgerStore and allot.AdminKeys backed by
+// one SQLite file.
 type Store struct {
-	// Now returns the current time. A CreatedAt left zero is set from it.
-	// Tests replace it before using the store.
+	// Now returns the current time. A CreatedAt left zero is set from it,
+	// and it is the time of every Update (Tx.Now) and of the ledger entries
+	// of an import. Tests replace it before using the store.
 	Now func() time.Time
 
 	w *sql.DB // one connection: the only writer
 	r *sql.DB // readers, query_only
+
+	// schema is the schema version this build's migrations create.
+	schema int
 
 	// The lookups every authenticated request makes, prepared once.
 	versionStmt    *sql.Stmt
 	projectStmt    *sql.Stmt
 	credentialStmt *sql.Stmt
 	tokenStmt      *sql.Stmt
+	adminKeyStmt   *sql.Stmt
+
+	// The statements of the lifecycle operations, prepared once on the
+	// writer connection and bound to each transaction (see Update).
+	txStmts [numTxStmts]*sql.Stmt
 }
 
-var _ allot.Store = (*Store)(nil)
+var (
+	_ allot.Store       = (*Store)(nil)
+	_ allot.LedgerStore = (*Store)(nil)
+	_ allot.AdminKeys   = (*Store)(nil)
+)
 
 // Open opens or creates the database file at path and brings its schema up
 // to date. The path is a plain file name: in-memory databases are refused,
@@ -86,6 +104,14 @@ func (s *Store) open(ctx context.Context, path string) error {
 	if err := migrate(ctx, s.w); err != nil {
 		return err
 	}
+	if s.schema, err = schemaVersion(); err != nil {
+		return err
+	}
+	for i, query := range txQueries {
+		if s.txStmts[i], err = s.w.PrepareContext(ctx, query); err != nil {
+			return fmt.Errorf("sqlite: prepare %q: %w", query, err)
+		}
+	}
 
 	// The readers open after the migrations, so they never see a
 	// half-migrated schema, and they cannot write even by mistake.
@@ -103,6 +129,7 @@ func (s *Store) open(ctx context.Context, path string) error {
 		{&s.projectStmt, `SELECT ` + projectColumns + `, version, next_seq FROM projects WHERE id = ?`},
 		{&s.credentialStmt, `SELECT ` + credentialColumns + ` FROM credentials WHERE access_key = ?`},
 		{&s.tokenStmt, `SELECT ` + tokenColumns + ` FROM tokens WHERE hash = ?`},
+		{&s.adminKeyStmt, `SELECT ` + adminKeyColumns + ` FROM admin_keys WHERE hash = ?`},
 	} {
 		if *p.stmt, err = s.r.PrepareContext(ctx, p.query); err != nil {
 			return fmt.Errorf("sqlite: prepare %q: %w", p.query, err)
@@ -114,7 +141,8 @@ func (s *Store) open(ctx context.Context, path string) error {
 // Close closes the statements and both pools.
 func (s *Store) Close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.versionStmt, s.projectStmt, s.credentialStmt, s.tokenStmt} {
+	stmts := append([]*sql.Stmt{s.versionStmt, s.projectStmt, s.credentialStmt, s.tokenStmt, s.adminKeyStmt}, s.txStmts[:]...)
+	for _, st := range stmts {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -127,9 +155,53 @@ func (s *Store) Close() error {
 	return errors.Join(errs...)
 }
 
+// Ping reports whether the store is ready: a reader answers, and the
+// database is at the schema version this build's migrations create (Open
+// refuses a newer one; a newer build may have migrated the file since).
+func (s *Store) Ping(ctx context.Context) error {
+	var v int
+	if err := s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	if v != s.schema {
+		return fmt.Errorf("sqlite: ping: database schema version %d, this build expects %d", v, s.schema)
+	}
+	return nil
+}
+
 // write runs fn in one write transaction and commits it if fn succeeds.
 // The transaction starts with BEGIN IMMEDIATE (the writer's _txlock).
+//
+// BEGIN IMMEDIATE waits up to busyTimeout for a writer of another process
+// to release the file, then fails with SQLITE_BUSY. SQLite's wait is no
+// queue: it sleeps and looks again, in steps of up to 100 ms, and a process
+// that writes back to back can take the lock in every gap it leaves (seen in
+// tests: two stores on one file, one consuming in a loop, and the other's
+// BEGIN failed after 5 s). So a busy transaction runs again, from the start,
+// after a short random pause, up to maxWriteTries times in all or until ctx
+// is done. fn must therefore derive everything it writes from its inputs
+// and what it reads in tx.
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	for try := 1; ; try++ {
+		err := s.writeOnce(ctx, fn)
+		if err == nil || !busy(err) || try == maxWriteTries {
+			return err
+		}
+		t := time.NewTimer(time.Millisecond + rand.N(10*time.Millisecond))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return errors.Join(err, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// maxWriteTries bounds the tries of a write transaction that finds the file
+// locked by another process (see write).
+const maxWriteTries = 4
+
+func (s *Store) writeOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
@@ -142,6 +214,13 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
 	return nil
+}
+
+// busy reports whether err is SQLITE_BUSY (or one of its extended codes):
+// the file stayed locked by another connection for longer than busyTimeout.
+func busy(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // read runs fn in one read transaction: every query fn makes sees the same

@@ -36,6 +36,12 @@ func TestStore(t *testing.T) {
 	})
 }
 
+func TestLedger(t *testing.T) {
+	storetest.RunLedger(t, func(t *testing.T) allot.Store {
+		return MustOpen(t, filepath.Join(t.TempDir(), "allot.db"))
+	})
+}
+
 func TestOpen(t *testing.T) {
 	t.Run("Reopen", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "allot.db")
@@ -60,7 +66,11 @@ func TestOpen(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if got, want := countMigrations(t, path), 1; got != want {
+		want, err := sqlite.SchemaVersion()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := countMigrations(t, path); got != want {
 			t.Fatalf("schema_migrations has %d rows, want %d", got, want)
 		}
 	})

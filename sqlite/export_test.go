@@ -1,0 +1,24 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+)
+
+// WriterOf returns a store's writer pool, for tests that write raw SQL
+// under the store.
+func WriterOf(s *Store) *sql.DB { return s.w }
+
+// SchemaVersion is the schema version this build's migrations create.
+func SchemaVersion() (int, error) { return schemaVersion() }
+
+// MigrateTo creates the database file at path, or migrates it, up to
+// schema version version only: a database as an older build left it.
+func MigrateTo(ctx context.Context, path string, version int) error {
+	db, err := sql.Open("sqlite", path+"?_foreign_keys=1&_txlock=immediate")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return migrateTo(ctx, db, version)
+}
