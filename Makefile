@@ -7,16 +7,16 @@ build:
 	$(GO) build -o bin/allot ./cmd/allot
 
 test:
-	$(GO) test -count=1 ./...
+	bash .ci/run
 
 # The race detector needs cgo and a C compiler.
 race:
 	$(GO) test -race -count=1 ./...
 
 fuzz:
-	$(GO) test -run='^$$' -fuzz=FuzzVerify -fuzztime=10s ./sign
-	$(GO) test -run='^$$' -fuzz=FuzzParseAuthorization -fuzztime=10s ./sign
-	$(GO) test -run='^$$' -fuzz=FuzzParseResourceQuery -fuzztime=10s ./api
+	$(GO) test -run='^$$' -fuzz=FuzzVerify -fuzztime=100000x ./sign
+	$(GO) test -run='^$$' -fuzz=FuzzParseAuthorization -fuzztime=100000x ./sign
+	$(GO) test -run='^$$' -fuzz=FuzzParseResourceQuery -fuzztime=100000x ./api
 
 lint:
 	$(GO) vet ./...
