@@ -1,13 +1,17 @@
 # The README's test command is `go test ./...`; these targets add what CI runs.
 GO ?= go
 
-.PHONY: test race fuzz bench lint build
+.PHONY: test ci race fuzz bench lint build
 
 build:
 	$(GO) build -o bin/allot ./cmd/allot
 
 test:
-	bash .ci/run
+	$(GO) test -count=1 ./...
+
+# What CI runs: vet, gofmt, the tests (PostgreSQL required) and short fuzzing.
+ci:
+	CI=true bash .ci/run
 
 # The race detector needs cgo and a C compiler.
 race:
