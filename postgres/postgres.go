@@ -71,9 +71,20 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 }
 
 // Ping reports whether the database answers: the readiness check.
+//
+// It also checks that the schema is at the version this build's migrations
+// make: a node whose database was migrated by a newer build is not ready.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.pool.Ping(ctx); err != nil {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	var v int64
+	if err := s.pool.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
 		return fmt.Errorf("postgres: ping: %w", err)
+	}
+	if want := ms[len(ms)-1].version; v != want {
+		return fmt.Errorf("postgres: ping: database schema version %d, this build expects %d", v, want)
 	}
 	return nil
 }
