@@ -59,9 +59,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
 	s := &Store{pool: pool, Now: time.Now}
-	if err := s.Ping(ctx); err != nil {
+	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, err
+		return nil, fmt.Errorf("postgres: ping: %w", err)
 	}
 	if err := s.Migrate(ctx); err != nil {
 		pool.Close()
