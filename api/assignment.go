@@ -6,10 +6,10 @@ import (
 	"allot"
 )
 
-// allocateSpResourceInfo and allocateSpResourceSummaryInfo are the wire
+// AllocateSpResourceInfo and AllocateSpResourceSummaryInfo are the wire
 // shapes of the SDK's models: quantities are JSON numbers (Double), times
 // are integer Unix seconds (Long).
-type allocateSpResourceInfo struct {
+type AllocateSpResourceInfo struct {
 	AssignmentRecordID   string         `json:"assignment_record_id"`
 	ResourceSpecCode     string         `json:"resource_spec_code"`
 	ChargingMode         string         `json:"charging_mode"`
@@ -19,20 +19,22 @@ type allocateSpResourceInfo struct {
 	ResourceExpireTime   int64          `json:"resource_expire_time"`
 }
 
-type allocateSpResourceSummaryInfo struct {
+// AllocateSpResourceSummaryInfo is one entry of resources_overview.
+type AllocateSpResourceSummaryInfo struct {
 	ResourceSpecCode    string         `json:"resource_spec_code"`
 	ResourceNum         allot.Quantity `json:"resource_num"`
 	ResourceUsedNum     allot.Quantity `json:"resource_used_num"`
 	ResourceRemindQuota allot.Quantity `json:"resource_remind_quota"`
 }
 
-type assignRecordResponse struct {
+// AssignRecordResponse is the answer of GET /v1/{project_id}/tenants/resource/assignrecourd.
+type AssignRecordResponse struct {
 	CustomerProjectID string                          `json:"customer_project_id"`
 	CustomerName      string                          `json:"customer_name"`
 	RegionID          string                          `json:"region_id"`
 	ResourceCount     int                             `json:"resource_count"`
-	Resources         []allocateSpResourceInfo        `json:"resources"`
-	ResourcesOverview []allocateSpResourceSummaryInfo `json:"resources_overview"`
+	Resources         []AllocateSpResourceInfo        `json:"resources"`
+	ResourcesOverview []AllocateSpResourceSummaryInfo `json:"resources_overview"`
 }
 
 // handleAssignRecords serves GET /v1/{project_id}/tenants/resource/assignrecourd
@@ -48,16 +50,16 @@ func (s *Server) handleAssignRecords(w http.ResponseWriter, r *http.Request, pro
 		s.writeError(w, r, err)
 		return
 	}
-	out := assignRecordResponse{
+	out := AssignRecordResponse{
 		CustomerProjectID: rep.Project.ID,
 		CustomerName:      rep.Project.Name,
 		RegionID:          rep.Project.RegionID,
 		ResourceCount:     rep.Count,
-		Resources:         make([]allocateSpResourceInfo, len(rep.Records)),
-		ResourcesOverview: make([]allocateSpResourceSummaryInfo, len(rep.Overview)),
+		Resources:         make([]AllocateSpResourceInfo, len(rep.Records)),
+		ResourcesOverview: make([]AllocateSpResourceSummaryInfo, len(rep.Overview)),
 	}
 	for i, a := range rep.Records {
-		out.Resources[i] = allocateSpResourceInfo{
+		out.Resources[i] = AllocateSpResourceInfo{
 			AssignmentRecordID:   a.RecordID,
 			ResourceSpecCode:     a.ResourceSpecCode,
 			ChargingMode:         string(a.ChargingMode),
@@ -68,7 +70,7 @@ func (s *Server) handleAssignRecords(w http.ResponseWriter, r *http.Request, pro
 		}
 	}
 	for i, o := range rep.Overview {
-		out.ResourcesOverview[i] = allocateSpResourceSummaryInfo{
+		out.ResourcesOverview[i] = AllocateSpResourceSummaryInfo{
 			ResourceSpecCode:    o.ResourceSpecCode,
 			ResourceNum:         o.ResourceNum,
 			ResourceUsedNum:     o.ResourceUsedNum,

@@ -10,7 +10,7 @@ import (
 
 // The list response is the hot path's largest cost after the network, so it
 // is encoded by hand into a pooled buffer instead of through reflection:
-// the same JSON that encoding/json would write for listResourcesResponse
+// the same JSON that encoding/json would write for ListResourcesResponse
 // (a test holds the two equal), at a fraction of the allocations.
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}

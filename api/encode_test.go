@@ -12,7 +12,7 @@ import (
 
 // reflectEncode is the oracle: what encoding/json writes for the same response.
 func reflectEncode(t testing.TB, rs []*allot.Resource, count int) []byte {
-	out := listResourcesResponse{Resources: make([]resourceItem, len(rs)), Count: count}
+	out := ListResourcesResponse{Resources: make([]ResourceItem, len(rs)), Count: count}
 	for i, r := range rs {
 		out.Resources[i] = toResourceItem(r)
 	}

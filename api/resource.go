@@ -6,13 +6,13 @@ import (
 	"allot"
 )
 
-// resourceItem is ResourceItemInfo on the wire, field for field as the
+// ResourceItem is ResourceItemInfo on the wire, field for field as the
 // official SDK's model decodes it: optional fields that are unset are left
 // out; amount and usage are JSON numbers, status an integer.
-type resourceItem struct {
+type ResourceItem struct {
 	ResourceID         string         `json:"resource_id"`
 	OrderID            string         `json:"order_id,omitempty"`
-	BoundAsset         *boundAsset    `json:"bound_asset,omitempty"`
+	BoundAsset         *BoundAsset    `json:"bound_asset,omitempty"`
 	ResourceExpireTime string         `json:"resource_expire_time,omitempty"`
 	ResourceType       string         `json:"resource_type"`
 	BusinessType       string         `json:"business_type"`
@@ -26,21 +26,23 @@ type resourceItem struct {
 	Unit               string         `json:"unit"`
 }
 
-type boundAsset struct {
+// BoundAsset is BoundAssetInfo on the wire.
+type BoundAsset struct {
 	AssetID   string `json:"asset_id"`
 	AssetName string `json:"asset_name,omitempty"`
 }
 
-type listResourcesResponse struct {
-	Resources []resourceItem `json:"resources"`
+// ListResourcesResponse is the answer of GET /v1/{project_id}/tenants/resources.
+type ListResourcesResponse struct {
+	Resources []ResourceItem `json:"resources"`
 	Count     int            `json:"count"`
 }
 
 // rfc3339Seconds is how the reference writes times: 2021-01-10T08:43:17Z.
 const rfc3339Seconds = "2006-01-02T15:04:05Z"
 
-func toResourceItem(r *allot.Resource) resourceItem {
-	item := resourceItem{
+func toResourceItem(r *allot.Resource) ResourceItem {
+	item := ResourceItem{
 		ResourceID:      r.ResourceID,
 		OrderID:         r.OrderID,
 		ResourceType:    r.ResourceType,
@@ -55,7 +57,7 @@ func toResourceItem(r *allot.Resource) resourceItem {
 		Unit:            string(r.Unit),
 	}
 	if r.BoundAsset != nil {
-		item.BoundAsset = &boundAsset{AssetID: r.BoundAsset.AssetID, AssetName: r.BoundAsset.AssetName}
+		item.BoundAsset = &BoundAsset{AssetID: r.BoundAsset.AssetID, AssetName: r.BoundAsset.AssetName}
 	}
 	if !r.ExpireTime.IsZero() {
 		item.ResourceExpireTime = r.ExpireTime.UTC().Format(rfc3339Seconds)

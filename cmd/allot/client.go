@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"allot/api"
 	"allot/sign"
 )
 
@@ -122,23 +123,6 @@ func (c *client) get(ctx context.Context, path string, q url.Values, out any) er
 	return json.Unmarshal(body, out)
 }
 
-type listedResource struct {
-	ResourceID         string          `json:"resource_id"`
-	OrderID            string          `json:"order_id,omitempty"`
-	BoundAsset         json.RawMessage `json:"bound_asset,omitempty"`
-	ResourceExpireTime string          `json:"resource_expire_time,omitempty"`
-	ResourceType       string          `json:"resource_type"`
-	BusinessType       string          `json:"business_type"`
-	SubResourceType    string          `json:"sub_resource_type,omitempty"`
-	IsSubResource      bool            `json:"is_sub_resource"`
-	ChargingMode       string          `json:"charging_mode"`
-	ResourceSource     string          `json:"resource_source"`
-	Amount             json.Number     `json:"amount"`
-	Usage              json.Number     `json:"usage"`
-	Status             int             `json:"status"`
-	Unit               string          `json:"unit"`
-}
-
 // resourcesList is `allot resources list`.
 func (m *Main) resourcesList(ctx context.Context, args []string) error {
 	cs, fs := m.clientFlags("resources list")
@@ -161,7 +145,7 @@ func (m *Main) resourcesList(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var all []listedResource
+	var all []api.ResourceItem
 	count := 0
 	limit, _ := strconv.Atoi(q.Get("limit"))
 	if limit == 0 {
@@ -173,10 +157,7 @@ func (m *Main) resourcesList(ctx context.Context, args []string) error {
 	}
 	offset, _ := strconv.Atoi(q.Get("offset"))
 	for {
-		var page struct {
-			Resources []listedResource `json:"resources"`
-			Count     int              `json:"count"`
-		}
+		var page api.ListResourcesResponse
 		q.Set("offset", strconv.Itoa(offset))
 		if err := c.get(ctx, "/v1/"+c.ProjectID+"/tenants/resources", q, &page); err != nil {
 			return err
@@ -216,29 +197,7 @@ func (m *Main) assignmentsShow(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	type record struct {
-		ID       string      `json:"assignment_record_id"`
-		Spec     string      `json:"resource_spec_code"`
-		Charging string      `json:"charging_mode"`
-		Num      json.Number `json:"resource_num"`
-		Used     json.Number `json:"resource_used_num"`
-		Alloc    int64       `json:"resource_allocate_time"`
-		Expire   int64       `json:"resource_expire_time"`
-	}
-	type overview struct {
-		Spec   string      `json:"resource_spec_code"`
-		Num    json.Number `json:"resource_num"`
-		Used   json.Number `json:"resource_used_num"`
-		Remain json.Number `json:"resource_remind_quota"`
-	}
-	var report struct {
-		CustomerProjectID string     `json:"customer_project_id"`
-		CustomerName      string     `json:"customer_name"`
-		RegionID          string     `json:"region_id"`
-		ResourceCount     int        `json:"resource_count"`
-		Resources         []record   `json:"resources"`
-		ResourcesOverview []overview `json:"resources_overview"`
-	}
+	var report api.AssignRecordResponse
 	if cs.all {
 		*limit = 100
 	}
@@ -263,12 +222,12 @@ func (m *Main) assignmentsShow(ctx context.Context, args []string) error {
 	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SPEC\tALLOCATED\tUSED\tREMAINING")
 	for _, o := range report.ResourcesOverview {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.Spec, o.Num, o.Used, o.Remain)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.ResourceSpecCode, o.ResourceNum, o.ResourceUsedNum, o.ResourceRemindQuota)
 	}
 	fmt.Fprintln(tw, "\nRECORD\tSPEC\tCHARGING\tNUM\tUSED\tALLOCATED AT\tEXPIRES")
 	for _, r := range report.Resources {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Spec, r.Charging, r.Num, r.Used,
-			time.Unix(r.Alloc, 0).UTC().Format(time.RFC3339), time.Unix(r.Expire, 0).UTC().Format(time.RFC3339))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.AssignmentRecordID, r.ResourceSpecCode, r.ChargingMode, r.ResourceNum, r.ResourceUsedNum,
+			time.Unix(r.ResourceAllocateTime, 0).UTC().Format(time.RFC3339), time.Unix(r.ResourceExpireTime, 0).UTC().Format(time.RFC3339))
 	}
 	return tw.Flush()
 }
