@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"allot"
+	"allot/internal/progress"
 )
 
 // maxImportLine bounds one JSON line.
@@ -27,15 +28,27 @@ func (m *Main) importFile(ctx context.Context, args []string) error {
 		return usageError{errors.New("import: give exactly one FILE ('-' for standard input)")}
 	}
 	in := m.Stdin
+	var size int64
 	if name := fs.Arg(0); name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
+		if info, err := f.Stat(); err == nil {
+			size = info.Size()
+		}
 		in = f
 	}
+	var bar *progress.Bar
+	if f, ok := m.Stderr.(*os.File); ok && size > 0 {
+		bar = progress.New(progress.Terminal(f), "reading", size)
+		in = &countingReader{r: in, bar: bar}
+	}
 	batch, err := readImport(in)
+	if bar != nil {
+		bar.Finish()
+	}
 	if err != nil {
 		return err
 	}
@@ -50,6 +63,20 @@ func (m *Main) importFile(ctx context.Context, args []string) error {
 	fmt.Fprintf(m.Stdout, "imported %d projects, %d resources, %d assignments\n",
 		len(batch.Projects), len(batch.Resources), len(batch.Assignments))
 	return nil
+}
+
+// countingReader moves a progress bar by the bytes read through it.
+type countingReader struct {
+	r   io.Reader
+	n   int64
+	bar *progress.Bar
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	c.bar.Set(c.n)
+	return n, err
 }
 
 // importLine holds every field any kind of line may carry; kind decides
