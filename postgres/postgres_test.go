@@ -34,6 +34,17 @@ func TestLedger(t *testing.T) {
 	storetest.RunLedger(t, open)
 }
 
+// TestShared opens two stores on one schema, each with its own pool, as
+// two allot nodes on one database would. Their writers serialise on the
+// projects' row locks.
+func TestShared(t *testing.T) {
+	pgtest.NeedDB(t)
+	storetest.RunShared(t, func(t *testing.T) (allot.Store, allot.Store) {
+		dsn := pgtest.NewSchemaDSN(t)
+		return pgtest.MustOpenDSN(t, dsn), pgtest.MustOpenDSN(t, dsn)
+	})
+}
+
 // TestMigrateRace starts four stores on the same empty schema at the same
 // moment, as the nodes of a deployment would: all must come up, and every
 // migration must be recorded exactly once.
@@ -86,7 +97,8 @@ func TestMigrateRace(t *testing.T) {
 }
 
 // TestMigrateAgain checks that opening a migrated schema again changes
-// nothing, and that a build refuses a schema newer than its migrations.
+// nothing, and that a build refuses a schema newer than its migrations: it
+// does not open on one, and a store already open stops being ready.
 func TestMigrateAgain(t *testing.T) {
 	dsn := pgtest.NewSchemaDSN(t)
 	for range 2 {
@@ -95,6 +107,10 @@ func TestMigrateAgain(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.Close()
+	}
+	running := pgtest.MustOpenDSN(t, dsn)
+	if err := running.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping before a newer build migrated: %v", err)
 	}
 	schema := pgtest.SchemaOf(t, dsn)
 	var n, latest int64
@@ -113,6 +129,9 @@ func TestMigrateAgain(t *testing.T) {
 	if s, err := postgres.Open(t.Context(), dsn); err == nil {
 		s.Close()
 		t.Fatal("Open succeeded on a schema newer than the build")
+	}
+	if err := running.Ping(t.Context()); err == nil || !strings.Contains(err.Error(), "9999") {
+		t.Fatalf("Ping on a newer schema: %v, want an error naming the version", err)
 	}
 }
 

@@ -42,6 +42,17 @@ func TestLedger(t *testing.T) {
 	})
 }
 
+// TestShared opens two stores on one file, as two processes would, each
+// with its own writer and readers. SQLite's file lock serialises the
+// writers; with BEGIN IMMEDIATE, the busy timeout and the retries of a busy
+// transaction they wait for it instead of failing.
+func TestShared(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T) (allot.Store, allot.Store) {
+		path := filepath.Join(t.TempDir(), "allot.db")
+		return MustOpen(t, path), MustOpen(t, path)
+	})
+}
+
 func TestOpen(t *testing.T) {
 	t.Run("Reopen", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "allot.db")
@@ -121,20 +132,49 @@ func countMigrations(tb testing.TB, path string) int {
 	return n
 }
 
-// A zero CreatedAt is set from Store.Now; times keep whole seconds.
-func TestCreatedAt(t *testing.T) {
+// TestNow checks that Store.Now is the store's clock, kept to whole
+// seconds in UTC: it sets a CreatedAt left zero, of a project and of an
+// admin key, and it is Tx.Now, so every entry of an operation carries it.
+func TestNow(t *testing.T) {
 	s := MustOpen(t, filepath.Join(t.TempDir(), "allot.db"))
+	ctx := t.Context()
 	now := time.Date(2030, 1, 2, 3, 4, 5, 999_000_000, time.FixedZone("X", 3600))
+	want := now.Truncate(time.Second).UTC()
 	s.Now = func() time.Time { return now }
+
 	p := storetest.NewProject("p-1", "")
 	p.CreatedAt = time.Time{}
 	storetest.MustCreateProject(t, s, p)
-	got, err := s.FindProject(t.Context(), "p-1")
+	got, err := s.FindProject(ctx, "p-1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := now.Truncate(time.Second).UTC(); got.CreatedAt != want {
-		t.Fatalf("CreatedAt: got %v, want %v", got.CreatedAt, want)
+	if got.CreatedAt != want {
+		t.Fatalf("project CreatedAt: got %v, want %v", got.CreatedAt, want)
+	}
+
+	k := storetest.NewAdminKey("root", "root-secret", "")
+	k.CreatedAt = time.Time{}
+	if err := s.CreateAdminKey(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.FindAdminKey(ctx, k.Hash); err != nil || got.CreatedAt != want {
+		t.Fatalf("admin key CreatedAt: got %v (%v), want %v", got.CreatedAt, err, want)
+	}
+
+	err = s.Update(ctx, []string{"p-1"}, func(tx allot.Tx) error {
+		if tx.Now() != want {
+			t.Errorf("Tx.Now: got %v, want %v", tx.Now(), want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := MustOp(t)((&allot.Service{Store: s}).AddPackage(ctx, admin, purchase("p-1", "r-1", 1)))
+	es, _, err := s.LedgerEntries(ctx, allot.LedgerQuery{ProjectID: "p-1", Page: allot.Page{Limit: 10}})
+	if err != nil || len(es) != 1 || es[0].At != want || out.Entries[0].At != want {
+		t.Fatalf("a purchase's entry: %+v (%v), answered %+v; want it at %v", es, err, out.Entries, want)
 	}
 }
 

@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"testing"
 	"time"
 
@@ -22,8 +21,7 @@ func NewCredential(accessKey, projectID string) allot.Credential {
 
 // NewToken returns a token of a project whose hash is the SHA-256 of secret.
 func NewToken(secret, projectID string) allot.Token {
-	h := sha256.Sum256([]byte(secret))
-	return allot.Token{Hash: h[:], ProjectID: projectID, ExpiresAt: Epoch.Add(time.Hour), CreatedAt: Epoch}
+	return allot.Token{Hash: hash(secret), ProjectID: projectID, ExpiresAt: Epoch.Add(time.Hour), CreatedAt: Epoch}
 }
 
 func testCreateCredential(t *testing.T, open func(t *testing.T) allot.Store) {

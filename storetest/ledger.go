@@ -10,11 +10,14 @@ import (
 	"allot"
 )
 
-// RunLedger runs the lifecycle suite: every rule of allot.Service through
-// the store's Ledger, every refusal, the idempotency of retries, the ledger
-// query, drift detection and concurrent consumption. open returns a new,
-// empty store.
+// RunLedger runs the lifecycle suite: what Ledger.Update and its Tx promise
+// themselves, every rule of allot.Service through them, every refusal, the
+// idempotency of retries, the ledger query with its paging and time bounds,
+// drift detection and concurrent consumption. open returns a new, empty
+// store that implements allot.LedgerStore.
 func RunLedger(t *testing.T, open func(t *testing.T) allot.Store) {
+	t.Run("Update", func(t *testing.T) { testUpdate(t, open) })
+	t.Run("LedgerEntries", func(t *testing.T) { testLedgerEntries(t, open) })
 	tests := map[string]func(*testing.T, *ledgerEnv){
 		"Packages":          testPackages,
 		"Allocate":          testAllocate,
@@ -54,10 +57,7 @@ type ledgerEnv struct {
 // newLedgerEnv makes two SPs, each with one customer, and a lone tenant.
 func newLedgerEnv(t *testing.T, s allot.Store) *ledgerEnv {
 	t.Helper()
-	l, ok := s.(allot.LedgerStore)
-	if !ok {
-		t.Fatalf("%T does not implement allot.LedgerStore", s)
-	}
+	l := mustLedger(t, s)
 	e := &ledgerEnv{ctx: context.Background(), store: s, l: l, svc: &allot.Service{Store: l}}
 	for _, p := range []allot.Project{NewProject("sp-a", ""), NewProject("sp-b", ""), NewProject("cust-a", "sp-a"), NewProject("cust-b", "sp-b"), NewProject("lone", "")} {
 		MustCreateProject(t, s, p)
@@ -126,11 +126,7 @@ func (e *ledgerEnv) expect(t *testing.T, project, id string, amount, usage allot
 
 func (e *ledgerEnv) noDrift(t *testing.T) {
 	t.Helper()
-	d, err := e.l.Drift(e.ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(d) != 0 {
+	if d := mustDrift(t, e.l); len(d) != 0 {
 		t.Fatalf("drift: %+v", d)
 	}
 }
@@ -213,7 +209,7 @@ func testAllocate(t *testing.T, e *ledgerEnv) {
 	}
 	e.expect(t, "sp-a", "pool-early", units(30), units(12)) // the earliest-expiring package gave
 	e.expect(t, "cust-a", a.RecordID, units(12), 0)
-	if got := e.assignment(t, "cust-a", a.RecordID); got.ResourceNum != units(12) || got.SPProjectID != "sp-a" {
+	if got := e.assignment(t, "cust-a", a.RecordID); got.ResourceNum != units(12) || got.SPProjectID != "sp-a" || got.SPResourceID != "pool-early" {
 		t.Fatalf("assignment %+v", got)
 	}
 	for p, v := range map[string]int64{"sp-a": vSP, "cust-a": vCust} {

@@ -20,6 +20,7 @@ func testImport(t *testing.T, open func(t *testing.T) allot.Store) {
 		full.ChargingMode, full.Source, full.Unit = "ON_DEMAND", allot.SourceSPAllocated, "MIN"
 		full.Amount, full.Usage = allot.MaxResourceAmount, 1 // 1000000 and 0.000001
 		full.Status = allot.StatusFrozen
+		full.Removed = true // a cancelled package keeps its row
 		sparse := NewResource("customer-1", "r-a")
 		sparse.BoundAsset = &allot.BoundAsset{AssetID: "asset-2"} // bound, with no name
 		sparse.ExpireTime = time.Time{}
@@ -35,6 +36,7 @@ func testImport(t *testing.T, open func(t *testing.T) allot.Store) {
 		largest.AllocateTime = time.Unix(0, 0).UTC()
 		largest.ExpireTime = time.Unix(allot.MaxUnixSeconds, 0).UTC()
 		largest.ChargingMode = "PERIODIC"
+		largest.SPResourceID = "pool-1" // the SP's package it came from
 		fraction := NewAssignment("a-1", "sp-1", "customer-1")
 		fraction.ResourceNum, fraction.ResourceUsedNum = allot.QuantityScale/2, allot.QuantityScale/4
 		fraction.ChargingMode = "ON_DEMAND"

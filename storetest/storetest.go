@@ -1,12 +1,24 @@
 // Package storetest is the conformance suite of allot.Store: every store
-// implementation runs it from its own tests with
+// implementation runs it from its own tests. It has three entry points,
+// each taking a function that opens new, empty stores for one test and
+// registers their cleanup with t:
 //
-//	storetest.Run(t, func(t *testing.T) allot.Store { ... })
+//	storetest.Run(t, open)        // allot.Store, allot.AdminKeys and Ping
+//	storetest.RunLedger(t, open)  // allot.LedgerStore: Update, its Tx, the lifecycle rules
+//	storetest.RunShared(t, open2) // two stores on one database, as two nodes
 //
-// The suite checks behaviour through the interface only, as written in the
-// contract of allot.Store, so that every store behaves the same for the
-// layers above it. Expected errors are compared by code (allot.ErrorCodeOf),
-// never by message.
+// where open is a func(t *testing.T) allot.Store and open2 a
+// func(t *testing.T) (first, second allot.Store) returning two stores
+// opened separately on the same new database. A store must implement every
+// interface its entry point checks: the suite fails, rather than skips, a
+// test whose store lacks one.
+//
+// The suite checks behaviour through the interfaces only, as written in the
+// contract of allot.Store, allot.Ledger and allot.AdminKeys, so that every
+// store behaves the same for the layers above it. Expected errors are
+// compared by code (allot.ErrorCodeOf), never by message. What needs raw
+// SQL or a store's own hooks (rows corrupted under the store, older
+// schemas, a store's clock, retries) stays in that store's tests.
 //
 // Times in the suite are whole seconds in UTC, the precision stores keep.
 package storetest
@@ -19,9 +31,10 @@ import (
 	"allot"
 )
 
-// Run runs the suite. open returns a new, empty store for one test and
-// registers its cleanup with t. Subtests run in parallel, each on its own
-// store.
+// Run runs the suite of allot.Store, allot.AdminKeys and the readiness
+// check Ping(context.Context) error. open returns a new, empty store for
+// one test and registers its cleanup with t. Subtests run in parallel, each
+// on its own store.
 func Run(t *testing.T, open func(t *testing.T) allot.Store) {
 	t.Run("CreateProject", func(t *testing.T) { testCreateProject(t, open) })
 	t.Run("FindProject", func(t *testing.T) { testFindProject(t, open) })
@@ -32,6 +45,8 @@ func Run(t *testing.T, open func(t *testing.T) allot.Store) {
 	t.Run("Import", func(t *testing.T) { testImport(t, open) })
 	t.Run("TenantVersion", func(t *testing.T) { testTenantVersion(t, open) })
 	t.Run("TenantChanges", func(t *testing.T) { testTenantChanges(t, open) })
+	t.Run("AdminKeys", func(t *testing.T) { testAdminKeys(t, open) })
+	t.Run("Ping", func(t *testing.T) { testPing(t, open) })
 }
 
 // Epoch is the suite's reference time: whole seconds, UTC.
