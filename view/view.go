@@ -11,7 +11,9 @@
 //     in the same transaction (the store's contract).
 //  2. A request reads the version first. If the tenant's snapshot in memory
 //     has that version, it is exact: no write the client could have seen
-//     acknowledged is missing from it. Otherwise the snapshot is refreshed
+//     acknowledged is missing from it. Concurrent requests of one tenant
+//     share reads that started after they arrived (versionGate), so a busy
+//     tenant costs far fewer than one read per request. Otherwise the snapshot is refreshed
 //     with only the rows whose version is newer (TenantChanges), so a write
 //     costs the next reader work in proportion to what changed.
 //  3. Within a snapshot, the ordered list of matches of each distinct filter
@@ -57,6 +59,7 @@ func New(store allot.Store, maxRows int) *Reader {
 }
 
 type tenant struct {
+	gate     versionGate
 	refresh  sync.Mutex // one refresh at a time per tenant; readers do not take it
 	snap     atomic.Pointer[snapshot]
 	lastUsed atomic.Int64
@@ -101,11 +104,13 @@ func (r *Reader) AssignmentReport(ctx context.Context, projectID string, p allot
 // current returns a snapshot of the tenant at least as new as the version the
 // store reports now.
 func (r *Reader) current(ctx context.Context, projectID string) (*snapshot, error) {
-	version, err := r.store.TenantVersion(ctx, projectID)
+	t := r.tenant(projectID)
+	version, err := t.gate.read(ctx, func(ctx context.Context) (int64, error) {
+		return r.store.TenantVersion(ctx, projectID)
+	})
 	if err != nil {
 		return nil, err
 	}
-	t := r.tenant(projectID)
 	t.lastUsed.Store(r.clock.Add(1))
 	if s := t.snap.Load(); s != nil && s.version == version {
 		return s, nil
