@@ -20,6 +20,7 @@
 package main
 
 import (
+	"allot/internal/progress"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -56,9 +57,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "allotbench:", err)
 		os.Exit(2)
 	}
-	if isTerminal(os.Stderr) {
-		cfg.Progress = os.Stderr
-	}
+	cfg.Progress = progress.Terminal(os.Stderr)
 	rep, err := run(ctx, cfg, os.Stdout, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "allotbench:", err)
@@ -106,7 +105,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.Layout.Big, "big", 100_000, "resources of the big tenant (all match the benchmark filter)")
 	fs.IntVar(&cfg.Layout.Small, "small", 100, "resources of the small tenant")
 	fs.IntVar(&cfg.Batch, "batch", 20_000, "resources per Import batch")
-	fs.IntVar(&cfg.DeepOffset, "deep-offset", 50_000, "offset of the deep page of the big tenant")
+	fs.IntVar(&cfg.DeepOffset, "deep-offset", -1, "offset of the deep page of the big tenant (default: half of --big, 50000)")
 	scen := fs.String("scenarios", strings.Join(allScenarios, ","), "scenarios to run, comma-separated: "+strings.Join(allScenarios, ", "))
 	fs.IntVar(&cfg.Load.Conns, "conns", 64, "concurrent keep-alive connections")
 	fs.DurationVar(&cfg.Load.Warmup, "warmup", 2*time.Second, "warm-up before each measured window")
@@ -125,7 +124,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&cfg.Pin, "pin", true, "pin the servers and the load generator to separate CPUs (needs taskset and two CPUs)")
 	fs.IntVar(&cfg.ServerCPU, "server-cpu", 0, "CPU for the servers")
 	fs.IntVar(&cfg.LoadCPU, "load-cpu", 1, "CPU for the load generator")
-	fs.StringVar(&cfg.ProfileDir, "cpuprofile", "", "directory for CPU profiles of the allot server, one per scenario; the server then runs as an allotbench child wired like 'allot serve' plus net/http/pprof")
+	fs.StringVar(&cfg.ProfileDir, "cpuprofile", "", "directory for CPU profiles of the allot server, one per scenario (of its last measured pair); the server then runs as an allotbench child wired like 'allot serve', plus net/http/pprof, instead of the allot binary")
 	fs.BoolVar(&cfg.SeedOnly, "seed-only", false, "seed (or check) the database and exit")
 	fs.IntVar(&cfg.Repeat, "repeat", 1, "measure each scenario's static/allot pair this many times and report the pair with the median ratio")
 	fs.IntVar(&cfg.Retries, "retries", 3, "measure a scenario again, up to this many times, when other work on the machine used more than --max-noise CPUs during it")
@@ -154,6 +153,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if cfg.Batch < 1 || cfg.Load.Conns < 1 || cfg.Load.Duration <= 0 || cfg.Load.Warmup < 0 {
 		return cfg, errors.New("--batch, --conns and --duration must be positive, --warmup not negative")
+	}
+	if cfg.DeepOffset == -1 {
+		cfg.DeepOffset = cfg.Layout.Big / 2
 	}
 	if cfg.DeepOffset < 0 || cfg.DeepOffset >= cfg.Layout.Big {
 		return cfg, errors.New("--deep-offset must lie within the big tenant")
@@ -268,6 +270,8 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (*report, er
 	allotBin := cfg.Allot
 	rep.Allot = "binary " + allotBin
 	switch {
+	case cfg.ProfileDir != "":
+		rep.Allot = "an allotbench child wired like cmd/allot/serve.go, built from the working tree, profiled"
 	case allotBin != "":
 	case cfg.AllotRev != "":
 		rep.Allot = "built from git revision " + cfg.AllotRev
@@ -608,9 +612,6 @@ func (rep *report) print(w io.Writer, cfg config) {
 	fmt.Fprintf(w, "allot: %s", rep.Allot)
 	if len(cfg.ServerEnv) > 0 {
 		fmt.Fprintf(w, ", server environment %s", strings.Join(cfg.ServerEnv, " "))
-	}
-	if cfg.ProfileDir != "" {
-		fmt.Fprint(w, "; profiled: served by an allotbench child wired like 'allot serve', not by that binary")
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "data: %d projects, %d resources (big tenant %d, small %d) in %s", cfg.Layout.Projects, cfg.Layout.Resources, cfg.Layout.Big, cfg.Layout.Small, cfg.DB)

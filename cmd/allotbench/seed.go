@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"allot"
+	progressbar "allot/internal/progress"
 	"allot/secret"
 	"allot/sqlite"
 )
@@ -182,7 +183,7 @@ func seed(ctx context.Context, path string, l layout, batch int, progress io.Wri
 		return nil, fmt.Errorf("importing projects: %w", err)
 	}
 
-	bar := newProgress(progress, "resources", int64(l.Resources))
+	bar := progressbar.New(progress, "resources", int64(l.Resources))
 	rows := make([]allot.Resource, 0, batch)
 	done := 0
 	flush := func() error {
@@ -193,7 +194,7 @@ func seed(ctx context.Context, path string, l layout, batch int, progress io.Wri
 			return fmt.Errorf("importing resources: %w", err)
 		}
 		done += len(rows)
-		bar.set(int64(done))
+		bar.Set(int64(done))
 		rows = rows[:0]
 		return ctx.Err()
 	}
@@ -211,7 +212,7 @@ func seed(ctx context.Context, path string, l layout, batch int, progress io.Wri
 	if err := flush(); err != nil {
 		return nil, err
 	}
-	bar.finish()
+	bar.Finish()
 	res.RowsTook = time.Since(start)
 
 	// One credential per project, the way 'allot credential create' makes
@@ -219,7 +220,7 @@ func seed(ctx context.Context, path string, l layout, batch int, progress io.Wri
 	// access key. The store has no batch call for credentials, so each is
 	// its own transaction.
 	credStart := time.Now()
-	bar = newProgress(progress, "credentials", int64(l.Projects))
+	bar = progressbar.New(progress, "credentials", int64(l.Projects))
 	res.Secrets = make([]string, l.Projects)
 	for i := 0; i < l.Projects; i++ {
 		ak, sk := accessKey(i), randomSecret()
@@ -232,14 +233,14 @@ func seed(ctx context.Context, path string, l layout, batch int, progress io.Wri
 		}
 		res.Secrets[i] = sk
 		if i%256 == 0 {
-			bar.set(int64(i))
+			bar.Set(int64(i))
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
 	}
-	bar.set(int64(l.Projects))
-	bar.finish()
+	bar.Set(int64(l.Projects))
+	bar.Finish()
 	res.CredsTook = time.Since(credStart)
 
 	err = store.Close()
