@@ -99,7 +99,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	cfg := config{Args: args}
 	fs := flag.NewFlagSet("allotbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.DB, "db", "", "SQLite file to seed or reuse (default: a file under the temp dir named after the layout, reused by later runs)")
+	fs.StringVar(&cfg.DB, "db", "", "SQLite file or postgres:// DSN (an empty database) to seed or reuse (default: a SQLite file under the temp dir named after the layout, reused by later runs)")
 	fs.IntVar(&cfg.Layout.Projects, "projects", 10_000, "projects to seed")
 	fs.IntVar(&cfg.Layout.Resources, "resources", 1_000_000, "resources to seed, in total")
 	fs.IntVar(&cfg.Layout.Big, "big", 100_000, "resources of the big tenant (all match the benchmark filter)")

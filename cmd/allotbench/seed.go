@@ -3,15 +3,20 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"allot"
 	progressbar "allot/internal/progress"
+	"allot/postgres"
 	"allot/secret"
 	"allot/sqlite"
 )
@@ -132,26 +137,38 @@ func seed(ctx context.Context, path string, l layout, batch int, progress io.Wri
 	if err := l.validate(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	pg := isPostgres(path)
+	keyPath := path + ".key"
+	if pg {
+		keyPath = pgKeyPath(path)
+	} else if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
-	keyPath := path + ".key"
-	if _, err := os.Stat(path); err == nil {
+	if seeded(ctx, path, pg) {
 		start := time.Now()
 		res, err := reuse(ctx, path, keyPath, l)
 		if err != nil {
-			return nil, fmt.Errorf("%s exists but cannot be reused (%w); remove it (and %s) to seed afresh", path, err, keyPath)
+			return nil, fmt.Errorf("%s exists but cannot be reused (%w); remove it (and %s) to seed afresh", redact(path), err, keyPath)
 		}
 		res.Took = time.Since(start)
-		fmt.Fprintf(log, "reusing %s (%s; checked in %v)\n", path, l.marker(), res.Took.Round(time.Millisecond))
+		fmt.Fprintf(log, "reusing %s (%s; checked in %v)\n", redact(path), l.marker(), res.Took.Round(time.Millisecond))
 		return res, nil
 	}
 
+	// SQLite: seed a side file and rename it into place when complete.
+	// PostgreSQL: seed the database named by the DSN, which must be empty;
+	// an interrupted seeding fails reuse's checks (every credential, the
+	// last project's resources) instead of passing for a complete one.
 	partial := path + ".partial"
-	for _, suffix := range []string{"", "-wal", "-shm", ".key"} {
-		os.Remove(partial + suffix)
+	keyFile := partial + ".key"
+	if pg {
+		partial, keyFile = path, keyPath
+	} else {
+		for _, suffix := range []string{"", "-wal", "-shm", ".key"} {
+			os.Remove(partial + suffix)
+		}
 	}
-	key, _, err := secret.LoadOrCreateKeyFile(partial + ".key")
+	key, _, err := secret.LoadOrCreateKeyFile(keyFile)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +176,7 @@ func seed(ctx context.Context, path string, l layout, batch int, progress io.Wri
 	if err != nil {
 		return nil, err
 	}
-	store, err := sqlite.Open(ctx, partial)
+	store, err := openStore(ctx, partial)
 	if err != nil {
 		return nil, err
 	}
@@ -252,6 +269,9 @@ func seed(ctx context.Context, path string, l layout, batch int, progress io.Wri
 	// Closing the last connection checkpoints the WAL into the main file;
 	// move whatever is left along with it.
 	for _, suffix := range []string{"-wal", "-shm", ".key", ""} {
+		if pg {
+			break
+		}
 		if _, err := os.Stat(partial + suffix); err == nil {
 			if err := os.Rename(partial+suffix, path+suffix); err != nil {
 				return nil, err
@@ -259,7 +279,7 @@ func seed(ctx context.Context, path string, l layout, batch int, progress io.Wri
 		}
 	}
 	fmt.Fprintf(log, "seeded %s: %d projects, %d resources in %v (%.0f rows/s), %d credentials in %v\n",
-		path, l.Projects, l.Resources, res.RowsTook.Round(time.Millisecond),
+		redact(path), l.Projects, l.Resources, res.RowsTook.Round(time.Millisecond),
 		float64(l.Resources)/res.RowsTook.Seconds(), l.Projects, res.CredsTook.Round(time.Millisecond))
 	return res, nil
 }
@@ -279,7 +299,7 @@ func reuse(ctx context.Context, path, keyPath string, l layout) (*seedResult, er
 	if err != nil {
 		return nil, err
 	}
-	store, err := sqlite.Open(ctx, path)
+	store, err := openStore(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -332,4 +352,48 @@ func randomSecret() string {
 		i++
 	}
 	return string(out)
+}
+
+// isPostgres tells a PostgreSQL DSN from a SQLite path, as allot's --db does.
+func isPostgres(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// openStore opens the store a --db value names.
+func openStore(ctx context.Context, db string) (allot.Store, error) {
+	if isPostgres(db) {
+		return postgres.Open(ctx, db)
+	}
+	return sqlite.Open(ctx, db)
+}
+
+// pgKeyPath is where the master key of a PostgreSQL seeding is kept: the
+// database cannot hold it, so a file in the temp dir named after the DSN.
+func pgKeyPath(dsn string) string {
+	sum := sha256.Sum256([]byte(dsn))
+	return filepath.Join(os.TempDir(), "allotbench-pg-"+hex.EncodeToString(sum[:6])+".key")
+}
+
+// seeded reports whether db already holds a seeding (complete or not; reuse
+// checks which).
+func seeded(ctx context.Context, db string, pg bool) bool {
+	if !pg {
+		_, err := os.Stat(db)
+		return err == nil
+	}
+	s, err := postgres.Open(ctx, db)
+	if err != nil {
+		return false
+	}
+	defer s.Close()
+	_, err = s.FindProject(ctx, projectID(0))
+	return err == nil
+}
+
+// redact hides a password in a DSN.
+func redact(db string) string {
+	if u, err := url.Parse(db); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return db
 }
