@@ -125,3 +125,17 @@ type Ledger interface {
 	// assignment's numbers from the ledger and returns each difference.
 	Drift(ctx context.Context) ([]Drift, error)
 }
+
+// AppendDrift appends to ds a Drift for each of a row's two balances that
+// differs from what the ledger says: the amount (reported as amountField)
+// and the usage (usageField). Stores call it for every row their drift
+// queries return.
+func AppendDrift(ds []Drift, projectID, id, amountField, usageField string, amount, usage, ledgerAmount, ledgerUsage Quantity) []Drift {
+	if amount != ledgerAmount {
+		ds = append(ds, Drift{ProjectID: projectID, ResourceID: id, Field: amountField, Stored: amount, Ledger: ledgerAmount})
+	}
+	if usage != ledgerUsage {
+		ds = append(ds, Drift{ProjectID: projectID, ResourceID: id, Field: usageField, Stored: usage, Ledger: ledgerUsage})
+	}
+	return ds
+}

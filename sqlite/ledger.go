@@ -152,14 +152,8 @@ func (s *Store) Drift(ctx context.Context) ([]allot.Drift, error) {
 			if err := rows.Scan(&project, &id, &stored, &storedU, &ledger, &ledgerU); err != nil {
 				return err
 			}
-			if stored != ledger {
-				ds = append(ds, allot.Drift{ProjectID: project, ResourceID: id, Field: amountField,
-					Stored: allot.Quantity(stored), Ledger: allot.Quantity(ledger)})
-			}
-			if storedU != ledgerU {
-				ds = append(ds, allot.Drift{ProjectID: project, ResourceID: id, Field: usageField,
-					Stored: allot.Quantity(storedU), Ledger: allot.Quantity(ledgerU)})
-			}
+			ds = allot.AppendDrift(ds, project, id, amountField, usageField,
+				allot.Quantity(stored), allot.Quantity(storedU), allot.Quantity(ledger), allot.Quantity(ledgerU))
 		}
 		return rows.Err()
 	}
