@@ -16,12 +16,7 @@ import (
 // status and latency, and never a secret key, a signature or a token.
 func TestRequestLogs(t *testing.T) {
 	tm := newTestMain(t)
-	tm.mustRun(t, "", "project", "create", "--id", "p1", "--name", "P", "--region", "r")
-	var cred struct {
-		AK string `json:"access_key"`
-		SK string `json:"secret_key"`
-	}
-	json.Unmarshal([]byte(tm.mustRun(t, "", "credential", "create", "--project", "p1", "--json")), &cred)
+	cred := tm.projectWithCredential(t, "p1")
 	var tok struct{ Token string }
 	json.Unmarshal([]byte(tm.mustRun(t, "", "token", "create", "--project", "p1", "--json")), &tok)
 

@@ -258,3 +258,16 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// projectWithCredential creates a project through the CLI and an AK/SK pair for it.
+func (tm *testMain) projectWithCredential(t *testing.T, id string) (cred struct {
+	AK string `json:"access_key"`
+	SK string `json:"secret_key"`
+}) {
+	t.Helper()
+	tm.mustRun(t, "", "project", "create", "--id", id, "--name", "Project "+id, "--region", "r")
+	if err := json.Unmarshal([]byte(tm.mustRun(t, "", "credential", "create", "--project", id, "--json")), &cred); err != nil {
+		t.Fatal(err)
+	}
+	return cred
+}

@@ -16,12 +16,7 @@ import (
 // completes, and serve returns only after it has.
 func TestGracefulShutdown(t *testing.T) {
 	tm := newTestMain(t)
-	tm.mustRun(t, "", "project", "create", "--id", "p1", "--name", "P", "--region", "r")
-	var cred struct {
-		AK string `json:"access_key"`
-		SK string `json:"secret_key"`
-	}
-	json.Unmarshal([]byte(tm.mustRun(t, "", "credential", "create", "--project", "p1", "--json")), &cred)
+	cred := tm.projectWithCredential(t, "p1")
 
 	ctx, stop := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
