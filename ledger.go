@@ -88,8 +88,6 @@ type Tx interface {
 	// ResourcesOfType returns a project's resources of one type that are
 	// not removed, in Seq order.
 	ResourcesOfType(projectID, resourceType string) ([]Resource, error)
-	// ResourceByOrder finds the resource a purchase order created.
-	ResourceByOrder(projectID, orderID string) (Resource, bool, error)
 	// SaveResource inserts r when r.Seq is 0 (assigning Seq) and updates it
 	// otherwise; it stamps r.Version. The project must be held by the
 	// transaction. ECONFLICT if a new resource's id exists.

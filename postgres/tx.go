@@ -146,15 +146,6 @@ func (t *pgTx) ResourcesOfType(projectID, resourceType string) ([]allot.Resource
 		WHERE project_id = $1 AND resource_type = $2 AND NOT removed ORDER BY seq`, projectID, resourceType)
 }
 
-func (t *pgTx) ResourceByOrder(projectID, orderID string) (allot.Resource, bool, error) {
-	rs, err := t.resources(`SELECT `+resourceColumns+` FROM resources
-		WHERE project_id = $1 AND order_id = $2 ORDER BY seq LIMIT 1`, projectID, orderID)
-	if err != nil || len(rs) == 0 {
-		return allot.Resource{}, false, err
-	}
-	return rs[0], true, nil
-}
-
 // resources runs a read of resourceColumns whose first argument is the project.
 func (t *pgTx) resources(query, projectID string, args ...any) ([]allot.Resource, error) {
 	rows, err := t.tx.Query(t.ctx, query, append([]any{projectID}, args...)...)

@@ -61,7 +61,6 @@ const (
 	stProject
 	stResource
 	stResourcesOfType
-	stResourceByOrder
 	stInsertResource
 	stUpdateResource
 	stAssignment
@@ -80,7 +79,6 @@ var txQueries = [numTxStmts]string{
 	stProject:         `SELECT ` + projectColumns + `, version, next_seq FROM projects WHERE id = ?`,
 	stResource:        `SELECT ` + resourceSelect + ` FROM resources WHERE project_id = ? AND resource_id = ?`,
 	stResourcesOfType: `SELECT ` + resourceSelect + ` FROM resources WHERE project_id = ? AND resource_type = ? AND removed = 0 ORDER BY seq`,
-	stResourceByOrder: `SELECT ` + resourceSelect + ` FROM resources WHERE project_id = ? AND order_id = ? ORDER BY seq LIMIT 1`,
 	stInsertResource:  insertResourceSQL,
 	stUpdateResource: `UPDATE resources SET version = ?, order_id = ?, asset_id = ?, asset_name = ?, expire_time = ?,
 			resource_type = ?, business_type = ?, sub_resource_type = ?, is_sub_resource = ?, charging_mode = ?,
@@ -195,17 +193,6 @@ func (t *sqliteTx) ResourcesOfType(projectID, resourceType string) ([]allot.Reso
 		return nil, fmt.Errorf("sqlite: resources of type %s of %s: %w", resourceType, projectID, err)
 	}
 	return scanResources(rows, projectID, 0)
-}
-
-func (t *sqliteTx) ResourceByOrder(projectID, orderID string) (allot.Resource, bool, error) {
-	r, err := newResourceScanner().scan(t.stmt(stResourceByOrder).QueryRowContext(t.ctx, projectID, orderID), projectID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return allot.Resource{}, false, nil
-	}
-	if err != nil {
-		return allot.Resource{}, false, fmt.Errorf("sqlite: resource of order %s of %s: %w", orderID, projectID, err)
-	}
-	return r, true, nil
 }
 
 func (t *sqliteTx) SaveResource(r *allot.Resource) error {

@@ -75,12 +75,6 @@ func testUpdate(t *testing.T, open func(t *testing.T) allot.Store) {
 			if rs, err := tx.ResourcesOfType("p-b", r1.ResourceType); err != nil || len(rs) != 1 || rs[0].ResourceID != "r-2" {
 				t.Errorf("ResourcesOfType: %v %v, want only r-2 (r-1 is removed)", rs, err)
 			}
-			if got, ok, err := tx.ResourceByOrder("p-b", "order-r-2"); err != nil || !ok || got.ResourceID != "r-2" {
-				t.Errorf("ResourceByOrder: %+v %v %v", got, ok, err)
-			}
-			if _, ok, err := tx.ResourceByOrder("p-a", "order-r-2"); err != nil || ok {
-				t.Errorf("ResourceByOrder of the other project: %v %v", ok, err)
-			}
 			// p-b is no customer of p-a, but Tx leaves that rule to the
 			// service: it stores what it is given.
 			a := NewAssignment("rec-1", "p-a", "p-b")

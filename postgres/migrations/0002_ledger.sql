@@ -19,8 +19,6 @@ ALTER TABLE projects ADD COLUMN IF NOT EXISTS next_ledger_seq BIGINT NOT NULL DE
 
 -- Consumption and allocation look for a project's packages of one type.
 CREATE INDEX IF NOT EXISTS resources_type ON resources (project_id, resource_type, seq);
--- A purchase is found by its order.
-CREATE INDEX IF NOT EXISTS resources_order ON resources (project_id, order_id);
 
 -- The ledger: one append-only row per change to a resource. A resource's
 -- amount and usage are the sums of its rows' deltas. Keyed like every

@@ -19,9 +19,8 @@ ALTER TABLE assignments ADD COLUMN sp_resource_id TEXT NULL;
 ALTER TABLE projects ADD COLUMN next_ledger_seq INTEGER NOT NULL DEFAULT 1 CHECK (next_ledger_seq >= 1);
 
 -- Consumption and allocation look for a project's packages of one type, in
--- seq order; a purchase is found by its order.
+-- seq order. (A purchase's order is found through its idempotency record.)
 CREATE INDEX resources_type ON resources (project_id, resource_type, seq);
-CREATE INDEX resources_order ON resources (project_id, order_id);
 
 -- The ledger: one append-only row per change to a resource. A resource's
 -- amount and usage are the sums of its rows' deltas, which may be negative.
