@@ -195,15 +195,7 @@ func (m *Main) createAdminKey(ctx context.Context, args []string) error {
 	if err := m.parse(fs, args); err != nil {
 		return err
 	}
-	raw := make([]byte, 32)
-	rand.Read(raw)
-	key := "allot-admin-" + base64.RawURLEncoding.EncodeToString(raw)
-	hash := sha256.Sum256([]byte(key))
-	k := allot.AdminKey{ID: *name, Hash: hash[:], Role: allot.RoleAdmin, SPProjectID: *sp, CreatedAt: time.Now().UTC().Truncate(time.Second)}
-	if *sp != "" {
-		k.Role = allot.RoleSP
-	}
-	if err := k.Validate(); err != nil {
+	if err := (&allot.AdminKey{ID: *name, Hash: []byte{1}, Role: roleOf(*sp), SPProjectID: *sp}).Validate(); err != nil {
 		return usageError{err}
 	}
 	store, err := openStore(ctx, c.db)
@@ -215,12 +207,34 @@ func (m *Main) createAdminKey(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := ls.CreateAdminKey(ctx, k); err != nil {
+	key, err := newAdminKey(ctx, ls, *name, *sp)
+	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return json.NewEncoder(m.Stdout).Encode(map[string]string{"name": k.ID, "key": key, "role": string(k.Role)})
+		return json.NewEncoder(m.Stdout).Encode(map[string]string{"name": *name, "key": key, "role": string(roleOf(*sp))})
 	}
-	fmt.Fprintf(m.Stdout, "admin key %s (%s): %s\n(send it as 'Authorization: Bearer KEY'; it is shown only now)\n", k.ID, k.Role, key)
+	fmt.Fprintf(m.Stdout, "admin key %s (%s): %s\n(send it as 'Authorization: Bearer KEY'; it is shown only now)\n", *name, roleOf(*sp), key)
 	return nil
+}
+
+func roleOf(sp string) allot.Role {
+	if sp != "" {
+		return allot.RoleSP
+	}
+	return allot.RoleAdmin
+}
+
+// newAdminKey issues a management key (an sp key when sp is set); only its
+// hash is stored and the key is returned once.
+func newAdminKey(ctx context.Context, store allot.AdminKeys, name, sp string) (string, error) {
+	raw := make([]byte, 32)
+	rand.Read(raw)
+	key := "allot-admin-" + base64.RawURLEncoding.EncodeToString(raw)
+	hash := sha256.Sum256([]byte(key))
+	k := allot.AdminKey{ID: name, Hash: hash[:], Role: roleOf(sp), SPProjectID: sp, CreatedAt: time.Now().UTC().Truncate(time.Second)}
+	if err := k.Validate(); err != nil {
+		return "", err
+	}
+	return key, store.CreateAdminKey(ctx, k)
 }

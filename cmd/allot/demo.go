@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"allot"
@@ -56,7 +57,7 @@ func demoBatch(now time.Time) allot.ImportBatch {
 
 // demo makes sure the demo tenant exists, gives it a fresh credential and
 // token, and prints how to call the API with them.
-func (m *Main) demo(ctx context.Context, store allot.Store, keyring *secret.Keyring, endpoint string) error {
+func (m *Main) demo(ctx context.Context, store ledgerStore, keyring *secret.Keyring, endpoint, adminEndpoint string) error {
 	now := time.Now().UTC().Truncate(time.Second)
 	if _, err := store.FindProject(ctx, demoProject); allot.ErrorCodeOf(err) == allot.ENOTFOUND {
 		if err := store.Import(ctx, demoBatch(now)); err != nil {
@@ -92,5 +93,18 @@ Or with the official Go SDK (github.com/huaweicloud/huaweicloud-sdk-go-v3), AK/S
   resp, err := client.ListTenantResources(&model.ListTenantResourcesRequest{ResourceSource: "PURCHASED"})
 
 `, endpoint, demoProject, demoRegion, ak, sk, token, expires.Format(time.RFC3339))
+	if adminEndpoint == "" {
+		return nil
+	}
+	key, err := newAdminKey(ctx, store, "demo-admin-"+strings.ToLower(randomString(6, upperAlnum)), "")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, `The management API (operators only; keep it private), with an admin key:
+  admin key:   %[1]s
+  curl -s -H 'Authorization: Bearer %[1]s' -d '{"project_id":"%[3]s","resource_id":"res-video-001","amount":2.5,"idempotency_key":"demo-consume-1"}' '%[2]s/admin/v1/consume'
+  curl -s -H 'Authorization: Bearer %[1]s' '%[2]s/admin/v1/ledger?project_id=%[3]s'
+
+`, key, adminEndpoint, demoProject)
 	return nil
 }

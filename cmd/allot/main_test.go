@@ -135,6 +135,29 @@ func TestServeDemo(t *testing.T) {
 	if !strings.Contains(text, "curl -s -H 'X-Auth-Token: "+token[1]+"' 'http://"+addr+"/v1/demo-tenant/tenants/resources?") {
 		t.Fatalf("curl example missing:\n%s", text)
 	}
+
+	// The printed management example works as printed: it meters 2.5
+	// minutes of the demo's video package, which the tenant API then shows.
+	consume := regexp.MustCompile(`curl -s -H 'Authorization: Bearer (\S+)' -d '(\{[^']*\})' '(\S+/admin/v1/consume)'`).FindStringSubmatch(text)
+	if consume == nil {
+		t.Fatalf("management example missing:\n%s", text)
+	}
+	req, _ := http.NewRequest("POST", consume[3], strings.NewReader(consume[2]))
+	req.Header.Set("Authorization", "Bearer "+consume[1])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("demo consume: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	var usage struct {
+		Resources []struct {
+			Usage float64 `json:"usage"`
+		} `json:"resources"`
+	}
+	getJSON(t, url+"&resource_id=res-video-001", http.Header{"X-Auth-Token": {token[1]}}, &usage)
+	if len(usage.Resources) != 1 || usage.Resources[0].Usage != 127.5 {
+		t.Fatalf("after the demo consume: %+v", usage)
+	}
 }
 
 func TestServeRestartKeepsDemoAndKey(t *testing.T) {

@@ -101,7 +101,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stdout, "management API listening on %s\n", adminBound)
 	}
 	if o.demo {
-		if err := m.demo(ctx, store, keyring, srv.URL()); err != nil {
+		adminURL := ""
+		if adminBound != "" {
+			adminURL = "http://" + adminBound
+		}
+		if err := m.demo(ctx, store, keyring, srv.URL(), adminURL); err != nil {
 			closeAll(context.Background())
 			return err
 		}
