@@ -132,6 +132,15 @@ func (n *number) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// decode reads the body into v, answering the error itself when it cannot.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := decodeBody(r, v); err != nil {
+		s.writeError(w, r, err)
+		return false
+	}
+	return true
+}
+
 // quantity converts a JSON number exactly, naming param in any error.
 func quantity(param string, n number) (allot.Quantity, error) {
 	if n == "" {
@@ -187,8 +196,7 @@ func (s *Server) handleAddPackage(w http.ResponseWriter, r *http.Request, actor 
 		ExpireTime      string                `json:"resource_expire_time"`
 		IdempotencyKey  string                `json:"idempotency_key"`
 	}
-	if err := decodeBody(r, &body); err != nil {
-		s.writeError(w, r, err)
+	if !s.decode(w, r, &body) {
 		return
 	}
 	req := allot.PackageRequest{ProjectID: body.ProjectID, ResourceID: body.ResourceID, Source: body.Source, OrderID: body.OrderID,
@@ -216,8 +224,7 @@ func (s *Server) handleAllocate(w http.ResponseWriter, r *http.Request, actor al
 		ExpireTime        string `json:"resource_expire_time"`
 		IdempotencyKey    string `json:"idempotency_key"`
 	}
-	if err := decodeBody(r, &body); err != nil {
-		s.writeError(w, r, err)
+	if !s.decode(w, r, &body) {
 		return
 	}
 	req := allot.AllocateRequest{SPProjectID: body.SPProjectID, CustomerProjectID: body.CustomerProjectID,
@@ -242,8 +249,7 @@ type reclaimBody struct {
 
 func (s *Server) reclaim(w http.ResponseWriter, r *http.Request, actor allot.Actor, cancel bool) {
 	var body reclaimBody
-	if err := decodeBody(r, &body); err != nil {
-		s.writeError(w, r, err)
+	if !s.decode(w, r, &body) {
 		return
 	}
 	req := allot.ReclaimRequest{ResourceRef: ref(r), Reason: body.Reason, IdempotencyKey: body.IdempotencyKey, Cancel: cancel}
@@ -272,8 +278,7 @@ func (s *Server) handleStatus(status allot.ResourceStatus) adminHandler {
 		var body struct {
 			Reason string `json:"reason"`
 		}
-		if err := decodeBody(r, &body); err != nil {
-			s.writeError(w, r, err)
+		if !s.decode(w, r, &body) {
 			return
 		}
 		out, err := s.cfg.Service.SetStatus(r.Context(), actor, ref(r), status, body.Reason)
@@ -283,8 +288,7 @@ func (s *Server) handleStatus(status allot.ResourceStatus) adminHandler {
 
 func (s *Server) handleBindAsset(w http.ResponseWriter, r *http.Request, actor allot.Actor) {
 	var body allot.BoundAsset
-	if err := decodeBody(r, &body); err != nil {
-		s.writeError(w, r, err)
+	if !s.decode(w, r, &body) {
 		return
 	}
 	out, err := s.cfg.Service.BindAsset(r.Context(), actor, ref(r), &body)
@@ -304,8 +308,7 @@ func (s *Server) handleConsume(w http.ResponseWriter, r *http.Request, actor all
 		Amount         number `json:"amount"`
 		IdempotencyKey string `json:"idempotency_key"`
 	}
-	if err := decodeBody(r, &body); err != nil {
-		s.writeError(w, r, err)
+	if !s.decode(w, r, &body) {
 		return
 	}
 	amount, err := quantity("amount", body.Amount)
@@ -328,8 +331,7 @@ func (s *Server) handleConsume(w http.ResponseWriter, r *http.Request, actor all
 
 func (s *Server) handleRefund(w http.ResponseWriter, r *http.Request, actor allot.Actor) {
 	var body reclaimBody
-	if err := decodeBody(r, &body); err != nil {
-		s.writeError(w, r, err)
+	if !s.decode(w, r, &body) {
 		return
 	}
 	amount, err := quantity("amount", body.Amount)
