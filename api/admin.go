@@ -72,24 +72,25 @@ func (s *Server) adminOnly(h adminHandler) http.Handler {
 			h(w, r, actor) // an in-process call from Invoke
 			return
 		}
+		refuse := func(reason, msg string) {
+			s.cfg.Observer.AuthFailure(reason)
+			w.Header().Set("WWW-Authenticate", `Bearer realm="allot-admin"`)
+			s.writeError(w, r, unauthenticated(msg))
+		}
 		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		w.Header().Set("WWW-Authenticate", `Bearer realm="allot-admin"`) // kept only on refusals
 		if !ok || key == "" || len(key) > 4096 {
-			s.cfg.Observer.AuthFailure("missing_admin_key")
-			s.writeError(w, r, unauthenticated("send an admin key as 'Authorization: Bearer KEY'"))
+			refuse("missing_admin_key", "send an admin key as 'Authorization: Bearer KEY'")
 			return
 		}
 		hash := sha256.Sum256([]byte(key))
 		k, err := s.cfg.AdminKeys.FindAdminKey(r.Context(), hash[:])
 		if allot.ErrorCodeOf(err) == allot.ENOTFOUND {
-			s.cfg.Observer.AuthFailure("unknown_admin_key")
-			s.writeError(w, r, unauthenticated("the admin key is unknown"))
+			refuse("unknown_admin_key", "the admin key is unknown")
 			return
 		} else if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		w.Header().Del("WWW-Authenticate")
 		infoFrom(r.Context()).projectID = k.SPProjectID
 		if err := s.limit.allow("admin:" + k.ID); err != nil {
 			s.writeError(w, r, err)
