@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 func TestParseQuantity(t *testing.T) {

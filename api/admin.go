@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 // The management plane: operators and service providers run their business

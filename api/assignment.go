@@ -3,7 +3,7 @@ package api
 import (
 	"net/http"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 // AllocateSpResourceInfo and AllocateSpResourceSummaryInfo are the wire

@@ -10,9 +10,9 @@ import (
 	"sync"
 	"time"
 
-	"allot"
-	"allot/secret"
-	"allot/sign"
+	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/secret"
+	"github.com/allot-dev/allot/sign"
 )
 
 // Lockout follows API Gateway: after more than lockoutThreshold consecutive

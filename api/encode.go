@@ -5,7 +5,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 // The list response is the hot path's largest cost after the network, so it

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 // reflectEncode is the oracle: what encoding/json writes for the same response.

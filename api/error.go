@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 // wireError is how one allot.ErrorCode looks on the wire: the HTTP status and

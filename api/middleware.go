@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"time"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 type ctxKey int

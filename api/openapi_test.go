@@ -24,13 +24,13 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
-	"allot"
-	"allot/api"
-	"allot/metrics"
-	"allot/secret"
-	"allot/sign"
-	"allot/sqlite"
-	"allot/view"
+	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/api"
+	"github.com/allot-dev/allot/metrics"
+	"github.com/allot-dev/allot/secret"
+	"github.com/allot-dev/allot/sign"
+	"github.com/allot-dev/allot/sqlite"
+	"github.com/allot-dev/allot/view"
 )
 
 // The OpenAPI document (openapi.json) is the contract of both planes, and

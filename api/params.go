@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 // Query parameter rules shared by both tenant APIs. Unknown parameters are

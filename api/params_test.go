@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 func TestParseResourceQuery(t *testing.T) {

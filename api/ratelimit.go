@@ -5,7 +5,7 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 // limiter keeps one token bucket per credential (access key, token project

@@ -3,7 +3,7 @@ package api
 import (
 	"net/http"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 // ResourceItem is ResourceItemInfo on the wire, field for field as the

@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"allot"
-	"allot/secret"
+	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/secret"
 )
 
 // Config is what a Server needs.

@@ -3,7 +3,7 @@ package api
 import (
 	"net/http"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 // The sibling read APIs of the official SDK's tenant family:

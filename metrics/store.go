@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 // Store is what Wrap instruments: a store with the ledger and admin keys.

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"allot"
-	"allot/postgres/pgtest"
-	"allot/storetest"
+	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/postgres/pgtest"
+	"github.com/allot-dev/allot/storetest"
 )
 
 // BenchmarkTenantVersion is the query every tenant request makes: one

@@ -5,7 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 
-	"allot"
+	"github.com/allot-dev/allot"
 
 	"github.com/jackc/pgx/v5"
 )

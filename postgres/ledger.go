@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"allot"
+	"github.com/allot-dev/allot"
 
 	"github.com/jackc/pgx/v5"
 )

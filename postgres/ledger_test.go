@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"allot"
-	"allot/postgres"
-	"allot/postgres/pgtest"
-	"allot/storetest"
+	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/postgres"
+	"github.com/allot-dev/allot/postgres/pgtest"
+	"github.com/allot-dev/allot/storetest"
 )
 
 var admin = allot.Actor{ID: "admin-1", Role: allot.RoleAdmin}

@@ -26,7 +26,7 @@ import (
 	"strings"
 	"time"
 
-	"allot"
+	"github.com/allot-dev/allot"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"

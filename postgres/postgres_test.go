@@ -10,10 +10,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"allot"
-	"allot/postgres"
-	"allot/postgres/pgtest"
-	"allot/storetest"
+	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/postgres"
+	"github.com/allot-dev/allot/postgres/pgtest"
+	"github.com/allot-dev/allot/storetest"
 )
 
 // TestMain gives the run a database of its own and drops it at the end.

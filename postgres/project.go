@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 
-	"allot"
+	"github.com/allot-dev/allot"
 
 	"github.com/jackc/pgx/v5"
 )

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"allot"
+	"github.com/allot-dev/allot"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"

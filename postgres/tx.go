@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"allot"
+	"github.com/allot-dev/allot"
 
 	"github.com/jackc/pgx/v5"
 )

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"allot/sign"
+	"github.com/allot-dev/allot/sign"
 )
 
 const hexSig = "a3f1c2d4e5b60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90"

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"testing"
 
-	"allot/sign"
+	"github.com/allot-dev/allot/sign"
 )
 
 // benchRequest is a typical MetaStudio call from the official Go SDK, as

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"allot/sign"
+	"github.com/allot-dev/allot/sign"
 )
 
 // Seeds beyond these live in testdata/fuzz/<FuzzName>/.

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"allot/sign"
+	"github.com/allot-dev/allot/sign"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/signer"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/request"

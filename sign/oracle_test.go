@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"allot/sign"
+	"github.com/allot-dev/allot/sign"
 )
 
 type resourceBody struct {

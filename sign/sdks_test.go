@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"allot/sign"
+	"github.com/allot-dev/allot/sign"
 )
 
 // refParam is a decoded query parameter, as the other SDKs hold them before

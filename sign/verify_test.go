@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"allot/sign"
+	"github.com/allot-dev/allot/sign"
 )
 
 // signedRequest builds a client request, signs it with Sign and returns it

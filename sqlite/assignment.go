@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 
-	"allot"
+	"github.com/allot-dev/allot"
 
 	sqlite3 "modernc.org/sqlite/lib"
 )

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"allot"
-	"allot/storetest"
+	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/storetest"
 )
 
 // BenchmarkTenantVersion measures the query every tenant request makes.

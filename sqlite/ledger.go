@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 const (

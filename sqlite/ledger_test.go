@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"allot"
-	"allot/sqlite"
-	"allot/storetest"
+	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/sqlite"
+	"github.com/allot-dev/allot/storetest"
 )
 
 var admin = allot.Actor{ID: "admin-1", Role: allot.RoleAdmin}

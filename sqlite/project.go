@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 
-	"allot"
+	"github.com/allot-dev/allot"
 
 	sqlite3 "modernc.org/sqlite/lib"
 )

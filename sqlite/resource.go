@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"allot"
+	"github.com/allot-dev/allot"
 
 	sqlite3 "modernc.org/sqlite/lib"
 )

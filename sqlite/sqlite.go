@@ -25,7 +25,7 @@ import (
 	"strings"
 	"time"
 
-	"allot"
+	"github.com/allot-dev/allot"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"

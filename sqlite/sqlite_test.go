@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"allot"
-	"allot/sqlite"
-	"allot/storetest"
+	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/sqlite"
+	"github.com/allot-dev/allot/storetest"
 )
 
 // MustOpen opens a store on path and closes it when the test ends.

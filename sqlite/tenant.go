@@ -4,7 +4,7 @@ import (
 	"context"
 	"database/sql"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 // TenantChanges returns a project, its version and its rows changed after

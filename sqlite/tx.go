@@ -8,7 +8,7 @@ import (
 	"slices"
 	"time"
 
-	"allot"
+	"github.com/allot-dev/allot"
 
 	sqlite3 "modernc.org/sqlite/lib"
 )

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 // NewAdminKey returns a key whose hash is the SHA-256 of secret: an

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 // NewCredential returns a credential whose ciphertext holds the bytes most

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 // RunLedger runs the lifecycle suite: what Ledger.Update and its Tx promise

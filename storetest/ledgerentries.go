@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 // testLedgerEntries checks the paging and the time bounds of the ledger

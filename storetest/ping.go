@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 // pinger is the readiness check every store offers beside allot.Store: nil

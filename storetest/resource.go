@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 func testImport(t *testing.T, open func(t *testing.T) allot.Store) {

@@ -4,7 +4,7 @@ import (
 	"reflect"
 	"testing"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 // testImportErrors checks that Import is all or nothing: each case is a

@@ -28,7 +28,7 @@ import (
 	"testing"
 	"time"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 // Run runs the suite of allot.Store, allot.AdminKeys and the readiness

@@ -3,7 +3,7 @@ package storetest
 import (
 	"testing"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 func testTenantVersion(t *testing.T, open func(t *testing.T) allot.Store) {

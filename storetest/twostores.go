@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 // RunShared runs the suite of stores that share one database, as the

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 // testUpdate checks what Ledger.Update and its Tx promise themselves, apart

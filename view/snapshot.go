@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 // maxCachedFilters bounds the match lists kept per snapshot. Clients walk a

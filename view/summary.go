@@ -5,7 +5,7 @@ import (
 	"context"
 	"slices"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 var _ allot.SummaryReader = (*Reader)(nil)

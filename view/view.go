@@ -32,7 +32,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 // DefaultMaxRows is the default budget of resources and assignments held in memory.

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"allot"
-	"allot/sqlite"
+	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/sqlite"
 )
 
 func mustStore(t *testing.T) allot.Store {

@@ -14,9 +14,9 @@ import (
 	"net/url"
 	"time"
 
-	"allot"
-	"allot/api"
-	"allot/metrics"
+	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/api"
+	"github.com/allot-dev/allot/metrics"
 )
 
 // cliActor is the actor of management commands run from the CLI: whoever can

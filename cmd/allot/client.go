@@ -15,8 +15,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"allot/api"
-	"allot/sign"
+	"github.com/allot-dev/allot/api"
+	"github.com/allot-dev/allot/sign"
 )
 
 // The client commands call a running allot (or MetaStudio) over HTTP,

@@ -10,10 +10,10 @@ import (
 	"os"
 	"strings"
 
-	"allot"
-	"allot/postgres"
-	"allot/secret"
-	"allot/sqlite"
+	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/postgres"
+	"github.com/allot-dev/allot/secret"
+	"github.com/allot-dev/allot/sqlite"
 )
 
 // common holds the flags every command shares.

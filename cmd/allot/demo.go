@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"allot"
-	"allot/secret"
+	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/secret"
 )
 
 const (

@@ -11,8 +11,8 @@ import (
 	"os"
 	"time"
 
-	"allot"
-	"allot/internal/progress"
+	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/internal/progress"
 )
 
 // maxImportLine bounds one JSON line.

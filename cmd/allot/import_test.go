@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 // FuzzImportLine: any line is either refused with an error or becomes one

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"allot/sign"
+	"github.com/allot-dev/allot/sign"
 )
 
 // TestRequestLogs: one JSON line per request with its id, project, route,

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"syscall"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 func main() {

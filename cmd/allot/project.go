@@ -10,7 +10,7 @@ import (
 	"net/url"
 	"time"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 func (m *Main) createProject(ctx context.Context, args []string) error {

@@ -8,9 +8,9 @@ import (
 	"log/slog"
 	"time"
 
-	"allot/api"
-	"allot/metrics"
-	"allot/view"
+	"github.com/allot-dev/allot/api"
+	"github.com/allot-dev/allot/metrics"
+	"github.com/allot-dev/allot/view"
 )
 
 // serveOptions are serve's settings beyond the common ones.

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"allot/sign"
+	"github.com/allot-dev/allot/sign"
 )
 
 // TestGracefulShutdown: a request in flight when the stop signal arrives

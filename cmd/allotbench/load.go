@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"allot/sign"
+	"github.com/allot-dev/allot/sign"
 )
 
 // target is one request the load generator may send: a tenant's page.

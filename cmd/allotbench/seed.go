@@ -14,11 +14,11 @@ import (
 	"strings"
 	"time"
 
-	"allot"
-	progressbar "allot/internal/progress"
-	"allot/postgres"
-	"allot/secret"
-	"allot/sqlite"
+	"github.com/allot-dev/allot"
+	progressbar "github.com/allot-dev/allot/internal/progress"
+	"github.com/allot-dev/allot/postgres"
+	"github.com/allot-dev/allot/secret"
+	"github.com/allot-dev/allot/sqlite"
 )
 
 // layout is the shape of the seeded data. Project 0 is the big tenant,

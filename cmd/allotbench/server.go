@@ -24,11 +24,11 @@ import (
 	"time"
 	"unsafe"
 
-	"allot/api"
-	"allot/metrics"
-	"allot/secret"
-	"allot/sqlite"
-	"allot/view"
+	"github.com/allot-dev/allot/api"
+	"github.com/allot-dev/allot/metrics"
+	"github.com/allot-dev/allot/secret"
+	"github.com/allot-dev/allot/sqlite"
+	"github.com/allot-dev/allot/view"
 )
 
 // childEnv selects what a re-invoked allotbench (or test binary) runs.
@@ -351,8 +351,8 @@ func buildAllot(ctx context.Context, dir string) (string, error) {
 	if err != nil {
 		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
-	out := filepath.Join(dir, "allot")
-	cmd := exec.CommandContext(ctx, gobin, "build", "-o", out, "allot/cmd/allot")
+	out := filepath.Join(dir, "github.com/allot-dev/allot")
+	cmd := exec.CommandContext(ctx, gobin, "build", "-o", out, "github.com/allot-dev/allot/cmd/allot")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build allot/cmd/allot: %v\n%s", err, b)
 	}
@@ -393,7 +393,7 @@ func buildAllotRev(ctx context.Context, dir, rev string) (string, error) {
 	if err != nil {
 		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
-	out := filepath.Join(dir, "allot")
+	out := filepath.Join(dir, "github.com/allot-dev/allot")
 	cmd := exec.CommandContext(ctx, gobin, "build", "-o", out, "./cmd/allot")
 	cmd.Dir = src
 	if b, err := cmd.CombinedOutput(); err != nil {

@@ -12,8 +12,8 @@ import (
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/metastudio/v1/model"
 
-	"allot"
-	"allot/api"
+	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/api"
 )
 
 // adminEnv is the management API beside the tenant API, over the same store.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/metastudio/v1/model"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 func testAssignRecords(t *testing.T, e *env) {

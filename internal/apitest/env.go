@@ -17,11 +17,11 @@ import (
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
 	metastudio "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/metastudio/v1"
 
-	"allot"
-	"allot/api"
-	"allot/secret"
-	"allot/sign"
-	"allot/view"
+	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/api"
+	"github.com/allot-dev/allot/secret"
+	"github.com/allot-dev/allot/sign"
+	"github.com/allot-dev/allot/view"
 )
 
 // env is one running server over a store loaded with the fixture.

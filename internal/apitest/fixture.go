@@ -9,7 +9,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 // fixture is the data every run starts from. Expected answers are computed

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"allot"
-	"allot/api"
+	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/api"
 )
 
 // testRateLimit: past its burst, one access key gets 429 in the documented

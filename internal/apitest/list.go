@@ -8,7 +8,7 @@ import (
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/metastudio/v1/model"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 // listAll walks every page of q through the SDK, checking count on each page.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/metastudio/v1/model"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 // listQuery is a list request as the test states it. match is the oracle: a

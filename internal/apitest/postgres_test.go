@@ -3,8 +3,8 @@ package apitest
 import (
 	"testing"
 
-	"allot"
-	"allot/postgres/pgtest"
+	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/postgres/pgtest"
 )
 
 // TestMain gives the run a PostgreSQL database of its own, dropped at the

@@ -9,7 +9,7 @@ import (
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/metastudio/v1/model"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 // Run runs the whole end-to-end suite against stores made by open. Each

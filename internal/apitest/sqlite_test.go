@@ -5,8 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"allot"
-	"allot/sqlite"
+	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/sqlite"
 )
 
 func TestSQLite(t *testing.T) {

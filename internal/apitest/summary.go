@@ -9,7 +9,7 @@ import (
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/metastudio/v1/model"
 
-	"allot"
+	"github.com/allot-dev/allot"
 )
 
 func testSummaries(t *testing.T, e *env) {

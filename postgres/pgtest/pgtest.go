@@ -30,7 +30,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"allot/postgres"
+	"github.com/allot-dev/allot/postgres"
 )
 
 // DefaultAdminDSN is used when ALLOT_TEST_POSTGRES is unset.
