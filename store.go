@@ -23,8 +23,11 @@ type TenantDelta struct {
 	Assignments []Assignment
 }
 
-// Store is allot's durable storage. Every implementation passes the suite in
-// package storetest. Methods return *Error values with the codes named here;
+// Store is allot's durable storage: the whole contract every store
+// implements and every wrapper (metrics) forwards. Every implementation
+// passes the suite in package storetest. Consumers that need less declare
+// the small interface they use (view.Source, LedgerStore); a capability every
+// store has belongs here, never behind a run-time type assertion. Methods return *Error values with the codes named here;
 // any other error is internal. Times are kept to the second and returned in
 // UTC; a zero CreatedAt is set to the store's current time.
 //
@@ -70,6 +73,20 @@ type Store interface {
 	// not exist.
 	TenantChanges(ctx context.Context, projectID string, since int64) (TenantDelta, error)
 
+	// EachCredential calls fn for every access key, in no particular order,
+	// and stops at fn's first error, which it returns. It lets start-up
+	// check that the loaded master keys open every sealed secret.
+	EachCredential(ctx context.Context, fn func(Credential) error) error
+
+	// The write side: lifecycle transactions, the ledger and drift.
+	Ledger
+	// Management credentials.
+	AdminKeys
+
+	// Ping reports whether the store is ready to serve: it answers (within
+	// ctx) and its schema is at the version this build expects. A store that
+	// is unreachable, or whose schema another build moved, returns an error.
+	Ping(ctx context.Context) error
 	// Close releases the store's resources.
 	Close() error
 }

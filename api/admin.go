@@ -83,7 +83,7 @@ func (s *Server) adminOnly(h adminHandler) http.Handler {
 			return
 		}
 		hash := sha256.Sum256([]byte(key))
-		k, err := s.cfg.AdminKeys.FindAdminKey(r.Context(), hash[:])
+		k, err := s.cfg.Store.FindAdminKey(r.Context(), hash[:])
 		if allot.ErrorCodeOf(err) == allot.ENOTFOUND {
 			refuse("unknown_admin_key", "the admin key is unknown")
 			return
@@ -376,7 +376,7 @@ func (s *Server) handleLedger(w http.ResponseWriter, r *http.Request, actor allo
 		s.writeError(w, r, err)
 		return
 	}
-	entries, count, err := s.cfg.Ledger.LedgerEntries(r.Context(), lq)
+	entries, count, err := s.cfg.Store.LedgerEntries(r.Context(), lq)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -407,7 +407,7 @@ func (s *Server) handleDrift(w http.ResponseWriter, r *http.Request, actor allot
 		s.writeError(w, r, allot.Errorf(allot.EFORBIDDEN, "drift needs an admin key"))
 		return
 	}
-	drift, err := s.cfg.Ledger.Drift(r.Context())
+	drift, err := s.cfg.Store.Drift(r.Context())
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -22,12 +22,6 @@ func (nopObserver) AuthFailure(string)                                {}
 func (nopObserver) ConsumeOutcome(string)                             {}
 func (nopObserver) DriftFound(int)                                    {}
 
-// Pinger is a store that can tell whether it is reachable and at the schema
-// version this build expects.
-type Pinger interface {
-	Ping(ctx context.Context) error
-}
-
 // handleHealthz: the process is alive and serving.
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	s.writeBody(w, http.StatusOK, []byte(`{"status":"ok"}`))
@@ -36,14 +30,9 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 // handleReadyz: the store answers (within 2 s) at the expected schema
 // version, so a load balancer may send traffic here.
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
-	p, ok := s.cfg.Store.(Pinger)
-	if !ok {
-		s.writeBody(w, http.StatusOK, []byte(`{"status":"ready"}`))
-		return
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := p.Ping(ctx); err != nil {
+	if err := s.cfg.Store.Ping(ctx); err != nil {
 		s.logger.Warn("not ready", "error", err.Error(), "request_id", requestIDFrom(r.Context()))
 		s.writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "store not ready"})
 		return

@@ -26,11 +26,10 @@ import (
 
 	"github.com/allot-dev/allot"
 	"github.com/allot-dev/allot/api"
-	"github.com/allot-dev/allot/metrics"
+	"github.com/allot-dev/allot/internal/app"
 	"github.com/allot-dev/allot/secret"
 	"github.com/allot-dev/allot/sign"
 	"github.com/allot-dev/allot/sqlite"
-	"github.com/allot-dev/allot/view"
 )
 
 // The OpenAPI document (openapi.json) is the contract of both planes, and
@@ -486,35 +485,25 @@ func newContract(t *testing.T) *contract {
 	c.adminKey = newKey("ops", allot.RoleAdmin, "")
 	c.spKey = newKey("sp-1-key", allot.RoleSP, spProj)
 
-	reader := view.New(store, 0)
-	tenantCfg := api.Config{Reader: reader, Summaries: reader, Store: store, Keyring: keyring, Observer: c.obs}
-	adminCfg := api.Config{Store: store, Keyring: keyring, Observer: c.obs, Service: &allot.Service{Store: store}, Ledger: store, AdminKeys: store,
-		Metrics: metrics.New().Handler()}
-	limited := func(cfg api.Config) api.Config {
-		cfg.RateLimit, cfg.RateBurst = 0.001, 1
-		return cfg
-	}
-	broken := func(cfg api.Config) api.Config {
-		b := brokenStore{store}
-		cfg.Store = b
-		if cfg.AdminKeys != nil {
-			cfg.AdminKeys = b
+	// Each variant runs through the wiring 'allot serve' uses; only the
+	// store (a broken one) or the rate limit differs.
+	start := func(name string, store allot.Store, limited bool) {
+		cfg := app.Config{Store: store, Keyring: keyring, Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
+			Tune: func(_ string, cfg *api.Config) { cfg.Observer = c.obs }}
+		if limited {
+			cfg.RateLimit, cfg.RateBurst = 0.001, 1
 		}
-		return cfg
-	}
-	start := func(name string, srv *api.Server, plane string) {
-		if err := srv.Open("127.0.0.1:0"); err != nil {
+		a, err := app.Open(ctx, cfg)
+		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { srv.Close(context.Background()) })
-		c.srv[name] = listener{url: srv.URL(), plane: plane}
+		t.Cleanup(func() { a.Close(context.Background()) })
+		c.srv["tenant"+name] = listener{url: a.TenantURL(), plane: tenantPlane}
+		c.srv["admin"+name] = listener{url: a.AdminURL(), plane: adminPlane}
 	}
-	start("tenant", api.NewServer(tenantCfg), tenantPlane)
-	start("tenant-limited", api.NewServer(limited(tenantCfg)), tenantPlane)
-	start("tenant-broken", api.NewServer(broken(tenantCfg)), tenantPlane)
-	start("admin", api.NewAdminServer(adminCfg), adminPlane)
-	start("admin-limited", api.NewAdminServer(limited(adminCfg)), adminPlane)
-	start("admin-broken", api.NewAdminServer(broken(adminCfg)), adminPlane)
+	start("", store, false)
+	start("-limited", store, true)
+	start("-broken", brokenStore{store}, false)
 	return c
 }
 

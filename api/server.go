@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/allot-dev/allot"
@@ -23,9 +24,11 @@ import (
 type Config struct {
 	Reader    allot.TenantReader
 	Summaries allot.SummaryReader
-	Store     allot.Store // credentials, tokens and projects
-	Keyring   *secret.Keyring
-	Logger    *slog.Logger
+	// Store is the whole store: credentials, tokens, admin keys, projects,
+	// the ledger and readiness.
+	Store   allot.Store
+	Keyring *secret.Keyring
+	Logger  *slog.Logger
 	// Now is the clock for signature dates and token expiry (time.Now if nil).
 	Now func() time.Time
 	// MaxClockSkew bounds |X-Sdk-Date - now| (15 minutes if zero).
@@ -45,10 +48,9 @@ type Config struct {
 	// Metrics, when set, is served at /metrics on the management plane.
 	Metrics http.Handler
 
-	// The management plane's needs (NewAdminServer).
-	Service   *allot.Service
-	Ledger    allot.Ledger
-	AdminKeys allot.AdminKeys
+	// Service holds the lifecycle rules the management plane calls
+	// (NewAdminServer).
+	Service *allot.Service
 }
 
 // Server is allot's HTTP server.
@@ -130,9 +132,9 @@ func (s *Server) Open(addr string) error {
 	if err != nil {
 		return err
 	}
-	s.ln = ln
+	s.ln = &onceCloseListener{Listener: ln}
 	go func() {
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			s.logger.Error("serve", slog.String("error", err.Error()))
 		}
 	}()
@@ -145,9 +147,26 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 // URL returns the base URL of the bound address.
 func (s *Server) URL() string { return "http://" + s.Addr() }
 
+// StopAccepting closes the listener: no new connection is accepted, and the
+// connections already open keep being served until Close.
+func (s *Server) StopAccepting() { s.ln.Close() }
+
 // Close stops accepting connections and waits for requests in flight until
 // ctx ends.
 func (s *Server) Close(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+
+// onceCloseListener makes Close idempotent, so StopAccepting and Shutdown
+// may both close it.
+type onceCloseListener struct {
+	net.Listener
+	once sync.Once
+	err  error
+}
+
+func (l *onceCloseListener) Close() error {
+	l.once.Do(func() { l.err = l.Listener.Close() })
+	return l.err
+}
 
 // writeJSON writes v with status. Encoding errors cannot reach the client
 // after the header is out; they are logged.

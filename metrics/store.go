@@ -7,20 +7,21 @@ import (
 	"github.com/allot-dev/allot"
 )
 
-// Store is what Wrap instruments: a store with the ledger and admin keys.
-type Store interface {
-	allot.Store
-	allot.LedgerStore
-	allot.AdminKeys
-}
-
-// Wrap returns s with the calls on the request path timed. The methods not
-// overridden here pass through untimed.
-func (m *Metrics) Wrap(s Store) Store { return &timedStore{Store: s, m: m} }
+// Wrap returns s with the calls on the request path timed. It wraps the
+// whole store contract (allot.Store), so every method a store has reaches
+// the store: the ones not overridden here pass through untimed.
+func (m *Metrics) Wrap(s allot.Store) allot.Store { return &timedStore{Store: s, m: m} }
 
 type timedStore struct {
-	Store
+	allot.Store
 	m *Metrics
+}
+
+var _ allot.Store = (*timedStore)(nil)
+
+func (t *timedStore) Ping(ctx context.Context) error {
+	defer t.m.observeStore("ping", time.Now())
+	return t.Store.Ping(ctx)
 }
 
 func (t *timedStore) TenantVersion(ctx context.Context, projectID string) (int64, error) {

@@ -108,6 +108,25 @@ func (k *Keyring) Open(sealed, aad []byte) ([]byte, error) {
 	return plain, nil
 }
 
+// SealedKeyID returns the hex id of the master key a value was sealed
+// under, and whether the keyring holds that key. It reads only the header:
+// start-up uses it to refuse a keyring that cannot open what the database
+// holds, without decrypting anything.
+func (k *Keyring) SealedKeyID(sealed []byte) (id string, loaded bool) {
+	if len(sealed) < 1+keyIDLen || sealed[0] != formatVersion {
+		return "", false
+	}
+	kid := [keyIDLen]byte(sealed[1 : 1+keyIDLen])
+	_, loaded = k.aeads[kid]
+	return hex.EncodeToString(kid[:]), loaded
+}
+
+// LoadKeyFile reads a master key from path. A missing file is an error
+// that wraps os.ErrNotExist.
+func LoadKeyFile(path string) ([]byte, error) {
+	return loadKeyFile(path)
+}
+
 // NeedsResealing reports whether sealed was made under a key other than the
 // current one (after a rotation).
 func (k *Keyring) NeedsResealing(sealed []byte) bool {
@@ -155,20 +174,25 @@ func LoadOrCreateKeyFile(path string) (key []byte, created bool, err error) {
 	} else if !errors.Is(err, os.ErrExist) {
 		return nil, false, err
 	}
+	key, err = loadKeyFile(path)
+	return key, created, err
+}
+
+func loadKeyFile(path string) ([]byte, error) {
 	info, err := os.Stat(path)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	if info.Mode().Perm()&0o077 != 0 {
-		return nil, false, fmt.Errorf("master key file %s is readable by others (mode %v): chmod 600 it", path, info.Mode().Perm())
+		return nil, fmt.Errorf("master key file %s is readable by others (mode %v): chmod 600 it", path, info.Mode().Perm())
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	key, err = ParseKey(string(b))
+	key, err := ParseKey(string(b))
 	if err != nil {
-		return nil, false, fmt.Errorf("master key file %s: %w", path, err)
+		return nil, fmt.Errorf("master key file %s: %w", path, err)
 	}
-	return key, created, nil
+	return key, nil
 }

@@ -110,3 +110,23 @@ func (s *Store) FindToken(ctx context.Context, hash []byte) (allot.Token, error)
 	t.ExpiresAt, t.CreatedAt = fromUnix(expires), fromUnix(created)
 	return t, nil
 }
+
+// EachCredential calls fn for every access key; start-up uses it to check
+// that the master keys open every sealed secret.
+func (s *Store) EachCredential(ctx context.Context, fn func(allot.Credential) error) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT access_key, project_id, secret_ciphertext FROM credentials`)
+	if err != nil {
+		return fmt.Errorf("sqlite: list credentials: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c allot.Credential
+		if err := rows.Scan(&c.AccessKey, &c.ProjectID, &c.SecretCiphertext); err != nil {
+			return fmt.Errorf("sqlite: list credentials: %w", err)
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

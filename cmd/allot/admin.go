@@ -16,7 +16,6 @@ import (
 
 	"github.com/allot-dev/allot"
 	"github.com/allot-dev/allot/api"
-	"github.com/allot-dev/allot/metrics"
 )
 
 // cliActor is the actor of management commands run from the CLI: whoever can
@@ -24,22 +23,14 @@ import (
 var cliActor = allot.Actor{ID: "cli", Role: allot.RoleAdmin}
 
 // ledgerStore is what the management plane needs of a store.
-type ledgerStore = metrics.Store
+type ledgerStore = allot.Store
 
-func asLedgerStore(s allot.Store) (ledgerStore, error) {
-	l, ok := s.(ledgerStore)
-	if !ok {
-		return nil, fmt.Errorf("the %T store has no ledger", s)
-	}
-	return l, nil
-}
+func asLedgerStore(s allot.Store) (ledgerStore, error) { return s, nil }
 
 // adminConfig is the management plane's configuration over store.
 func adminConfig(store ledgerStore, cfg api.Config) api.Config {
 	cfg.Store = store
 	cfg.Service = &allot.Service{Store: store}
-	cfg.Ledger = store
-	cfg.AdminKeys = store
 	return cfg
 }
 

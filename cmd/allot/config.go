@@ -11,9 +11,8 @@ import (
 	"strings"
 
 	"github.com/allot-dev/allot"
-	"github.com/allot-dev/allot/postgres"
+	"github.com/allot-dev/allot/internal/app"
 	"github.com/allot-dev/allot/secret"
-	"github.com/allot-dev/allot/sqlite"
 )
 
 // common holds the flags every command shares.
@@ -126,51 +125,27 @@ func readConfigFile(path string) (map[string]string, error) {
 
 // openStore opens the store a DSN names and runs its migrations.
 func openStore(ctx context.Context, dsn string) (allot.Store, error) {
-	switch {
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return openPostgres(ctx, dsn)
-	case strings.HasPrefix(dsn, "sqlite:"):
-		return sqlite.Open(ctx, strings.TrimPrefix(dsn, "sqlite:"))
-	case strings.Contains(dsn, "://"):
-		return nil, usageError{fmt.Errorf("--db %q: unsupported scheme; use a SQLite path, sqlite:PATH or postgres://", dsn)}
+	s, err := app.OpenStore(ctx, dsn)
+	var unsupported app.ErrUnsupportedDSN
+	if errors.As(err, &unsupported) {
+		return nil, usageError{err}
 	}
-	return sqlite.Open(ctx, dsn)
+	return s, err
 }
 
-// keyring loads the master key: ALLOT_MASTER_KEY if set, else the key file,
-// created with a fresh key on first use. ALLOT_MASTER_KEY_OLD holds
-// comma-separated keys from before a rotation, still accepted for reading.
-func (m *Main) keyring(c *common) (*secret.Keyring, error) {
-	var current []byte
-	if v := m.Getenv("ALLOT_MASTER_KEY"); v != "" {
-		k, err := secret.ParseKey(v)
-		if err != nil {
-			return nil, fmt.Errorf("ALLOT_MASTER_KEY: %w", err)
-		}
-		current = k
-	} else {
-		k, created, err := secret.LoadOrCreateKeyFile(c.masterKeyFile)
-		if err != nil {
-			return nil, err
-		}
-		if created {
-			fmt.Fprintf(m.Stderr, "allot: created master key file %s (keep it safe and out of backups of the database)\n", c.masterKeyFile)
-		}
-		current = k
-	}
-	var old [][]byte
+// keyring loads the master key (ALLOT_MASTER_KEY if set, else the key file)
+// and refuses one that cannot open the secrets store holds; a missing key
+// file is created only for a database that holds no secret.
+// ALLOT_MASTER_KEY_OLD holds comma-separated keys from before a rotation,
+// still accepted for reading.
+func (m *Main) keyring(ctx context.Context, c *common, store allot.Store) (*secret.Keyring, error) {
+	src := app.KeySource{Key: m.Getenv("ALLOT_MASTER_KEY"), File: c.masterKeyFile}
 	if v := m.Getenv("ALLOT_MASTER_KEY_OLD"); v != "" {
-		for i, s := range strings.Split(v, ",") {
-			k, err := secret.ParseKey(s)
-			if err != nil {
-				return nil, fmt.Errorf("ALLOT_MASTER_KEY_OLD[%d]: %w", i, err)
-			}
-			old = append(old, k)
-		}
+		src.Old = strings.Split(v, ",")
 	}
-	return secret.NewKeyring(current, old...)
-}
-
-func openPostgres(ctx context.Context, dsn string) (allot.Store, error) {
-	return postgres.Open(ctx, dsn)
+	k, created, err := app.LoadKeyring(ctx, store, src)
+	if created {
+		fmt.Fprintf(m.Stderr, "allot: created master key file %s (keep it safe and out of backups of the database)\n", c.masterKeyFile)
+	}
+	return k, err
 }

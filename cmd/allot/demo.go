@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/internal/app"
 	"github.com/allot-dev/allot/secret"
 )
 
@@ -57,7 +58,7 @@ func demoBatch(now time.Time) allot.ImportBatch {
 
 // demo makes sure the demo tenant exists, gives it a fresh credential and
 // token, and prints how to call the API with them.
-func (m *Main) demo(ctx context.Context, store ledgerStore, keyring *secret.Keyring, endpoint, adminEndpoint string) error {
+func (m *Main) demo(ctx context.Context, store allot.Store, keyring *secret.Keyring, endpoint, adminEndpoint string) error {
 	now := time.Now().UTC().Truncate(time.Second)
 	if _, err := store.FindProject(ctx, demoProject); allot.ErrorCodeOf(err) == allot.ENOTFOUND {
 		if err := store.Import(ctx, demoBatch(now)); err != nil {
@@ -66,7 +67,7 @@ func (m *Main) demo(ctx context.Context, store ledgerStore, keyring *secret.Keyr
 	} else if err != nil {
 		return err
 	}
-	ak, sk, err := newCredential(ctx, store, keyring.Seal, demoProject)
+	ak, sk, err := newCredential(ctx, store, keyring, demoProject)
 	if err != nil {
 		return err
 	}
@@ -96,7 +97,7 @@ Or with the official Go SDK (github.com/huaweicloud/huaweicloud-sdk-go-v3), AK/S
 	if adminEndpoint == "" {
 		return nil
 	}
-	key, err := newAdminKey(ctx, store, "demo-admin-"+strings.ToLower(randomString(6, upperAlnum)), "")
+	key, err := newAdminKey(ctx, store, "demo-admin-"+strings.ToLower(app.RandomString(6, app.UpperAlnum)), "")
 	if err != nil {
 		return err
 	}

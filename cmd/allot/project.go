@@ -7,10 +7,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/internal/app"
+	"github.com/allot-dev/allot/secret"
 )
 
 func (m *Main) createProject(ctx context.Context, args []string) error {
@@ -40,39 +41,10 @@ func (m *Main) createProject(ctx context.Context, args []string) error {
 	return nil
 }
 
-// randomString returns n characters drawn uniformly from alphabet.
-func randomString(n int, alphabet string) string {
-	out := make([]byte, n)
-	buf := make([]byte, 1)
-	for i := 0; i < n; {
-		rand.Read(buf)
-		// Reject the top of the byte range so every character is equally likely.
-		if int(buf[0]) >= 256-256%len(alphabet) {
-			continue
-		}
-		out[i] = alphabet[int(buf[0])%len(alphabet)]
-		i++
-	}
-	return string(out)
-}
-
-const (
-	upperAlnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	alnum      = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-)
-
-// newCredential creates an access key pair for projectID, storing the secret
-// key sealed under the master key. The secret is returned once, here.
-func newCredential(ctx context.Context, store allot.Store, seal func(plain, aad []byte) ([]byte, error), projectID string) (ak, sk string, err error) {
-	ak, sk = randomString(20, upperAlnum), randomString(40, alnum)
-	sealed, err := seal([]byte(sk), []byte(ak))
-	if err != nil {
-		return "", "", err
-	}
-	err = store.CreateCredential(ctx, allot.Credential{
-		AccessKey: ak, ProjectID: projectID, SecretCiphertext: sealed, CreatedAt: time.Now().UTC().Truncate(time.Second),
-	})
-	return ak, sk, err
+// newCredential creates an access key pair for projectID, sealed; the
+// secret is returned once, here.
+func newCredential(ctx context.Context, store allot.Store, keyring *secret.Keyring, projectID string) (ak, sk string, err error) {
+	return app.IssueCredential(ctx, store, keyring, projectID)
 }
 
 // newToken issues a token for projectID valid for ttl; only its hash is stored.
@@ -98,16 +70,16 @@ func (m *Main) createCredential(ctx context.Context, args []string) error {
 	if err := allot.ValidateID("--project", *project); err != nil {
 		return usageError{err}
 	}
-	keyring, err := m.keyring(&c)
-	if err != nil {
-		return err
-	}
 	store, err := openStore(ctx, c.db)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	ak, sk, err := newCredential(ctx, store, keyring.Seal, *project)
+	keyring, err := m.keyring(ctx, &c, store)
+	if err != nil {
+		return err
+	}
+	ak, sk, err := newCredential(ctx, store, keyring, *project)
 	if err != nil {
 		return err
 	}
@@ -164,10 +136,4 @@ func (m *Main) migrate(ctx context.Context, args []string) error {
 }
 
 // redactDSN hides a password in a postgres:// DSN for logs.
-func redactDSN(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
-		return dsn
-	}
-	return u.Redacted()
-}
+func redactDSN(dsn string) string { return app.RedactDSN(dsn) }

@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/allot-dev/allot/api"
-	"github.com/allot-dev/allot/metrics"
+	"github.com/allot-dev/allot/internal/app"
 	"github.com/allot-dev/allot/view"
 )
 
@@ -45,78 +43,51 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(m.Stderr, nil))
-	keyring, err := m.keyring(&c)
-	if err != nil {
-		return err
-	}
 	opened, err := openStore(ctx, c.db)
 	if err != nil {
 		return err
 	}
 	defer opened.Close()
-	ls, err := asLedgerStore(opened)
+	keyring, err := m.keyring(ctx, &c, opened)
 	if err != nil {
 		return err
 	}
-	met := metrics.New()
-	store := met.Wrap(ls)
-
-	reader := view.New(store, o.cacheRows)
-	cfg := api.Config{
-		Reader:      reader,
-		Summaries:   reader,
-		Store:       store,
+	a, err := app.Open(ctx, app.Config{
+		Store:       opened,
 		Keyring:     keyring,
 		Logger:      logger,
+		Addr:        o.addr,
+		AdminAddr:   o.adminAddr,
 		LogRequests: o.logRequests,
+		CacheRows:   o.cacheRows,
 		RateLimit:   o.rateLimit,
 		RateBurst:   o.rateBurst,
-		Observer:    met,
-		Metrics:     met.Handler(),
-	}
-	srv := api.NewServer(cfg)
-	if err := srv.Open(o.addr); err != nil {
+	})
+	if err != nil {
 		return err
 	}
-	servers := []*api.Server{srv}
-	closeAll := func(ctx context.Context) error {
-		var errs []error
-		for _, s := range servers {
-			errs = append(errs, s.Close(ctx))
-		}
-		return errors.Join(errs...)
-	}
-	logger.Info("listening on "+srv.Addr(), slog.String("addr", srv.Addr()), slog.String("db", redactDSN(c.db)))
-	fmt.Fprintf(m.Stdout, "listening on %s\n", srv.Addr())
+	tenantAddr := a.Tenant.Addr()
+	logger.Info("listening on "+tenantAddr, slog.String("addr", tenantAddr), slog.String("db", redactDSN(c.db)))
+	fmt.Fprintf(m.Stdout, "listening on %s\n", tenantAddr)
 	adminBound := ""
-	if o.adminAddr != "off" && o.adminAddr != "" {
-		admin := api.NewAdminServer(adminConfig(store, cfg))
-		if err := admin.Open(o.adminAddr); err != nil {
-			closeAll(context.Background())
-			return fmt.Errorf("management API: %w", err)
-		}
-		servers = append(servers, admin)
-		adminBound = admin.Addr()
+	if a.Admin != nil {
+		adminBound = a.Admin.Addr()
 		logger.Info("management API listening on "+adminBound, slog.String("addr", adminBound))
 		fmt.Fprintf(m.Stdout, "management API listening on %s\n", adminBound)
 	}
 	if o.demo {
-		adminURL := ""
-		if adminBound != "" {
-			adminURL = "http://" + adminBound
-		}
-		if err := m.demo(ctx, store, keyring, srv.URL(), adminURL); err != nil {
-			closeAll(context.Background())
+		if err := m.demo(ctx, a.Store, keyring, a.TenantURL(), a.AdminURL()); err != nil {
+			a.Close(context.Background())
 			return err
 		}
 	}
 	if m.Ready != nil {
-		m.Ready(srv.Addr(), adminBound)
+		m.Ready(tenantAddr, adminBound)
 	}
 
 	<-ctx.Done()
 	logger.Info("shutting down", slog.Duration("timeout", o.shutdown))
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdown)
 	defer cancel()
-	return closeAll(sctx)
+	return a.Close(sctx)
 }

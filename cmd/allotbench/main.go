@@ -26,7 +26,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/allot-dev/allot/internal/progress"
 	"io"
 	"net/http"
 	"os"
@@ -41,6 +40,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/allot-dev/allot/internal/progress"
 )
 
 func main() {

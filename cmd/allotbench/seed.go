@@ -8,17 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/internal/app"
 	progressbar "github.com/allot-dev/allot/internal/progress"
 	"github.com/allot-dev/allot/postgres"
 	"github.com/allot-dev/allot/secret"
-	"github.com/allot-dev/allot/sqlite"
 )
 
 // layout is the shape of the seeded data. Project 0 is the big tenant,
@@ -241,11 +239,11 @@ func seed(ctx context.Context, path string, l layout, batch int, progress io.Wri
 	res.Secrets = make([]string, l.Projects)
 	for i := 0; i < l.Projects; i++ {
 		ak, sk := accessKey(i), randomSecret()
-		sealed, err := keyring.Seal([]byte(sk), []byte(ak))
+		cred, err := app.SealCredential(keyring, projectID(i), ak, sk, now)
 		if err != nil {
 			return nil, err
 		}
-		if err := store.CreateCredential(ctx, allot.Credential{AccessKey: ak, ProjectID: projectID(i), SecretCiphertext: sealed, CreatedAt: now}); err != nil {
+		if err := store.CreateCredential(ctx, cred); err != nil {
 			return nil, fmt.Errorf("creating credential of %s: %w", projectID(i), err)
 		}
 		res.Secrets[i] = sk
@@ -355,17 +353,10 @@ func randomSecret() string {
 }
 
 // isPostgres tells a PostgreSQL DSN from a SQLite path, as allot's --db does.
-func isPostgres(db string) bool {
-	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
-}
+func isPostgres(db string) bool { return app.IsPostgres(db) }
 
-// openStore opens the store a --db value names.
-func openStore(ctx context.Context, db string) (allot.Store, error) {
-	if isPostgres(db) {
-		return postgres.Open(ctx, db)
-	}
-	return sqlite.Open(ctx, db)
-}
+// openStore opens the store a --db value names, as allot's --db does.
+func openStore(ctx context.Context, db string) (allot.Store, error) { return app.OpenStore(ctx, db) }
 
 // pgKeyPath is where the master key of a PostgreSQL seeding is kept: the
 // database cannot hold it, so a file in the temp dir named after the DSN.
@@ -391,9 +382,4 @@ func seeded(ctx context.Context, db string, pg bool) bool {
 }
 
 // redact hides a password in a DSN.
-func redact(db string) string {
-	if u, err := url.Parse(db); err == nil && u.User != nil {
-		return u.Redacted()
-	}
-	return db
-}
+func redact(db string) string { return app.RedactDSN(db) }

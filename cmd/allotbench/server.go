@@ -24,11 +24,9 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/allot-dev/allot/api"
-	"github.com/allot-dev/allot/metrics"
+	"github.com/allot-dev/allot/internal/app"
 	"github.com/allot-dev/allot/secret"
 	"github.com/allot-dev/allot/sqlite"
-	"github.com/allot-dev/allot/view"
 )
 
 // childEnv selects what a re-invoked allotbench (or test binary) runs.
@@ -89,10 +87,9 @@ func serveStatic(args []string) error {
 	return serveUntilSignal(srv, ln)
 }
 
-// serveAllotProfiled serves the tenant API wired as 'allot serve' wires it
-// (cmd/allot/serve.go: the SQLite store with its ledger, wrapped by the
-// metrics timer; a view.Reader over it; the keyring from ALLOT_MASTER_KEY;
-// no request log, no rate limit, no management listener), plus
+// serveAllotProfiled serves the tenant API through the wiring 'allot serve'
+// uses (internal/app, over the SQLite store; the keyring from
+// ALLOT_MASTER_KEY; no request log, no rate limit, no management listener), plus
 // net/http/pprof on a second listener, so a CPU profile can be taken of the
 // server under load. allot itself carries no profiling endpoint.
 func serveAllotProfiled(args []string) error {
@@ -117,25 +114,11 @@ func serveAllotProfiled(args []string) error {
 		return err
 	}
 	defer opened.Close()
-	ls, ok := any(opened).(metrics.Store)
-	if !ok {
-		return fmt.Errorf("%T is not a metrics.Store", opened)
-	}
-	met := metrics.New()
-	store := met.Wrap(ls)
-	reader := view.New(store, view.DefaultMaxRows)
-	srv := api.NewServer(api.Config{
-		Reader:      reader,
-		Summaries:   reader,
-		Store:       store,
-		Keyring:     keyring,
-		LogRequests: false,
-		Observer:    met,
-		Metrics:     met.Handler(),
-	})
-	if err := srv.Open(*addr); err != nil {
+	a, err := app.Open(ctx, app.Config{Store: opened, Keyring: keyring, Addr: *addr})
+	if err != nil {
 		return err
 	}
+	srv := a.Tenant
 	pln, err := net.Listen("tcp", *pprofAddr)
 	if err != nil {
 		return err
@@ -147,7 +130,7 @@ func serveAllotProfiled(args []string) error {
 	<-sig
 	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	return srv.Close(sctx)
+	return a.Close(sctx)
 }
 
 func serveUntilSignal(srv *http.Server, ln net.Listener) error {

@@ -13,7 +13,6 @@ import (
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/metastudio/v1/model"
 
 	"github.com/allot-dev/allot"
-	"github.com/allot-dev/allot/api"
 )
 
 // adminEnv is the management API beside the tenant API, over the same store.
@@ -24,27 +23,14 @@ type adminEnv struct {
 
 func startAdmin(t *testing.T, e *env) *adminEnv {
 	t.Helper()
-	type ledgerStore interface {
-		allot.LedgerStore
-		allot.AdminKeys
-	}
-	ls, ok := e.store.(ledgerStore)
-	if !ok {
-		t.Fatalf("%T has no ledger", e.store)
-	}
-	srv := api.NewAdminServer(api.Config{Store: e.store, Service: &allot.Service{Store: ls}, Ledger: ls, AdminKeys: ls})
-	if err := srv.Open("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close(context.Background()) })
-	return &adminEnv{env: e, url: srv.URL()}
+	return &adminEnv{env: e, url: e.app.AdminURL()}
 }
 
 func (a *adminEnv) key(t *testing.T, name string, role allot.Role, sp string) string {
 	t.Helper()
 	key := "key-of-" + name
 	hash := sha256.Sum256([]byte(key))
-	if err := a.store.(allot.AdminKeys).CreateAdminKey(context.Background(), allot.AdminKey{ID: name, Hash: hash[:], Role: role, SPProjectID: sp, CreatedAt: time.Now()}); err != nil {
+	if err := a.store.CreateAdminKey(context.Background(), allot.AdminKey{ID: name, Hash: hash[:], Role: role, SPProjectID: sp, CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	return key

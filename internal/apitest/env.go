@@ -18,23 +18,23 @@ import (
 	metastudio "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/metastudio/v1"
 
 	"github.com/allot-dev/allot"
-	"github.com/allot-dev/allot/api"
+	"github.com/allot-dev/allot/internal/app"
 	"github.com/allot-dev/allot/secret"
 	"github.com/allot-dev/allot/sign"
-	"github.com/allot-dev/allot/view"
 )
 
-// env is one running server over a store loaded with the fixture.
+// env is one running allot, built by the wiring 'allot serve' uses
+// (internal/app), over a store loaded with the fixture.
 type env struct {
 	t       *testing.T
+	app     *app.App
 	store   allot.Store
-	srv     *api.Server
 	url     string
 	keyring *secret.Keyring
 	fx      *fixture
 }
 
-func start(t *testing.T, open func(t *testing.T) allot.Store, options ...func(*api.Config)) *env {
+func start(t *testing.T, open func(t *testing.T) allot.Store, options ...func(*app.Config)) *env {
 	t.Helper()
 	key, err := secret.ParseKey(secret.NewKey())
 	if err != nil {
@@ -49,30 +49,28 @@ func start(t *testing.T, open func(t *testing.T) allot.Store, options ...func(*a
 	if err := store.Import(context.Background(), fx.batch); err != nil {
 		t.Fatalf("import fixture: %v", err)
 	}
-	reader := view.New(store, 0)
-	cfg := api.Config{Reader: reader, Summaries: reader, Store: store, Keyring: keyring}
+	cfg := app.Config{Store: store, Keyring: keyring, Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0"}
 	for _, o := range options {
 		o(&cfg)
 	}
-	srv := api.NewServer(cfg)
-	if err := srv.Open("127.0.0.1:0"); err != nil {
+	a, err := app.Open(context.Background(), cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { srv.Close(context.Background()) })
-	return &env{t: t, store: store, srv: srv, url: srv.URL(), keyring: keyring, fx: fx}
+	t.Cleanup(func() { a.Close(context.Background()) })
+	return &env{t: t, app: a, store: a.Store, url: a.TenantURL(), keyring: keyring, fx: fx}
 }
 
-// credential creates an AK/SK pair for project the way the CLI does: the
-// secret sealed under the master key.
+// credential creates an AK/SK pair for project the way the CLI does.
 func (e *env) credential(t testing.TB, project string) (ak, sk string) {
 	t.Helper()
 	ak = "AK" + strings.ToUpper(strconv.FormatInt(time.Now().UnixNano(), 36))
 	sk = "secret-of-" + ak
-	sealed, err := e.keyring.Seal([]byte(sk), []byte(ak))
+	c, err := app.SealCredential(e.keyring, project, ak, sk, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.store.CreateCredential(context.Background(), allot.Credential{AccessKey: ak, ProjectID: project, SecretCiphertext: sealed, CreatedAt: time.Now()}); err != nil {
+	if err := e.store.CreateCredential(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
 	return ak, sk

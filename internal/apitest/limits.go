@@ -6,13 +6,13 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot"
-	"github.com/allot-dev/allot/api"
+	"github.com/allot-dev/allot/internal/app"
 )
 
 // testRateLimit: past its burst, one access key gets 429 in the documented
 // error shape while another key is unaffected.
 func testRateLimit(t *testing.T, open func(t *testing.T) allot.Store) {
-	e := start(t, open, func(c *api.Config) { c.RateLimit, c.RateBurst = 1, 5 })
+	e := start(t, open, func(c *app.Config) { c.RateLimit, c.RateBurst = 1, 5 })
 	ak, sk := e.credential(t, tenantA)
 	limited := 0
 	for range 12 {

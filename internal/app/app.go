@@ -1,0 +1,146 @@
+// Package app is allot's one wiring: it composes a store with the metrics
+// timer, the read model, the lifecycle service and both HTTP planes with
+// their middleware. `allot serve`, allotbench's server and the end-to-end
+// suites all build the server here, so what the tests run is what users run.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/api"
+	"github.com/allot-dev/allot/metrics"
+	"github.com/allot-dev/allot/secret"
+	"github.com/allot-dev/allot/view"
+)
+
+// Config is what a running allot is made of. Store and Keyring are
+// required; everything else has a default.
+type Config struct {
+	// Store is the opened store (see OpenStore). App never closes it: its
+	// opener does, after Close.
+	Store   allot.Store
+	Keyring *secret.Keyring
+	// Logger receives the request log and every warning (discarded if nil).
+	Logger *slog.Logger
+
+	// Addr is the tenant listener's address ("127.0.0.1:0" for a free port).
+	Addr string
+	// AdminAddr is the management listener's; "" or "off" disables it.
+	AdminAddr string
+
+	LogRequests bool
+	// CacheRows bounds the read model (view.DefaultMaxRows if 0).
+	CacheRows int
+	// RateLimit is requests per second per credential (0: unlimited).
+	RateLimit float64
+	RateBurst int
+
+	// Tune, when set, adjusts each plane's api.Config after it is built
+	// ("tenant" or "admin"): tests use it for clocks and timeouts.
+	Tune func(plane string, c *api.Config)
+}
+
+// App is a running allot: both planes bound and serving.
+type App struct {
+	// Store is the store as every component sees it: timed by Metrics.
+	Store   allot.Store
+	Service *allot.Service
+	Reader  *view.Reader
+	Metrics *metrics.Metrics
+	Tenant  *api.Server
+	// Admin is the management plane; nil when it is off.
+	Admin *api.Server
+}
+
+// Open builds allot over cfg.Store and binds its listeners. A taken port
+// fails here, at once, and nothing is left listening.
+func Open(ctx context.Context, cfg Config) (*App, error) {
+	if cfg.Store == nil || cfg.Keyring == nil {
+		return nil, errors.New("app: a store and a keyring are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.CacheRows == 0 {
+		cfg.CacheRows = view.DefaultMaxRows
+	}
+	met := metrics.New()
+	store := met.Wrap(cfg.Store)
+	reader := view.New(store, cfg.CacheRows)
+	a := &App{Store: store, Service: &allot.Service{Store: store}, Reader: reader, Metrics: met}
+
+	base := api.Config{
+		Reader:      reader,
+		Summaries:   reader,
+		Store:       store,
+		Keyring:     cfg.Keyring,
+		Logger:      cfg.Logger,
+		LogRequests: cfg.LogRequests,
+		RateLimit:   cfg.RateLimit,
+		RateBurst:   cfg.RateBurst,
+		Observer:    met,
+		Metrics:     met.Handler(),
+		Service:     a.Service,
+	}
+	tenantCfg := base
+	if cfg.Tune != nil {
+		cfg.Tune("tenant", &tenantCfg)
+	}
+	a.Tenant = api.NewServer(tenantCfg)
+	if err := a.Tenant.Open(cfg.Addr); err != nil {
+		return nil, fmt.Errorf("tenant API: %w", err)
+	}
+	if cfg.AdminAddr != "" && cfg.AdminAddr != "off" {
+		adminCfg := base
+		if cfg.Tune != nil {
+			cfg.Tune("admin", &adminCfg)
+		}
+		a.Admin = api.NewAdminServer(adminCfg)
+		if err := a.Admin.Open(cfg.AdminAddr); err != nil {
+			a.Tenant.Close(context.Background())
+			return nil, fmt.Errorf("management API: %w", err)
+		}
+	}
+	return a, nil
+}
+
+// TenantURL is the tenant API's base URL.
+func (a *App) TenantURL() string { return a.Tenant.URL() }
+
+// AdminURL is the management API's base URL, "" when it is off.
+func (a *App) AdminURL() string {
+	if a.Admin == nil {
+		return ""
+	}
+	return a.Admin.URL()
+}
+
+// Close drains both planes together: both stop accepting connections at
+// once, then requests in flight on either finish until ctx ends. Draining
+// one after the other would leave the second accepting new work while the
+// first drains.
+func (a *App) Close(ctx context.Context) error {
+	servers := []*api.Server{a.Tenant}
+	if a.Admin != nil {
+		servers = append(servers, a.Admin)
+	}
+	errs := make([]error, len(servers))
+	var wg sync.WaitGroup
+	for _, s := range servers {
+		s.StopAccepting()
+	}
+	for i, s := range servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.Close(ctx)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
