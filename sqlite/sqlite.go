@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -85,8 +86,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 }
 
 func (s *Store) open(ctx context.Context, path string) error {
+	// The database holds sealed secrets and hashed tokens: create it
+	// readable by its owner only. SQLite gives the -wal and -shm files it
+	// creates the database file's permissions, so they follow.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	f.Close()
 	busy := fmt.Sprintf("_busy_timeout=%d", busyTimeout.Milliseconds())
-	var err error
 	if s.w, err = sql.Open("sqlite", path+"?"+busy+
 		"&_journal_mode=WAL&_synchronous=FULL&_foreign_keys=1&_txlock=immediate"); err != nil {
 		return fmt.Errorf("sqlite: open writer: %w", err)

@@ -1,12 +1,15 @@
 package sqlite_test
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -264,5 +267,32 @@ func TestConcurrentReadersWhileWriting(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestFilesAreOwnerOnly: the database and the WAL and shared-memory files
+// SQLite creates beside it are readable by their owner only, whatever the
+// umask, like the master key file.
+func TestFilesAreOwnerOnly(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	path := filepath.Join(t.TempDir(), "allot.db")
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// A write makes sure the WAL exists.
+	if err := s.CreateProject(context.Background(), allot.Project{ID: "p1", Name: "P", RegionID: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		info, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := info.Mode().Perm(); got != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", filepath.Base(name), got)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -140,5 +141,76 @@ func TestConfigPrecedence(t *testing.T) {
 	}
 	if v := tm.mustRun(t, "", "version"); !strings.HasPrefix(v, "allot ") {
 		t.Fatalf("version: %q", v)
+	}
+}
+
+// TestShutdownDrainsBothPlanesTogether: once the stop signal arrives, the
+// management listener refuses new connections at once, while a tenant
+// request is still in flight, instead of accepting work until the tenant
+// plane has drained.
+func TestShutdownDrainsBothPlanesTogether(t *testing.T) {
+	tm := newTestMain(t)
+	cred := tm.projectWithCredential(t, "p1")
+
+	ctx, stop := context.WithCancel(context.Background())
+	type addrs struct{ tenant, admin string }
+	ready := make(chan addrs, 1)
+	done := make(chan error, 1)
+	m := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return tm.env[k] },
+		Ready: func(a, b string) { ready <- addrs{a, b} }}
+	go func() {
+		done <- m.Run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--shutdown-timeout", "10s"})
+	}()
+	a := <-ready
+
+	// A tenant request held in flight: its body comes in two halves.
+	body := []byte(strings.Repeat("x", 64))
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+a.tenant+"/v1/p1/tenants/resources?resource_source=PURCHASED", pr)
+	req.ContentLength = int64(len(body))
+	if err := sign.Sign(req, body, cred.AK, []byte(cred.SK), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan int, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			answered <- 0
+			return
+		}
+		resp.Body.Close()
+		answered <- resp.StatusCode
+	}()
+	pw.Write(body[:32])
+	// The management plane answers before the stop.
+	if resp, err := http.Get("http://" + a.admin + "/healthz"); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+	stop()
+
+	// Within a bound that the drain (held until the body completes) does
+	// not reach, a new connection to the management plane is refused.
+	refused := false
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		c, err := net.DialTimeout("tcp", a.admin, time.Second)
+		if err != nil {
+			refused = true
+			break
+		}
+		c.Close()
+	}
+	if !refused {
+		t.Fatal("the management listener still accepts connections while the tenant plane drains")
+	}
+	pw.Write(body[32:])
+	pw.Close()
+	if code := <-answered; code != 200 {
+		t.Fatalf("in-flight tenant request: status %d", code)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
 	}
 }
