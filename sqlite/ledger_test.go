@@ -189,3 +189,10 @@ func TestPing(t *testing.T) {
 		t.Fatalf("Ping on a newer schema: %v, want an error naming the version", err)
 	}
 }
+
+// TestModel runs the ledger against the model of storetest.RunModel.
+func TestModel(t *testing.T) {
+	storetest.RunModel(t, func(t *testing.T) allot.Store {
+		return MustOpen(t, filepath.Join(t.TempDir(), "allot.db"))
+	}, 400)
+}
