@@ -24,7 +24,7 @@ import (
 // Each seed runs steps steps on its own store. The seeds are fixed, and
 // logged when a run fails; ALLOT_MODEL_SEED=n runs seed n alone and
 // ALLOT_MODEL_STEPS=n changes the number of steps, to reproduce or to
-// search further.
+// search further; ALLOT_MODEL_VERBOSE=1 logs every step.
 func RunModel(t *testing.T, open func(t *testing.T) allot.Store, steps int) {
 	seeds := []uint64{1, 2, 3, 4}
 	if s := os.Getenv("ALLOT_MODEL_SEED"); s != "" {
@@ -119,6 +119,7 @@ type modelRun struct {
 	answers     []*mAnswer
 	n           int // numbers ids, keys and creation order
 	stats       map[string]int
+	verbose     bool // log every step: ALLOT_MODEL_VERBOSE=1
 }
 
 func newModelRun(t *testing.T, s allot.Store, seed uint64) *modelRun {
@@ -128,6 +129,7 @@ func newModelRun(t *testing.T, s allot.Store, seed uint64) *modelRun {
 		seed: seed, rng: rand.New(rand.NewPCG(seed, 0x616c6c6f74)),
 		stats: map[string]int{}, resources: map[string]*mResource{}, assignments: map[string]*mAssignment{}, entries: map[string][]mEntry{},
 	}
+	m.verbose = os.Getenv("ALLOT_MODEL_VERBOSE") != ""
 	m.now = time.Now().UTC().Truncate(time.Second)
 	// Expired long ago, twice the same near expiry, a later one, and none.
 	m.expiries = []time.Time{Epoch, m.now.AddDate(0, 1, 0), m.now.AddDate(0, 1, 0), m.now.AddDate(1, 0, 0), {}}

@@ -23,6 +23,9 @@ func (m *modelRun) step(t *testing.T, i int) {
 	}
 	before := m.versions(t)
 	out, err := s.call()
+	if m.verbose {
+		t.Logf("step %d: %s: %v", i, s.desc, err)
+	}
 	if got := allot.ErrorCodeOf(err); got != s.want {
 		fail("got error %v (code %q), want code %q", err, got, s.want)
 	}
