@@ -68,8 +68,11 @@ func (m *modelRun) generate() mStep {
 func (m *modelRun) addPackage(source allot.ResourceSource) mStep {
 	n := m.next()
 	project := pickOf(m, modelProjects)
-	if m.chance(3) {
+	switch {
+	case m.chance(3):
 		project = "ghost"
+	case m.chance(35):
+		project = pickOf(m, modelSPs) // the pools allocations draw from
 	}
 	req := allot.PackageRequest{ProjectID: project, ResourceID: fmt.Sprintf("r-%d", n), Source: source,
 		ResourceType: pickOf(m, modelTypes), BusinessType: "VIDEO_2D", ChargingMode: "PERIODIC", Unit: "MIN",
