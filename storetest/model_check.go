@@ -50,12 +50,19 @@ func (m *modelRun) step(t *testing.T, i int) {
 		if got, want := answerOf(t, out), answerOf(t, s.replay.first); got != want {
 			fail("the retry's answer differs from the first:\n got %s\nwant %s", got, want)
 		}
+		// Nothing changed: no row is newer than before the retry.
+		for i, p := range modelProjects {
+			if d := MustTenantChanges(t, m.env.store, p, before[i]); len(d.Resources)+len(d.Assignments) != 0 {
+				fail("the retry changed rows of %s: %v %v", p, resourceIDs(d.Resources), recordIDs(d.Assignments))
+			}
+		}
 	default:
 		if out.Replayed {
 			fail("a new request was answered as a replay")
 		}
 		r, a, es := s.apply(out)
 		m.checkAnswer(fail, out, r, a, es)
+		m.checkChanged(t, fail, before, a, es)
 		for _, e := range es {
 			m.entries[e.project] = append(m.entries[e.project], e)
 		}
@@ -116,6 +123,25 @@ func (m *modelRun) checkAnswer(fail failFunc, out allot.OpResult, r *mResource, 
 	}
 	if !slices.Equal(got, es) {
 		fail("answer's entries:\n got %+v\nwant %+v", got, es)
+	}
+}
+
+// checkChanged checks what the read model relies on: every row a write
+// changed is among the project's changes since the version before it.
+func (m *modelRun) checkChanged(t *testing.T, fail failFunc, before []int64, a *mAssignment, es []mEntry) {
+	t.Helper()
+	since := func(p string) int64 { return before[slices.Index(modelProjects, p)] }
+	for _, e := range es {
+		d := MustTenantChanges(t, m.env.store, e.project, since(e.project))
+		if !slices.ContainsFunc(d.Resources, func(r allot.Resource) bool { return r.ResourceID == e.resource }) {
+			fail("%s/%s changed, but is not among the changes after version %d: %v", e.project, e.resource, since(e.project), resourceIDs(d.Resources))
+		}
+	}
+	if a != nil {
+		d := MustTenantChanges(t, m.env.store, a.customer, since(a.customer))
+		if !slices.ContainsFunc(d.Assignments, func(x allot.Assignment) bool { return x.RecordID == a.id }) {
+			fail("assignment %s changed, but is not among %s's changes after version %d", a.id, a.customer, since(a.customer))
+		}
 	}
 }
 
