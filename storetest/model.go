@@ -169,7 +169,7 @@ func (m *modelRun) amountFor(left allot.Quantity) allot.Quantity {
 }
 
 // resource picks a package the model knows, removed or not, or nil when
-// there are none. With inProject set it prefers that project's.
+// there are none: of project, or of any project when project is "".
 func (m *modelRun) resource(project string) *mResource {
 	var own []*mResource
 	for _, r := range m.byOrder {
