@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
@@ -51,63 +50,23 @@ func mustDrift(t *testing.T, s *postgres.Store) []allot.Drift {
 	return d
 }
 
-// TestDrift builds resources and assignments both ways (import, and
-// allocation through the service), finds no drift, then corrupts one
-// column at a time with raw SQL: Drift must name exactly that row and field.
+// TestDrift runs the drift suite, corrupting rows with raw SQL on the
+// store's pool.
 func TestDrift(t *testing.T) {
-	s := pgtest.MustOpen(t)
-	ctx := t.Context()
-	svc := &allot.Service{Store: s}
-	imported := storetest.NewAssignment("imported-1", "sp", "cust") // no package behind it
-	imported.SPResourceID = "pool"                                  // though it names one
-	storetest.MustImport(t, s, allot.ImportBatch{
-		Projects:    []allot.Project{storetest.NewProject("sp", ""), storetest.NewProject("cust", "sp")},
-		Resources:   []allot.Resource{storetest.NewResource("cust", "r-imported")},
-		Assignments: []allot.Assignment{imported},
+	pgtest.NeedDB(t)
+	storetest.RunDrift(t, func(t *testing.T) (allot.Store, storetest.Exec) {
+		s := pgtest.MustOpen(t)
+		return s, func(query string) error {
+			_, err := postgres.PoolOf(s).Exec(t.Context(), query)
+			return err
+		}
 	})
-	mustOp(t)(svc.AddPackage(ctx, admin, purchase("sp", "pool", 100)))
-	alloc := mustOp(t)(svc.Allocate(ctx, admin, allot.AllocateRequest{SPProjectID: "sp", CustomerProjectID: "cust",
-		ResourceSpecCode: "VIDEO_2D_MIN", Amount: units(30), IdempotencyKey: "a1"}))
-	granted := alloc.Resource.ResourceID
-	mustOp(t)(svc.Consume(ctx, admin, allot.ConsumeRequest{ProjectID: "cust", ResourceID: granted, Amount: units(4), IdempotencyKey: "c1"}))
+}
 
-	// The imported record has no SP_ALLOCATED package of its customer, so
-	// Drift has nothing to compare it with, whatever its numbers.
-	if d := mustDrift(t, s); len(d) != 0 {
-		t.Fatalf("drift before any corruption: %+v", d)
-	}
-
-	for _, c := range []struct {
-		name, corrupt, undo string
-		want                allot.Drift
-	}{
-		{"usage", `UPDATE resources SET usage = usage + 1 WHERE project_id = 'sp' AND resource_id = 'pool'`,
-			`UPDATE resources SET usage = usage - 1 WHERE project_id = 'sp' AND resource_id = 'pool'`,
-			allot.Drift{ProjectID: "sp", ResourceID: "pool", Field: "usage", Stored: units(30) + 1, Ledger: units(30)}},
-		{"imported amount", `UPDATE resources SET amount = amount + 5 WHERE project_id = 'cust' AND resource_id = 'r-imported'`,
-			`UPDATE resources SET amount = amount - 5 WHERE project_id = 'cust' AND resource_id = 'r-imported'`,
-			allot.Drift{ProjectID: "cust", ResourceID: "r-imported", Field: "amount", Stored: units(10) + 5, Ledger: units(10)}},
-		{"assignment", `UPDATE assignments SET resource_used_num = resource_used_num + 2 WHERE record_id = '` + granted + `'`,
-			`UPDATE assignments SET resource_used_num = resource_used_num - 2 WHERE record_id = '` + granted + `'`,
-			allot.Drift{ProjectID: "cust", ResourceID: granted, Field: "resource_used_num", Stored: units(4) + 2, Ledger: units(4)}},
-		{"lost entry", `UPDATE ledger SET amount_delta = 0 WHERE project_id = 'cust' AND resource_id = 'r-imported'`,
-			`UPDATE ledger SET amount_delta = ` + fmt.Sprint(int64(units(10))) + ` WHERE project_id = 'cust' AND resource_id = 'r-imported'`,
-			allot.Drift{ProjectID: "cust", ResourceID: "r-imported", Field: "amount", Stored: units(10), Ledger: 0}},
-	} {
-		if _, err := postgres.PoolOf(s).Exec(ctx, c.corrupt); err != nil {
-			t.Fatal(err)
-		}
-		d := mustDrift(t, s)
-		if len(d) != 1 || d[0] != c.want {
-			t.Errorf("%s: drift %+v, want exactly %+v", c.name, d, c.want)
-		}
-		if _, err := postgres.PoolOf(s).Exec(ctx, c.undo); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if d := mustDrift(t, s); len(d) != 0 {
-		t.Fatalf("drift after undoing: %+v", d)
-	}
+// TestModel runs the ledger against the model of storetest.RunModel.
+func TestModel(t *testing.T) {
+	pgtest.NeedDB(t)
+	storetest.RunModel(t, open, 300)
 }
 
 // TestLedgerBackfill takes a database back to before the ledger: resources

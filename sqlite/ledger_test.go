@@ -44,67 +44,16 @@ func MustDrift(tb testing.TB, s *sqlite.Store) []allot.Drift {
 	return d
 }
 
-// TestDrift builds resources and assignments both ways (import, and
-// allocation through the service), finds no drift, then corrupts one
-// column at a time with raw SQL on the writer: Drift must name exactly that
-// row and field.
+// TestDrift runs the drift suite, corrupting rows with raw SQL on the
+// writer.
 func TestDrift(t *testing.T) {
-	s := MustOpen(t, filepath.Join(t.TempDir(), "allot.db"))
-	ctx := t.Context()
-	svc := &allot.Service{Store: s}
-	imported := storetest.NewAssignment("imported-1", "sp", "cust") // no package behind it
-	imported.SPResourceID = "pool"                                  // though it names one
-	storetest.MustImport(t, s, allot.ImportBatch{
-		Projects:    []allot.Project{storetest.NewProject("sp", ""), storetest.NewProject("cust", "sp")},
-		Resources:   []allot.Resource{storetest.NewResource("cust", "r-imported")},
-		Assignments: []allot.Assignment{imported},
+	storetest.RunDrift(t, func(t *testing.T) (allot.Store, storetest.Exec) {
+		s := MustOpen(t, filepath.Join(t.TempDir(), "allot.db"))
+		return s, func(query string) error {
+			_, err := sqlite.WriterOf(s).ExecContext(t.Context(), query)
+			return err
+		}
 	})
-	MustOp(t)(svc.AddPackage(ctx, admin, purchase("sp", "pool", 100)))
-	alloc := MustOp(t)(svc.Allocate(ctx, admin, allot.AllocateRequest{SPProjectID: "sp", CustomerProjectID: "cust",
-		ResourceSpecCode: "VIDEO_2D_MIN", Amount: units(30), IdempotencyKey: "a1"}))
-	granted := alloc.Resource.ResourceID
-	MustOp(t)(svc.Consume(ctx, admin, allot.ConsumeRequest{ProjectID: "cust", ResourceID: granted, Amount: units(4), IdempotencyKey: "c1"}))
-
-	if d := MustDrift(t, s); len(d) != 0 {
-		t.Fatalf("drift before any corruption: %+v", d)
-	}
-
-	w := sqlite.WriterOf(s)
-	for _, c := range []struct {
-		name, corrupt, undo string
-		want                allot.Drift
-	}{
-		{"usage", `UPDATE resources SET usage = usage + 1 WHERE project_id = 'sp' AND resource_id = 'pool'`,
-			`UPDATE resources SET usage = usage - 1 WHERE project_id = 'sp' AND resource_id = 'pool'`,
-			allot.Drift{ProjectID: "sp", ResourceID: "pool", Field: "usage", Stored: units(30) + 1, Ledger: units(30)}},
-		{"imported amount", `UPDATE resources SET amount = amount + 5 WHERE project_id = 'cust' AND resource_id = 'r-imported'`,
-			`UPDATE resources SET amount = amount - 5 WHERE project_id = 'cust' AND resource_id = 'r-imported'`,
-			allot.Drift{ProjectID: "cust", ResourceID: "r-imported", Field: "amount", Stored: units(10) + 5, Ledger: units(10)}},
-		{"assignment", `UPDATE assignments SET resource_used_num = resource_used_num + 2 WHERE record_id = '` + granted + `'`,
-			`UPDATE assignments SET resource_used_num = resource_used_num - 2 WHERE record_id = '` + granted + `'`,
-			allot.Drift{ProjectID: "cust", ResourceID: granted, Field: "resource_used_num", Stored: units(4) + 2, Ledger: units(4)}},
-		{"lost entry", `UPDATE ledger SET amount_delta = 0 WHERE project_id = 'cust' AND resource_id = 'r-imported'`,
-			fmt.Sprintf(`UPDATE ledger SET amount_delta = %d WHERE project_id = 'cust' AND resource_id = 'r-imported'`, units(10)),
-			allot.Drift{ProjectID: "cust", ResourceID: "r-imported", Field: "amount", Stored: units(10), Ledger: 0}},
-		{"entry without resource", `INSERT INTO ledger (project_id, seq, resource_id, at, actor, op, amount_delta, usage_delta,
-				idempotency_key, reason, ref) VALUES ('sp', 999, 'ghost', 0, 't', 'purchase', 7, 0, '', '', '')`,
-			`DELETE FROM ledger WHERE project_id = 'sp' AND seq = 999`,
-			allot.Drift{ProjectID: "sp", ResourceID: "ghost", Field: "amount", Stored: 0, Ledger: 7}},
-	} {
-		if _, err := w.ExecContext(ctx, c.corrupt); err != nil {
-			t.Fatal(err)
-		}
-		d := MustDrift(t, s)
-		if len(d) != 1 || d[0] != c.want {
-			t.Errorf("%s: drift %+v, want exactly %+v", c.name, d, c.want)
-		}
-		if _, err := w.ExecContext(ctx, c.undo); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if d := MustDrift(t, s); len(d) != 0 {
-		t.Fatalf("drift after undoing: %+v", d)
-	}
 }
 
 // TestLedgerUpgrade opens a database that an older build left at schema
@@ -188,4 +137,11 @@ func TestPing(t *testing.T) {
 	if err := s.Ping(t.Context()); err == nil || !strings.Contains(err.Error(), "999") {
 		t.Fatalf("Ping on a newer schema: %v, want an error naming the version", err)
 	}
+}
+
+// TestModel runs the ledger against the model of storetest.RunModel.
+func TestModel(t *testing.T) {
+	storetest.RunModel(t, func(t *testing.T) allot.Store {
+		return MustOpen(t, filepath.Join(t.TempDir(), "allot.db"))
+	}, 400)
 }

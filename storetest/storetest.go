@@ -1,24 +1,28 @@
 // Package storetest is the conformance suite of allot.Store: every store
-// implementation runs it from its own tests. It has three entry points,
+// implementation runs it from its own tests. It has five entry points,
 // each taking a function that opens new, empty stores for one test and
 // registers their cleanup with t:
 //
 //	storetest.Run(t, open)        // allot.Store, allot.AdminKeys and Ping
 //	storetest.RunLedger(t, open)  // allot.LedgerStore: Update, its Tx, the lifecycle rules
 //	storetest.RunShared(t, open2) // two stores on one database, as two nodes
+//	storetest.RunModel(t, open, n) // n random steps per seed, checked against a model
+//	storetest.RunDrift(t, openX)   // Drift, against rows corrupted under the store
 //
-// where open is a func(t *testing.T) allot.Store and open2 a
+// where open is a func(t *testing.T) allot.Store, open2 a
 // func(t *testing.T) (first, second allot.Store) returning two stores
-// opened separately on the same new database. A store must implement every
+// opened separately on the same new database, and openX returns a store
+// with an Exec that runs raw SQL on its database. A store must implement every
 // interface its entry point checks: the suite fails, rather than skips, a
 // test whose store lacks one.
 //
 // The suite checks behaviour through the interfaces only, as written in the
 // contract of allot.Store, allot.Ledger and allot.AdminKeys, so that every
 // store behaves the same for the layers above it. Expected errors are
-// compared by code (allot.ErrorCodeOf), never by message. What needs raw
-// SQL or a store's own hooks (rows corrupted under the store, older
-// schemas, a store's clock, retries) stays in that store's tests.
+// compared by code (allot.ErrorCodeOf), never by message. Only RunDrift
+// writes raw SQL, through the table and column names every store shares;
+// what needs a store's own hooks (older schemas, a store's clock, retries)
+// stays in that store's tests.
 //
 // Times in the suite are whole seconds in UTC, the precision stores keep.
 package storetest
