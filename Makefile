@@ -9,7 +9,8 @@ build:
 test:
 	$(GO) test -count=1 ./...
 
-# What CI runs: vet, gofmt, the tests (PostgreSQL required) and short fuzzing.
+# What CI runs: vet, gofmt, staticcheck, the tests (PostgreSQL required),
+# the tests again under the race detector, and short fuzzing.
 ci:
 	CI=true bash .ci/run
 
@@ -17,14 +18,15 @@ ci:
 race:
 	$(GO) test -race -count=1 ./...
 
+# The same targets and counts as CI (.ci/fuzz-targets).
 fuzz:
-	$(GO) test -run='^$$' -fuzz=FuzzVerify -fuzztime=100000x ./sign
-	$(GO) test -run='^$$' -fuzz=FuzzParseAuthorization -fuzztime=100000x ./sign
-	$(GO) test -run='^$$' -fuzz=FuzzParseResourceQuery -fuzztime=100000x ./api
+	bash .ci/fuzz 30000
 
+# staticcheck: go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint:
 	$(GO) vet ./...
 	test -z "$$(gofmt -l .)"
+	staticcheck ./...
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
