@@ -20,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -198,14 +197,7 @@ func (s *Store) createdAt(t time.Time) int64 {
 	return t.Unix()
 }
 
-// Transactions that lose a conflict are retried: PostgreSQL reports
-// serialization failures and deadlocks, and CockroachDB reports every
-// conflict it cannot resolve itself as 40001 and expects the client to retry.
-const (
-	maxTries     = 10
-	firstBackoff = 2 * time.Millisecond
-	maxBackoff   = 500 * time.Millisecond
-)
+// Transactions that lose a conflict are retried by allot.DefaultRetry.
 
 // conflict reports whether err means that the transaction lost a race and
 // running it again from the start may succeed.
@@ -217,26 +209,9 @@ func hasCode(err error, codes ...string) bool {
 	return errors.As(err, &pgErr) && slices.Contains(codes, pgErr.Code)
 }
 
-// retry runs fn until it succeeds, fails with an error that is not
-// retryable, or has failed maxTries times. Between tries it sleeps with
-// exponential backoff and full jitter, so that writers who collided do not
-// collide again in step.
+// retry runs fn under the stores' one retry policy.
 func retry(ctx context.Context, retryable func(error) bool, fn func() error) error {
-	backoff := firstBackoff
-	for try := 1; ; try++ {
-		err := fn()
-		if err == nil || !retryable(err) || try == maxTries {
-			return err
-		}
-		t := time.NewTimer(rand.N(backoff) + time.Millisecond)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return errors.Join(err, ctx.Err())
-		case <-t.C:
-		}
-		backoff = min(2*backoff, maxBackoff)
-	}
+	return allot.DefaultRetry.Do(ctx, retryable, fn)
 }
 
 // withTx runs fn in a transaction and commits it, running the whole function

@@ -20,7 +20,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"runtime"
 	"strings"
@@ -186,28 +185,12 @@ func (s *Store) Ping(ctx context.Context) error {
 // that writes back to back can take the lock in every gap it leaves (seen in
 // tests: two stores on one file, one consuming in a loop, and the other's
 // BEGIN failed after 5 s). So a busy transaction runs again, from the start,
-// after a short random pause, up to maxWriteTries times in all or until ctx
-// is done. fn must therefore derive everything it writes from its inputs
-// and what it reads in tx.
+// under allot.DefaultRetry, the one policy of every store, until ctx is
+// done. fn must therefore derive everything it writes from its inputs and
+// what it reads in tx.
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	for try := 1; ; try++ {
-		err := s.writeOnce(ctx, fn)
-		if err == nil || !busy(err) || try == maxWriteTries {
-			return err
-		}
-		t := time.NewTimer(time.Millisecond + rand.N(10*time.Millisecond))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return errors.Join(err, ctx.Err())
-		case <-t.C:
-		}
-	}
+	return allot.DefaultRetry.Do(ctx, busy, func() error { return s.writeOnce(ctx, fn) })
 }
-
-// maxWriteTries bounds the tries of a write transaction that finds the file
-// locked by another process (see write).
-const maxWriteTries = 4
 
 func (s *Store) writeOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
