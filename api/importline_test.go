@@ -42,3 +42,5 @@ func FuzzImportLine(f *testing.F) {
 		}
 	})
 }
+
+var fixtureNow = time.Unix(1700000000, 0).UTC()

@@ -869,6 +869,15 @@ func contractCalls(c *contract) []call {
 	admin := func(name, method, target string, a auth, body string, want int, v verdict) call {
 		return call{name: name, server: "admin", method: method, target: target, auth: a, body: body, want: want, doc: v}
 	}
+	// mentions makes k check that the answer's body contains text.
+	mentions := func(k call, text string) call {
+		k.check = func(t *testing.T, body []byte) {
+			if !bytes.Contains(body, []byte(text)) {
+				t.Errorf("the answer does not mention %s: %s", text, body)
+			}
+		}
+		return k
+	}
 
 	// Service routes, on both listeners.
 	for _, server := range []string{"tenant", "admin"} {
@@ -972,6 +981,11 @@ func contractCalls(c *contract) []call {
 		admin("package SP_ALLOCATED", "POST", "/admin/v1/packages", adminKey, strings.Replace(grant, "ADMIN_ALLOCATED", "SP_ALLOCATED", 1), 400, docRefuses),
 		admin("package unknown field", "POST", "/admin/v1/packages", adminKey, strings.Replace(grant, `"unit"`, `"units"`, 1), 400, docRefuses),
 		admin("package amount 0", "POST", "/admin/v1/packages", adminKey, strings.Replace(grant, `"amount":5`, `"amount":0`, 1), 400, docRefuses),
+		// Bodies another JSON parser could read differently are refused,
+		// naming the key; the document cannot say so of a repeated key.
+		mentions(admin("package key given twice", "POST", "/admin/v1/packages", adminKey, strings.Replace(grant, `"amount":5`, `"amount":5,"amount":500`, 1), 400, docAccepts), "amount: is given more than once"),
+		mentions(admin("package key in another case", "POST", "/admin/v1/packages", adminKey, strings.Replace(grant, `"amount"`, `"Amount"`, 1), 400, docRefuses), `Amount: is not a known field (keys are case-sensitive: did you mean \"amount\"?)`),
+		mentions(admin("package body not an object", "POST", "/admin/v1/packages", adminKey, `["amount",5]`, 400, docRefuses), `"body: must be a JSON object"`),
 		admin("package amount over the maximum", "POST", "/admin/v1/packages", adminKey, strings.Replace(grant, `"amount":5`, `"amount":1000001`, 1), 400, docRefuses),
 
 		admin("allocation", "POST", "/admin/v1/allocations", spKey, allocation, 201, docAccepts),

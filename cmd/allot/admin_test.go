@@ -99,6 +99,8 @@ func TestManagementExitCodes(t *testing.T) {
 		{[]string{"reclaim", "--project", "bad id", "--resource", "pkg", "{}"}, 2},
 		{[]string{"consume", `{"project_id":"tenant","resource_id":"pkg","amount":-1,"idempotency_key":"k"}`}, 3},
 		{[]string{"consume", `[1]`}, 3},
+		{[]string{"consume", `{"project_id":"tenant","resource_id":"pkg","amount":1,"amount":1,"idempotency_key":"k"}`}, 3},
+		{[]string{"consume", `{"project_id":"tenant","resource_id":"pkg","Amount":1,"idempotency_key":"k"}`}, 3},
 		{[]string{"consume", `{"project_id":"tenant","resource_id":"nothing","amount":1,"idempotency_key":"k"}`}, 4},
 		{[]string{"freeze", "--project", "tenant", "--resource", "nothing"}, 4},
 		{[]string{"consume", `{"project_id":"tenant","resource_id":"pkg","amount":3,"idempotency_key":"k"}`}, 5},
@@ -108,6 +110,11 @@ func TestManagementExitCodes(t *testing.T) {
 		if got := exitCode(err); err == nil || got != c.want {
 			t.Errorf("allot %s: %v, exit %d; want exit %d", strings.Join(c.args, " "), err, got, c.want)
 		}
+	}
+	// The CLI refuses ambiguous bodies as the API does, naming the key.
+	_, _, err := tm.run(t, "", "freeze", "--project", "tenant", "--resource", "pkg", `{"reason":"a","reason":"b"}`)
+	if got := errorText(err); got != "ALLOT.INVALID: reason: is given more than once; give each key once" {
+		t.Errorf("duplicated key: %q", got)
 	}
 	// The CLI acts as an admin, which every operation allows; the codes no
 	// CLI command can provoke today are held by the table itself.
