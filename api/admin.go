@@ -56,6 +56,10 @@ func (s *Server) adminOnly(h adminHandler) http.Handler {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="allot-admin"`)
 			s.writeError(w, r, unauthenticated(msg))
 		}
+		if len(r.Header.Values("Authorization")) > 1 {
+			refuse("duplicate_header", "Authorization is given more than once; send it once")
+			return
+		}
 		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || key == "" || len(key) > 4096 {
 			refuse("missing_admin_key", "send an admin key as 'Authorization: Bearer KEY'")

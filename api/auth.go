@@ -98,7 +98,22 @@ func (a *authenticator) authenticate(r *http.Request) (caller, error) {
 	return c, err
 }
 
+// onlyOnce refuses a credential header given more than once: which copy
+// counts would otherwise depend on the reader (Get takes the first; a proxy
+// in front may check the last), like a repeated X-Sdk-Date.
+func onlyOnce(h http.Header, names ...string) error {
+	for _, name := range names {
+		if len(h.Values(name)) > 1 {
+			return fail("duplicate_header", unauthenticated(name+" is given more than once; send it once"))
+		}
+	}
+	return nil
+}
+
 func (a *authenticator) check(r *http.Request) (caller, error) {
+	if err := onlyOnce(r.Header, "Authorization", "X-Auth-Token"); err != nil {
+		return caller{}, err
+	}
 	if token := r.Header.Get("X-Auth-Token"); token != "" {
 		return a.authenticateToken(r.Context(), token)
 	}
