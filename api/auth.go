@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -125,6 +126,9 @@ func (a *authenticator) check(r *http.Request) (caller, error) {
 	if err != nil {
 		return caller{}, fail("malformed", unauthenticated("Authorization header: "+err.Error()))
 	}
+	if err := checkAccessKey(auth.AccessKey); err != nil {
+		return caller{}, err
+	}
 	now := a.now()
 	if until, locked := a.locked(auth.AccessKey, now); locked {
 		return caller{}, fail("locked", unauthenticated("access key is locked after repeated signature failures until "+until.UTC().Format(time.RFC3339)))
@@ -159,6 +163,26 @@ func (a *authenticator) check(r *http.Request) (caller, error) {
 	}
 	a.recordSuccess(auth.AccessKey)
 	return caller{projectID: cred.projectID, credential: "ak:" + auth.AccessKey}, nil
+}
+
+// maxAccessKeyLen bounds an access key; allot issues 20 characters.
+const maxAccessKeyLen = 128
+
+// checkAccessKey refuses, before any store lookup, an access key no
+// credential can have: not printable ASCII (invalid UTF-8, control
+// characters) or too long. A store would otherwise answer such a key by its
+// own rules (PostgreSQL refuses invalid UTF-8 with an error), and every
+// store must answer it the same way: a malformed credential.
+func checkAccessKey(ak string) error {
+	if len(ak) > maxAccessKeyLen {
+		return fail("malformed", unauthenticated("Authorization header: Access is longer than "+strconv.Itoa(maxAccessKeyLen)+" bytes"))
+	}
+	for i := 0; i < len(ak); i++ {
+		if c := ak[i]; c <= ' ' || c >= 0x7f {
+			return fail("malformed", unauthenticated("Authorization header: Access must be printable ASCII"))
+		}
+	}
+	return nil
 }
 
 func (a *authenticator) authenticateToken(ctx context.Context, token string) (caller, error) {
