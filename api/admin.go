@@ -53,6 +53,7 @@ func (s *Server) adminOnly(h adminHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		refuse := func(reason, msg string) {
 			s.cfg.Observer.AuthFailure(reason)
+			logAuthFailure(s.logger, r, reason, "") // the admin key is a secret: never logged
 			w.Header().Set("WWW-Authenticate", `Bearer realm="allot-admin"`)
 			s.writeError(w, r, unauthenticated(msg))
 		}

@@ -28,6 +28,10 @@ func Run(t *testing.T, open func(t *testing.T) allot.Store) {
 		"CredentialHeaders":  testCredentialHeaders,
 		"MalformedAccessKey": testMalformedAccessKey,
 	}
+	t.Run("Lockout", func(t *testing.T) {
+		t.Parallel()
+		testLockout(t, open)
+	})
 	t.Run("RateLimit", func(t *testing.T) {
 		t.Parallel()
 		testRateLimit(t, open)
