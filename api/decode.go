@@ -362,28 +362,32 @@ func jsonKind(t reflect.Type) string {
 type number struct {
 	text string
 	set  bool // the key was present
+	bad  bool // neither a number nor a string: null, true, an object, ...
 }
 
 func (n *number) UnmarshalJSON(b []byte) error {
 	n.set = true
-	if len(b) > 0 && b[0] == '"' {
+	switch {
+	case len(b) > 0 && b[0] == '"':
 		return json.Unmarshal(b, &n.text)
+	case len(b) > 0 && (b[0] == '-' || '0' <= b[0] && b[0] <= '9'):
+		n.text = string(b)
+	default:
+		n.bad = true
 	}
-	n.text = string(b) // a number, or null/true/an object, which quantity refuses
 	return nil
 }
 
 // quantity converts n exactly, naming param in any error. An absent
 // quantity is an error when required and 0 otherwise.
 func (n number) quantity(param string, required bool) (allot.Quantity, error) {
-	if !n.set {
-		if required {
-			return 0, allot.Invalid(param, "is required")
-		}
+	switch {
+	case !n.set && required:
+		return 0, allot.Invalid(param, "is required")
+	case !n.set:
 		return 0, nil
-	}
-	if n.text == "" {
-		return 0, allot.Invalid(param, "is empty; give a number such as 12.5 or a decimal string such as \"12.5\"")
+	case n.bad || n.text == "":
+		return 0, allot.Invalid(param, "must be a number such as 12.5 or a decimal string such as \"12.5\"")
 	}
 	q, err := allot.ParseQuantity(n.text)
 	if err != nil {

@@ -64,3 +64,32 @@ func TestDecodeRefusesAmbiguousBodies(t *testing.T) {
 		t.Fatalf("%+v %v", req, err)
 	}
 }
+
+// TestQuantityForms: the one quantity reader takes a JSON number or a
+// decimal string and refuses anything else, naming the field.
+func TestQuantityForms(t *testing.T) {
+	for body, want := range map[string]allot.Quantity{
+		`1.5`: 1500000, `"1.5"`: 1500000, `3`: 3000000, `"1e3"`: 1000 * allot.QuantityScale, `0.000001`: 1,
+	} {
+		req, err := DecodeConsumeRequest([]byte(`{"amount":` + body + `}`))
+		if err != nil || req.Amount != want {
+			t.Errorf("amount %s: %v %v, want %v", body, req.Amount, err, want)
+		}
+	}
+	for body, want := range map[string]string{
+		`null`: "amount: must be a number", `true`: "amount: must be a number", `{}`: "amount: must be a number",
+		`[1]`: "amount: must be a number", `""`: "amount: must be a number", `"lots"`: `amount: "lots" is not a decimal number`,
+		`-1`: "amount: -1 is negative", `"1.0000001"`: "amount: 1.0000001 has more than 6 decimal places",
+	} {
+		_, err := DecodeConsumeRequest([]byte(`{"amount":` + body + `}`))
+		if msg := allot.ErrorMessageOf(err); !strings.HasPrefix(msg, want) {
+			t.Errorf("amount %s: %q, want %q", body, msg, want)
+		}
+	}
+	if _, err := DecodeConsumeRequest([]byte(`{}`)); allot.ErrorMessageOf(err) != "amount: is required" {
+		t.Errorf("absent amount: %v", err)
+	}
+	if req, err := DecodeReclaimRequest(allot.ResourceRef{}, []byte(`{"idempotency_key":"k"}`), false); err != nil || req.Amount != nil {
+		t.Errorf("a reclaim without amount takes all: %+v %v", req, err)
+	}
+}
