@@ -84,8 +84,8 @@ func testMalformedAccessKey(t *testing.T, e *env) {
 		"not UTF-8 in a key": "AKGOOD\xc3",
 		// Control characters never reach a handler: net/http refuses them
 		// in any header (api's TestCheckAccessKey covers the check itself).
-		"non-ASCII":          "AKÄÖ",
-		"too long":           strings.Repeat("A", 129),
+		"non-ASCII": "AKÄÖ",
+		"too long":  strings.Repeat("A", 129),
 	} {
 		t.Run(name, func(t *testing.T) {
 			req, err := http.NewRequest(http.MethodGet, e.url+listPath, nil)
