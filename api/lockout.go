@@ -112,11 +112,8 @@ func (l *lockout) unknownKey(addr netip.Prefix, now time.Time) {
 
 // goodSignature resets the count of accessKey from addr.
 func (l *lockout) goodSignature(accessKey string, addr netip.Prefix) {
-	k := pairKey{accessKey, addr}
 	l.mu.Lock()
-	if _, ok := l.pairs[k]; ok {
-		delete(l.pairs, k)
-	}
+	delete(l.pairs, pairKey{accessKey, addr})
 	l.mu.Unlock()
 }
 
