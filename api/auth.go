@@ -103,7 +103,7 @@ func logAuthFailure(logger *slog.Logger, r *http.Request, reason, accessKey stri
 		slog.String("client_addr", r.RemoteAddr),
 	}
 	if accessKey != "" {
-		attrs = append(attrs, slog.String("access_key", strconv.Quote(truncate(accessKey))))
+		attrs = append(attrs, slog.String("access_key", truncate(accessKey)))
 	}
 	logger.LogAttrs(r.Context(), slog.LevelWarn, "authentication failed", attrs...)
 }

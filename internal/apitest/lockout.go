@@ -115,7 +115,7 @@ func testLockout(t *testing.T, open func(t *testing.T) allot.Store) {
 	if failures != 6+1+51+1 {
 		t.Errorf("%d authentication failures logged, want %d:\n%s", failures, 6+1+51+1, logs.String())
 	}
-	if !strings.Contains(logs.String(), `"access_key":"\"`+ak+`\""`) || !strings.Contains(logs.String(), `"client_addr":"127.0.0.2:`) {
+	if !strings.Contains(logs.String(), `"access_key":"`+ak+`"`) || !strings.Contains(logs.String(), `"client_addr":"127.0.0.2:`) {
 		t.Errorf("the attacker's failures are not logged with the owner's key and the attacker's address:\n%s", logs.String())
 	}
 	for _, secret := range append(signatures, sk) {
