@@ -10,7 +10,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-
 	"net/url"
 	"time"
 
