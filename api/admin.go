@@ -1,16 +1,13 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"time"
 
 	"github.com/allot-dev/allot"
 )
@@ -49,33 +46,20 @@ func (s *Server) adminRoutes() {
 	s.mux.HandleFunc("/", s.handleNotFound)
 }
 
-// trustedActorKey carries the actor of an in-process call. Only Invoke sets
-// it; nothing a client sends can.
-type trustedActorKey struct{}
-
-// Invoke runs one management request in-process as actor, through the same
-// routes, decoding and validation as over HTTP, and returns the status and
-// JSON body. The CLI uses it: whoever can open the database is an admin.
-func (s *Server) Invoke(ctx context.Context, actor allot.Actor, method, target string, body []byte) (int, []byte) {
-	req := httptest.NewRequestWithContext(context.WithValue(ctx, trustedActorKey{}, actor), method, target, bytes.NewReader(body))
-	rec := httptest.NewRecorder()
-	s.Handler().ServeHTTP(rec, req)
-	return rec.Code, rec.Body.Bytes()
-}
-
 type adminHandler func(w http.ResponseWriter, r *http.Request, actor allot.Actor)
 
 // adminOnly authenticates an admin key.
 func (s *Server) adminOnly(h adminHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if actor, ok := r.Context().Value(trustedActorKey{}).(allot.Actor); ok {
-			h(w, r, actor) // an in-process call from Invoke
-			return
-		}
 		refuse := func(reason, msg string) {
 			s.cfg.Observer.AuthFailure(reason)
+			logAuthFailure(s.logger, r, reason, "") // the admin key is a secret: never logged
 			w.Header().Set("WWW-Authenticate", `Bearer realm="allot-admin"`)
 			s.writeError(w, r, unauthenticated(msg))
+		}
+		if len(r.Header.Values("Authorization")) > 1 {
+			refuse("duplicate_header", "Authorization is given more than once; send it once")
+			return
 		}
 		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || key == "" || len(key) > 4096 {
@@ -100,81 +84,57 @@ func (s *Server) adminOnly(h adminHandler) http.Handler {
 	})
 }
 
-// decodeBody reads a JSON body into v, refusing unknown fields so a typo is
-// not silently ignored. Quantities are read as number by the request
-// types below and converted with quantity, which names the field.
-func decodeBody(r *http.Request, v any) error {
+// readBody reads the request body for one of the Decode functions.
+func readBody(r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return errBodyTooLarge
+			return nil, errBodyTooLarge
 		}
-		return allot.Invalid("body", "could not be read")
+		return nil, allot.Invalid("body", "could not be read")
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return allot.Invalid("body", "is not a valid JSON request: %v", err)
-	}
-	if dec.More() {
-		return allot.Invalid("body", "has more than one JSON value")
-	}
-	return nil
+	return body, nil
 }
 
-// number holds a quantity's JSON text as sent, a number or a string, so
-// that quantity can convert it exactly and name the field in any error
-// (encoding/json's own errors do not name it).
-type number string
-
-func (n *number) UnmarshalJSON(b []byte) error {
-	*n = number(strings.Trim(string(b), `"`))
-	return nil
-}
-
-// decode reads the body into v, answering the error itself when it cannot.
-func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	if err := decodeBody(r, v); err != nil {
+// decoded reads the body and decodes it with decode, answering the error
+// itself when either fails.
+func decoded[T any](s *Server, w http.ResponseWriter, r *http.Request, decode func([]byte) (T, error)) (T, bool) {
+	body, err := readBody(r)
+	var v T
+	if err == nil {
+		v, err = decode(body)
+	}
+	if err != nil {
 		s.writeError(w, r, err)
-		return false
+		return v, false
 	}
-	return true
+	return v, true
 }
 
-// quantity converts a JSON number exactly, naming param in any error.
-func quantity(param string, n number) (allot.Quantity, error) {
-	if n == "" {
-		return 0, allot.Invalid(param, "is required")
+// EncodeResult returns the status and the JSON body with which the
+// management plane answers a lifecycle operation: 201 when it created a
+// package, 200 otherwise (a replay included). The CLI prints the same body.
+func EncodeResult(out allot.OpResult) (status int, body []byte, err error) {
+	status = http.StatusOK
+	if !out.Replayed && len(out.Entries) > 0 && (out.Entries[0].Op == allot.OpPurchase || out.Entries[0].Op == allot.OpAdminGrant || out.Entries[0].Op == allot.OpSPGrantOut) {
+		status = http.StatusCreated
 	}
-	q, err := allot.ParseQuantity(string(n))
-	if err != nil {
-		return 0, allot.Invalid(param, "%v", err)
-	}
-	return q, nil
-}
-
-func optionalTime(param, s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, allot.Invalid(param, "%q is not an RFC 3339 time", truncate(s))
-	}
-	return t.UTC().Truncate(time.Second), nil
+	body, err = json.Marshal(out)
+	return status, body, err
 }
 
 func (s *Server) writeResult(w http.ResponseWriter, out allot.OpResult, err error, r *http.Request) {
+	var status int
+	var body []byte
+	if err == nil {
+		status, body, err = EncodeResult(out)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	status := http.StatusOK
-	if !out.Replayed && len(out.Entries) > 0 && (out.Entries[0].Op == allot.OpPurchase || out.Entries[0].Op == allot.OpAdminGrant || out.Entries[0].Op == allot.OpSPGrantOut) {
-		status = http.StatusCreated
-	}
-	s.writeJSON(w, status, out)
+	s.writeBody(w, status, body)
 }
 
 func ref(r *http.Request) allot.ResourceRef {
@@ -182,88 +142,25 @@ func ref(r *http.Request) allot.ResourceRef {
 }
 
 func (s *Server) handleAddPackage(w http.ResponseWriter, r *http.Request, actor allot.Actor) {
-	var body struct {
-		ProjectID       string                `json:"project_id"`
-		ResourceID      string                `json:"resource_id"`
-		Source          allot.ResourceSource  `json:"resource_source"`
-		OrderID         string                `json:"order_id"`
-		ResourceType    string                `json:"resource_type"`
-		BusinessType    allot.BusinessType    `json:"business_type"`
-		SubResourceType allot.SubResourceType `json:"sub_resource_type"`
-		IsSubResource   bool                  `json:"is_sub_resource"`
-		ChargingMode    allot.ChargingMode    `json:"charging_mode"`
-		Unit            allot.Unit            `json:"unit"`
-		Amount          number                `json:"amount"`
-		ExpireTime      string                `json:"resource_expire_time"`
-		IdempotencyKey  string                `json:"idempotency_key"`
+	if req, ok := decoded(s, w, r, DecodePackageRequest); ok {
+		out, err := s.cfg.Service.AddPackage(r.Context(), actor, req)
+		s.writeResult(w, out, err, r)
 	}
-	if !s.decode(w, r, &body) {
-		return
-	}
-	req := allot.PackageRequest{ProjectID: body.ProjectID, ResourceID: body.ResourceID, Source: body.Source, OrderID: body.OrderID,
-		ResourceType: body.ResourceType, BusinessType: body.BusinessType, SubResourceType: body.SubResourceType,
-		IsSubResource: body.IsSubResource, ChargingMode: body.ChargingMode, Unit: body.Unit, IdempotencyKey: body.IdempotencyKey}
-	var err error
-	if req.Amount, err = quantity("amount", body.Amount); err == nil {
-		req.ExpireTime, err = optionalTime("resource_expire_time", body.ExpireTime)
-	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	out, err := s.cfg.Service.AddPackage(r.Context(), actor, req)
-	s.writeResult(w, out, err, r)
 }
 
 func (s *Server) handleAllocate(w http.ResponseWriter, r *http.Request, actor allot.Actor) {
-	var body struct {
-		SPProjectID       string `json:"sp_project_id"`
-		CustomerProjectID string `json:"customer_project_id"`
-		ResourceSpecCode  string `json:"resource_spec_code"`
-		Amount            number `json:"amount"`
-		SPResourceID      string `json:"sp_resource_id"`
-		ExpireTime        string `json:"resource_expire_time"`
-		IdempotencyKey    string `json:"idempotency_key"`
+	if req, ok := decoded(s, w, r, DecodeAllocateRequest); ok {
+		out, err := s.cfg.Service.Allocate(r.Context(), actor, req)
+		s.writeResult(w, out, err, r)
 	}
-	if !s.decode(w, r, &body) {
-		return
-	}
-	req := allot.AllocateRequest{SPProjectID: body.SPProjectID, CustomerProjectID: body.CustomerProjectID,
-		ResourceSpecCode: body.ResourceSpecCode, SPResourceID: body.SPResourceID, IdempotencyKey: body.IdempotencyKey}
-	var err error
-	if req.Amount, err = quantity("amount", body.Amount); err == nil {
-		req.ExpireTime, err = optionalTime("resource_expire_time", body.ExpireTime)
-	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	out, err := s.cfg.Service.Allocate(r.Context(), actor, req)
-	s.writeResult(w, out, err, r)
-}
-
-type reclaimBody struct {
-	Amount         number `json:"amount"`
-	Reason         string `json:"reason"`
-	IdempotencyKey string `json:"idempotency_key"`
 }
 
 func (s *Server) reclaim(w http.ResponseWriter, r *http.Request, actor allot.Actor, cancel bool) {
-	var body reclaimBody
-	if !s.decode(w, r, &body) {
-		return
+	decode := func(body []byte) (allot.ReclaimRequest, error) { return DecodeReclaimRequest(ref(r), body, cancel) }
+	if req, ok := decoded(s, w, r, decode); ok {
+		out, err := s.cfg.Service.Reclaim(r.Context(), actor, req)
+		s.writeResult(w, out, err, r)
 	}
-	req := allot.ReclaimRequest{ResourceRef: ref(r), Reason: body.Reason, IdempotencyKey: body.IdempotencyKey, Cancel: cancel}
-	if body.Amount != "" {
-		q, err := quantity("amount", body.Amount)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		req.Amount = &q
-	}
-	out, err := s.cfg.Service.Reclaim(r.Context(), actor, req)
-	s.writeResult(w, out, err, r)
 }
 
 func (s *Server) handleReclaim(w http.ResponseWriter, r *http.Request, actor allot.Actor) {
@@ -276,24 +173,18 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request, actor allo
 
 func (s *Server) handleStatus(status allot.ResourceStatus) adminHandler {
 	return func(w http.ResponseWriter, r *http.Request, actor allot.Actor) {
-		var body struct {
-			Reason string `json:"reason"`
+		if reason, ok := decoded(s, w, r, DecodeStatusRequest); ok {
+			out, err := s.cfg.Service.SetStatus(r.Context(), actor, ref(r), status, reason)
+			s.writeResult(w, out, err, r)
 		}
-		if !s.decode(w, r, &body) {
-			return
-		}
-		out, err := s.cfg.Service.SetStatus(r.Context(), actor, ref(r), status, body.Reason)
-		s.writeResult(w, out, err, r)
 	}
 }
 
 func (s *Server) handleBindAsset(w http.ResponseWriter, r *http.Request, actor allot.Actor) {
-	var body allot.BoundAsset
-	if !s.decode(w, r, &body) {
-		return
+	if asset, ok := decoded(s, w, r, DecodeBindAssetRequest); ok {
+		out, err := s.cfg.Service.BindAsset(r.Context(), actor, ref(r), &asset)
+		s.writeResult(w, out, err, r)
 	}
-	out, err := s.cfg.Service.BindAsset(r.Context(), actor, ref(r), &body)
-	s.writeResult(w, out, err, r)
 }
 
 func (s *Server) handleUnbindAsset(w http.ResponseWriter, r *http.Request, actor allot.Actor) {
@@ -302,23 +193,11 @@ func (s *Server) handleUnbindAsset(w http.ResponseWriter, r *http.Request, actor
 }
 
 func (s *Server) handleConsume(w http.ResponseWriter, r *http.Request, actor allot.Actor) {
-	var body struct {
-		ProjectID      string `json:"project_id"`
-		ResourceID     string `json:"resource_id"`
-		ResourceType   string `json:"resource_type"`
-		Amount         number `json:"amount"`
-		IdempotencyKey string `json:"idempotency_key"`
-	}
-	if !s.decode(w, r, &body) {
+	req, ok := decoded(s, w, r, DecodeConsumeRequest)
+	if !ok {
 		return
 	}
-	amount, err := quantity("amount", body.Amount)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	out, err := s.cfg.Service.Consume(r.Context(), actor, allot.ConsumeRequest{ProjectID: body.ProjectID, ResourceID: body.ResourceID,
-		ResourceType: body.ResourceType, Amount: amount, IdempotencyKey: body.IdempotencyKey})
+	out, err := s.cfg.Service.Consume(r.Context(), actor, req)
 	switch {
 	case err != nil:
 		s.cfg.Observer.ConsumeOutcome(string(allot.ErrorCodeOf(err)))
@@ -331,31 +210,23 @@ func (s *Server) handleConsume(w http.ResponseWriter, r *http.Request, actor all
 }
 
 func (s *Server) handleRefund(w http.ResponseWriter, r *http.Request, actor allot.Actor) {
-	var body reclaimBody
-	if !s.decode(w, r, &body) {
-		return
+	decode := func(body []byte) (allot.RefundRequest, error) { return DecodeRefundRequest(ref(r), body) }
+	if req, ok := decoded(s, w, r, decode); ok {
+		out, err := s.cfg.Service.Refund(r.Context(), actor, req)
+		s.writeResult(w, out, err, r)
 	}
-	amount, err := quantity("amount", body.Amount)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	out, err := s.cfg.Service.Refund(r.Context(), actor, allot.RefundRequest{ResourceRef: ref(r), Amount: amount, Reason: body.Reason, IdempotencyKey: body.IdempotencyKey})
-	s.writeResult(w, out, err, r)
 }
 
-// handleLedger serves GET /admin/v1/ledger?project_id=&resource_id=&from=&to=&limit=&offset=.
-// An SP key sees the ledger of its own project and of its customers.
-func (s *Server) handleLedger(w http.ResponseWriter, r *http.Request, actor allot.Actor) {
-	q, err := parseQuery(r.URL.RawQuery)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+// ParseLedgerQuery reads the query of GET /admin/v1/ledger:
+// project_id (required), resource_id, from, to, limit, offset.
+func ParseLedgerQuery(rawQuery string) (allot.LedgerQuery, error) {
 	var lq allot.LedgerQuery
+	q, err := parseQuery(rawQuery)
+	if err != nil {
+		return lq, err
+	}
 	if lq.Page, err = q.page(); err != nil {
-		s.writeError(w, r, err)
-		return
+		return lq, err
 	}
 	if lq.ProjectID, err = q.id("project_id"); err == nil && lq.ProjectID == "" {
 		err = allot.Invalid("project_id", "is required")
@@ -369,6 +240,44 @@ func (s *Server) handleLedger(w http.ResponseWriter, r *http.Request, actor allo
 	if err == nil {
 		lq.To, err = q.time("to")
 	}
+	return lq, err
+}
+
+// EncodeLedgerPage is the body of a ledger answer: one page of entries and
+// the number of all matches.
+func EncodeLedgerPage(entries []allot.LedgerEntry, count int) ([]byte, error) {
+	if entries == nil {
+		entries = []allot.LedgerEntry{}
+	}
+	return json.Marshal(struct {
+		Count   int                 `json:"count"`
+		Entries []allot.LedgerEntry `json:"entries"`
+	}{count, entries})
+}
+
+// EncodeDrift is the body of a drift answer.
+func EncodeDrift(drift []allot.Drift) ([]byte, error) {
+	if drift == nil {
+		drift = []allot.Drift{}
+	}
+	return json.Marshal(struct {
+		Drift []allot.Drift `json:"drift"`
+	}{drift})
+}
+
+// writeEncoded writes a body made by one of the Encode functions.
+func (s *Server) writeEncoded(w http.ResponseWriter, r *http.Request, body []byte, err error) {
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeBody(w, http.StatusOK, body)
+}
+
+// handleLedger serves GET /admin/v1/ledger?project_id=&resource_id=&from=&to=&limit=&offset=.
+// An SP key sees the ledger of its own project and of its customers.
+func (s *Server) handleLedger(w http.ResponseWriter, r *http.Request, actor allot.Actor) {
+	lq, err := ParseLedgerQuery(r.URL.RawQuery)
 	if err == nil {
 		err = s.mayReadLedger(r.Context(), actor, lq.ProjectID)
 	}
@@ -381,13 +290,8 @@ func (s *Server) handleLedger(w http.ResponseWriter, r *http.Request, actor allo
 		s.writeError(w, r, err)
 		return
 	}
-	if entries == nil {
-		entries = []allot.LedgerEntry{}
-	}
-	s.writeJSON(w, http.StatusOK, struct {
-		Count   int                 `json:"count"`
-		Entries []allot.LedgerEntry `json:"entries"`
-	}{count, entries})
+	body, err := EncodeLedgerPage(entries, count)
+	s.writeEncoded(w, r, body, err)
 }
 
 func (s *Server) mayReadLedger(ctx context.Context, actor allot.Actor, projectID string) error {
@@ -412,11 +316,7 @@ func (s *Server) handleDrift(w http.ResponseWriter, r *http.Request, actor allot
 		s.writeError(w, r, err)
 		return
 	}
-	if drift == nil {
-		drift = []allot.Drift{}
-	}
 	s.cfg.Observer.DriftFound(len(drift))
-	s.writeJSON(w, http.StatusOK, struct {
-		Drift []allot.Drift `json:"drift"`
-	}{drift})
+	body, err := EncodeDrift(drift)
+	s.writeEncoded(w, r, body, err)
 }

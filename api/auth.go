@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -15,16 +17,9 @@ import (
 	"github.com/allot-dev/allot/sign"
 )
 
-// Lockout follows API Gateway: after more than lockoutThreshold consecutive
-// signature failures an access key is refused for lockoutDuration, even with
-// a correct signature. The count lives in each node's memory.
-const (
-	lockoutThreshold = 5
-	lockoutDuration  = 5 * time.Minute
-	// credentialTTL bounds how long a decrypted secret key or a token is
-	// reused without asking the store again.
-	credentialTTL = 10 * time.Second
-)
+// credentialTTL bounds how long a decrypted secret key or a token is reused
+// without asking the store again. Lockout is in lockout.go.
+const credentialTTL = 10 * time.Second
 
 // caller is who a request authenticated as.
 type caller struct {
@@ -35,15 +30,17 @@ type caller struct {
 
 type authenticator struct {
 	observe Observer
+	logger  *slog.Logger
 	store   allot.Store
 	keyring *secret.Keyring
 	now     func() time.Time
 	maxSkew time.Duration
 
-	mu       sync.Mutex
-	secrets  map[string]cachedSecret // access key -> decrypted secret
-	tokens   map[[sha256.Size]byte]cachedToken
-	failures map[string]*failureCount // access key -> consecutive failures
+	lockout *lockout
+
+	mu      sync.Mutex
+	secrets map[string]cachedSecret // access key -> decrypted secret
+	tokens  map[[sha256.Size]byte]cachedToken
 }
 
 type cachedSecret struct {
@@ -57,18 +54,13 @@ type cachedToken struct {
 	fetched time.Time
 }
 
-type failureCount struct {
-	n           int
-	lockedUntil time.Time
-}
-
-func newAuthenticator(store allot.Store, keyring *secret.Keyring, now func() time.Time, maxSkew time.Duration, observe Observer) *authenticator {
+func newAuthenticator(store allot.Store, keyring *secret.Keyring, now func() time.Time, maxSkew time.Duration, observe Observer, logger *slog.Logger) *authenticator {
 	return &authenticator{
-		observe: observe,
-		store:   store, keyring: keyring, now: now, maxSkew: maxSkew,
-		secrets:  make(map[string]cachedSecret),
-		tokens:   make(map[[sha256.Size]byte]cachedToken),
-		failures: make(map[string]*failureCount),
+		observe: observe, logger: logger,
+		store: store, keyring: keyring, now: now, maxSkew: maxSkew,
+		lockout: newLockout(),
+		secrets: make(map[string]cachedSecret),
+		tokens:  make(map[[sha256.Size]byte]cachedToken),
 	}
 }
 
@@ -88,17 +80,52 @@ func (f *authFailure) Unwrap() error { return f.err }
 func fail(reason string, err error) error { return &authFailure{reason: reason, err: err} }
 
 // authenticate checks the request's X-Auth-Token or AK/SK signature and
-// counts every refusal by reason.
+// counts and logs every refusal by reason.
 func (a *authenticator) authenticate(r *http.Request) (caller, error) {
-	c, err := a.check(r)
+	var accessKey string
+	c, err := a.check(r, &accessKey)
 	var f *authFailure
 	if errors.As(err, &f) {
 		a.observe.AuthFailure(f.reason)
+		logAuthFailure(a.logger, r, f.reason, accessKey)
 	}
 	return c, err
 }
 
-func (a *authenticator) check(r *http.Request) (caller, error) {
+// logAuthFailure logs a refused credential: the reason, the client address
+// and the access key (which is not secret: it travels in clear), so an
+// operator can tell guessing from a misconfigured client. Never a secret, a
+// signature or a token.
+func logAuthFailure(logger *slog.Logger, r *http.Request, reason, accessKey string) {
+	attrs := []slog.Attr{
+		slog.String("request_id", requestIDFrom(r.Context())),
+		slog.String("reason", reason),
+		slog.String("client_addr", r.RemoteAddr),
+	}
+	if accessKey != "" {
+		attrs = append(attrs, slog.String("access_key", truncate(accessKey)))
+	}
+	logger.LogAttrs(r.Context(), slog.LevelWarn, "authentication failed", attrs...)
+}
+
+// onlyOnce refuses a credential header given more than once: which copy
+// counts would otherwise depend on the reader (Get takes the first; a proxy
+// in front may check the last), like a repeated X-Sdk-Date.
+func onlyOnce(h http.Header, names ...string) error {
+	for _, name := range names {
+		if len(h.Values(name)) > 1 {
+			return fail("duplicate_header", unauthenticated(name+" is given more than once; send it once"))
+		}
+	}
+	return nil
+}
+
+// check authenticates r; *accessKey is set to the access key as soon as one
+// is read, for the log.
+func (a *authenticator) check(r *http.Request, accessKey *string) (caller, error) {
+	if err := onlyOnce(r.Header, "Authorization", "X-Auth-Token"); err != nil {
+		return caller{}, err
+	}
 	if token := r.Header.Get("X-Auth-Token"); token != "" {
 		return a.authenticateToken(r.Context(), token)
 	}
@@ -110,12 +137,24 @@ func (a *authenticator) check(r *http.Request) (caller, error) {
 	if err != nil {
 		return caller{}, fail("malformed", unauthenticated("Authorization header: "+err.Error()))
 	}
+	*accessKey = auth.AccessKey
+	if err := checkAccessKey(auth.AccessKey); err != nil {
+		return caller{}, err
+	}
 	now := a.now()
-	if until, locked := a.locked(auth.AccessKey, now); locked {
-		return caller{}, fail("locked", unauthenticated("access key is locked after repeated signature failures until "+until.UTC().Format(time.RFC3339)))
+	addr := clientAddr(r)
+	switch until, addressLocked, keyLocked := a.lockout.locked(auth.AccessKey, addr, now); {
+	case addressLocked:
+		return caller{}, fail("locked_address", unauthenticated("this client address is locked after repeated authentication failures until "+until.UTC().Format(time.RFC3339)))
+	case keyLocked:
+		return caller{}, fail("locked", unauthenticated("access key is locked for this client address after repeated signature failures until "+until.UTC().Format(time.RFC3339)))
 	}
 	cred, err := a.secret(r.Context(), auth.AccessKey, now)
 	if err != nil {
+		var f *authFailure
+		if errors.As(err, &f) && f.reason == "unknown_key" {
+			a.lockout.unknownKey(addr, now)
+		}
 		return caller{}, err
 	}
 	var body []byte
@@ -136,14 +175,34 @@ func (a *authenticator) check(r *http.Request) (caller, error) {
 			case sign.KindExpired:
 				return caller{}, fail("signature_expired", &allot.Error{Code: allot.ESIGEXPIRED, Message: serr.Error()})
 			case sign.KindMismatch:
-				a.recordFailure(auth.AccessKey, now)
+				a.lockout.badSignature(auth.AccessKey, addr, now)
 				return caller{}, fail("bad_signature", unauthenticated("verify aksk signature fail: "+serr.Error()))
 			}
 		}
 		return caller{}, fail("malformed", unauthenticated(err.Error()))
 	}
-	a.recordSuccess(auth.AccessKey)
+	a.lockout.goodSignature(auth.AccessKey, addr)
 	return caller{projectID: cred.projectID, credential: "ak:" + auth.AccessKey}, nil
+}
+
+// maxAccessKeyLen bounds an access key; allot issues 20 characters.
+const maxAccessKeyLen = 128
+
+// checkAccessKey refuses, before any store lookup, an access key no
+// credential can have: not printable ASCII (invalid UTF-8, control
+// characters) or too long. A store would otherwise answer such a key by its
+// own rules (PostgreSQL refuses invalid UTF-8 with an error), and every
+// store must answer it the same way: a malformed credential.
+func checkAccessKey(ak string) error {
+	if len(ak) > maxAccessKeyLen {
+		return fail("malformed", unauthenticated("Authorization header: Access is longer than "+strconv.Itoa(maxAccessKeyLen)+" bytes"))
+	}
+	for i := 0; i < len(ak); i++ {
+		if c := ak[i]; c <= ' ' || c >= 0x7f {
+			return fail("malformed", unauthenticated("Authorization header: Access must be printable ASCII"))
+		}
+	}
+	return nil
 }
 
 func (a *authenticator) authenticateToken(ctx context.Context, token string) (caller, error) {
@@ -197,44 +256,6 @@ func (a *authenticator) secret(ctx context.Context, accessKey string, now time.T
 	a.secrets[accessKey] = cached
 	a.mu.Unlock()
 	return cached, nil
-}
-
-func (a *authenticator) locked(accessKey string, now time.Time) (time.Time, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	f := a.failures[accessKey]
-	if f == nil || f.lockedUntil.IsZero() {
-		return time.Time{}, false
-	}
-	if now.Before(f.lockedUntil) {
-		return f.lockedUntil, true
-	}
-	delete(a.failures, accessKey) // the lock has run out: start counting afresh
-	return time.Time{}, false
-}
-
-// recordFailure counts a bad signature. Only keys that exist are counted, so
-// the map is bounded by the number of credentials.
-func (a *authenticator) recordFailure(accessKey string, now time.Time) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	f := a.failures[accessKey]
-	if f == nil {
-		f = &failureCount{}
-		a.failures[accessKey] = f
-	}
-	f.n++
-	if f.n > lockoutThreshold {
-		f.lockedUntil = now.Add(lockoutDuration)
-	}
-}
-
-func (a *authenticator) recordSuccess(accessKey string) {
-	a.mu.Lock()
-	if _, ok := a.failures[accessKey]; ok {
-		delete(a.failures, accessKey)
-	}
-	a.mu.Unlock()
 }
 
 // tenant wraps a handler of the /v1/{project_id}/ API: it authenticates the

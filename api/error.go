@@ -81,3 +81,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 var errBodyTooLarge = &allot.Error{Code: allot.EINVALID, Message: "body: larger than the limit"}
+
+// AdminErrorCode returns the management plane's error code of err
+// (ALLOT.INVALID, ALLOT.NOT_FOUND, ...), as its error bodies carry it; the
+// CLI prints the same code.
+func AdminErrorCode(err error) string {
+	if code, ok := adminErrorCodes[allot.ErrorCodeOf(err)]; ok {
+		return code
+	}
+	return adminErrorCodes[allot.EINTERNAL]
+}

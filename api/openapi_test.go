@@ -858,6 +858,15 @@ func contractCalls(c *contract) []call {
 	admin := func(name, method, target string, a auth, body string, want int, v verdict) call {
 		return call{name: name, server: "admin", method: method, target: target, auth: a, body: body, want: want, doc: v}
 	}
+	// mentions makes k check that the answer's body contains text.
+	mentions := func(k call, text string) call {
+		k.check = func(t *testing.T, body []byte) {
+			if !bytes.Contains(body, []byte(text)) {
+				t.Errorf("the answer does not mention %s: %s", text, body)
+			}
+		}
+		return k
+	}
 
 	// Service routes, on both listeners.
 	for _, server := range []string{"tenant", "admin"} {
@@ -961,6 +970,11 @@ func contractCalls(c *contract) []call {
 		admin("package SP_ALLOCATED", "POST", "/admin/v1/packages", adminKey, strings.Replace(grant, "ADMIN_ALLOCATED", "SP_ALLOCATED", 1), 400, docRefuses),
 		admin("package unknown field", "POST", "/admin/v1/packages", adminKey, strings.Replace(grant, `"unit"`, `"units"`, 1), 400, docRefuses),
 		admin("package amount 0", "POST", "/admin/v1/packages", adminKey, strings.Replace(grant, `"amount":5`, `"amount":0`, 1), 400, docRefuses),
+		// Bodies another JSON parser could read differently are refused,
+		// naming the key; the document cannot say so of a repeated key.
+		mentions(admin("package key given twice", "POST", "/admin/v1/packages", adminKey, strings.Replace(grant, `"amount":5`, `"amount":5,"amount":500`, 1), 400, docAccepts), "amount: is given more than once"),
+		mentions(admin("package key in another case", "POST", "/admin/v1/packages", adminKey, strings.Replace(grant, `"amount"`, `"Amount"`, 1), 400, docRefuses), `Amount: is not a known field (keys are case-sensitive: did you mean \"amount\"?)`),
+		mentions(admin("package body not an object", "POST", "/admin/v1/packages", adminKey, `["amount",5]`, 400, docRefuses), `"body: must be a JSON object"`),
 		admin("package amount over the maximum", "POST", "/admin/v1/packages", adminKey, strings.Replace(grant, `"amount":5`, `"amount":1000001`, 1), 400, docRefuses),
 
 		admin("allocation", "POST", "/admin/v1/allocations", spKey, allocation, 201, docAccepts),
@@ -980,6 +994,15 @@ func contractCalls(c *contract) []call {
 		admin("consume by an sp key", "POST", "/admin/v1/consume", spKey, `{"project_id":"`+projA+`","resource_id":"pkg-1","amount":1,"idempotency_key":"c-6"}`, 403, docAccepts),
 		admin("consume id and type", "POST", "/admin/v1/consume", adminKey, `{"project_id":"`+projA+`","resource_id":"pkg-1","resource_type":"VIDEO_2D_MIN","amount":1,"idempotency_key":"c-7"}`, 400, docRefuses),
 		admin("consume more than six decimals", "POST", "/admin/v1/consume", adminKey, `{"project_id":"`+projA+`","resource_id":"pkg-1","amount":0.0000001,"idempotency_key":"c-8"}`, 400, docAccepts),
+		// A quantity may be a decimal in a JSON string, as the document says.
+		admin("consume amount as a string", "POST", "/admin/v1/consume", adminKey, `{"project_id":"`+projA+`","resource_id":"pkg-1","amount":"1.5","idempotency_key":"c-s1"}`, 200, docAccepts),
+		admin("consume amount as a string in exponent form", "POST", "/admin/v1/consume", adminKey, `{"project_id":"`+projA+`","resource_id":"pkg-1","amount":"25e-2","idempotency_key":"c-s2"}`, 200, docAccepts),
+		admin("consume amount as a string, not a number", "POST", "/admin/v1/consume", adminKey, `{"project_id":"`+projA+`","resource_id":"pkg-1","amount":"lots","idempotency_key":"c-s3"}`, 400, docRefuses),
+		admin("consume amount as a negative string", "POST", "/admin/v1/consume", adminKey, `{"project_id":"`+projA+`","resource_id":"pkg-1","amount":"-1","idempotency_key":"c-s4"}`, 400, docRefuses),
+		admin("consume amount as a string with seven decimals", "POST", "/admin/v1/consume", adminKey, `{"project_id":"`+projA+`","resource_id":"pkg-1","amount":"0.0000001","idempotency_key":"c-s5"}`, 400, docAccepts),
+		admin("package amount as a string", "POST", "/admin/v1/packages", adminKey, strings.Replace(strings.Replace(grant, `"amount":5`, `"amount":"5.5"`, 1), "g-1", "g-s", 1), 201, docAccepts),
+		admin("allocation amount as a string", "POST", "/admin/v1/allocations", spKey, strings.Replace(strings.Replace(allocation, `"amount":4`, `"amount":"1"`, 1), "al-1", "al-s", 1), 201, docAccepts),
+		admin("refund amount as a string", "POST", res+"pkg-1/refund", adminKey, `{"amount":"0.5","reason":"render failed","idempotency_key":"rf-s"}`, 200, docAccepts),
 
 		admin("refund", "POST", res+"pkg-1/refund", adminKey, `{"amount":0.25,"reason":"render failed","idempotency_key":"rf-1"}`, 200, docAccepts),
 		admin("refund more than used", "POST", res+"pkg-1/refund", adminKey, `{"amount":1000,"reason":"oops","idempotency_key":"rf-2"}`, 409, docAccepts),

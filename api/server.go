@@ -95,7 +95,7 @@ func newServer(cfg Config) *Server {
 		cfg.Observer = nopObserver{}
 	}
 	s := &Server{cfg: cfg, logger: cfg.Logger, mux: http.NewServeMux(), limit: newLimiter(cfg.RateLimit, cfg.RateBurst)}
-	s.auth = newAuthenticator(cfg.Store, cfg.Keyring, cfg.Now, cfg.MaxClockSkew, cfg.Observer)
+	s.auth = newAuthenticator(cfg.Store, cfg.Keyring, cfg.Now, cfg.MaxClockSkew, cfg.Observer, cfg.Logger)
 	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
 	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
 	s.mux.HandleFunc("GET /openapi.json", s.handleOpenAPI)

@@ -10,7 +10,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-
 	"net/url"
 	"time"
 
@@ -34,30 +33,35 @@ func adminConfig(store ledgerStore, cfg api.Config) api.Config {
 	return cfg
 }
 
-// manage runs a management operation through the admin API's own handlers
-// in-process, so the CLI and HTTP share decoding, validation and errors.
-func (m *Main) manage(ctx context.Context, c *common, method, target string, body []byte) ([]byte, error) {
+// openService opens the store and the lifecycle service over it for one
+// management command.
+func openService(ctx context.Context, c *common) (*allot.Service, ledgerStore, func() error, error) {
 	store, err := openStore(ctx, c.db)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	defer store.Close()
 	ls, err := asLedgerStore(store)
 	if err != nil {
-		return nil, err
+		store.Close()
+		return nil, nil, nil, err
 	}
-	srv := api.NewAdminServer(adminConfig(ls, api.Config{}))
-	status, out := srv.Invoke(ctx, cliActor, method, target, body)
-	if status >= 400 {
-		var e struct {
-			Code string `json:"error_code"`
-			Msg  string `json:"error_msg"`
-		}
-		json.Unmarshal(out, &e)
-		return out, fmt.Errorf("%s: %s", e.Code, e.Msg)
-	}
-	return out, nil
+	return &allot.Service{Store: ls}, ls, store.Close, nil
 }
+
+// opError is a refused management command: shown with the management API's
+// error code and message, so the CLI and the API say the same thing; its
+// exit status follows the code (exitCode).
+type opError struct{ err error }
+
+func (e opError) Error() string {
+	msg := allot.ErrorMessageOf(e.err)
+	if allot.ErrorCodeOf(e.err) == allot.EINTERNAL {
+		msg = e.err.Error() // the operator's own machine: show the cause
+	}
+	return api.AdminErrorCode(e.err) + ": " + msg
+}
+
+func (e opError) Unwrap() error { return e.err }
 
 // jsonArg reads the JSON request: the one positional argument, '-' for
 // standard input, or {} when optional and absent.
@@ -73,24 +77,71 @@ func (m *Main) jsonArg(fs *flag.FlagSet, optional bool) ([]byte, error) {
 	return []byte(fs.Arg(0)), nil
 }
 
-// operation describes one management command.
+// operation describes one management command: it decodes its JSON with
+// the management API's decoder and calls the service as cliActor.
 type operation struct {
-	method, path string
-	resource     bool // takes --project and --resource for the path
+	resource     bool // takes --project and --resource
 	optionalBody bool
+	run          func(ctx context.Context, svc *allot.Service, ref allot.ResourceRef, body []byte) (allot.OpResult, error)
+}
+
+// call decodes body with decode and runs op on the result.
+func call[T any](decode func([]byte) (T, error), op func(*allot.Service, context.Context, allot.Actor, T) (allot.OpResult, error)) func(context.Context, *allot.Service, allot.ResourceRef, []byte) (allot.OpResult, error) {
+	return func(ctx context.Context, svc *allot.Service, _ allot.ResourceRef, body []byte) (allot.OpResult, error) {
+		req, err := decode(body)
+		if err != nil {
+			return allot.OpResult{}, err
+		}
+		return op(svc, ctx, cliActor, req)
+	}
+}
+
+func reclaimOp(cancel bool) func(context.Context, *allot.Service, allot.ResourceRef, []byte) (allot.OpResult, error) {
+	return func(ctx context.Context, svc *allot.Service, ref allot.ResourceRef, body []byte) (allot.OpResult, error) {
+		req, err := api.DecodeReclaimRequest(ref, body, cancel)
+		if err != nil {
+			return allot.OpResult{}, err
+		}
+		return svc.Reclaim(ctx, cliActor, req)
+	}
+}
+
+func statusOp(status allot.ResourceStatus) func(context.Context, *allot.Service, allot.ResourceRef, []byte) (allot.OpResult, error) {
+	return func(ctx context.Context, svc *allot.Service, ref allot.ResourceRef, body []byte) (allot.OpResult, error) {
+		reason, err := api.DecodeStatusRequest(body)
+		if err != nil {
+			return allot.OpResult{}, err
+		}
+		return svc.SetStatus(ctx, cliActor, ref, status, reason)
+	}
 }
 
 var operations = map[string]operation{
-	"package add":  {method: "POST", path: "/admin/v1/packages"},
-	"allocate":     {method: "POST", path: "/admin/v1/allocations"},
-	"consume":      {method: "POST", path: "/admin/v1/consume"},
-	"reclaim":      {method: "POST", path: "/reclaim", resource: true},
-	"cancel":       {method: "POST", path: "/cancel", resource: true},
-	"refund":       {method: "POST", path: "/refund", resource: true},
-	"freeze":       {method: "POST", path: "/freeze", resource: true, optionalBody: true},
-	"unfreeze":     {method: "POST", path: "/unfreeze", resource: true, optionalBody: true},
-	"asset bind":   {method: "PUT", path: "/asset", resource: true},
-	"asset unbind": {method: "DELETE", path: "/asset", resource: true, optionalBody: true},
+	"package add": {run: call(api.DecodePackageRequest, (*allot.Service).AddPackage)},
+	"allocate":    {run: call(api.DecodeAllocateRequest, (*allot.Service).Allocate)},
+	"consume":     {run: call(api.DecodeConsumeRequest, (*allot.Service).Consume)},
+	"reclaim":     {resource: true, run: reclaimOp(false)},
+	"cancel":      {resource: true, run: reclaimOp(true)},
+	"refund": {resource: true, run: func(ctx context.Context, svc *allot.Service, ref allot.ResourceRef, body []byte) (allot.OpResult, error) {
+		req, err := api.DecodeRefundRequest(ref, body)
+		if err != nil {
+			return allot.OpResult{}, err
+		}
+		return svc.Refund(ctx, cliActor, req)
+	}},
+	"freeze":   {resource: true, optionalBody: true, run: statusOp(allot.StatusFrozen)},
+	"unfreeze": {resource: true, optionalBody: true, run: statusOp(allot.StatusNormal)},
+	"asset bind": {resource: true, run: func(ctx context.Context, svc *allot.Service, ref allot.ResourceRef, body []byte) (allot.OpResult, error) {
+		asset, err := api.DecodeBindAssetRequest(body)
+		if err != nil {
+			return allot.OpResult{}, err
+		}
+		return svc.BindAsset(ctx, cliActor, ref, &asset)
+	}},
+	// Like DELETE .../asset, unbind reads no body.
+	"asset unbind": {resource: true, optionalBody: true, run: func(ctx context.Context, svc *allot.Service, ref allot.ResourceRef, _ []byte) (allot.OpResult, error) {
+		return svc.BindAsset(ctx, cliActor, ref, nil)
+	}},
 }
 
 func (m *Main) runOperation(ctx context.Context, name string, op operation, args []string) error {
@@ -105,7 +156,7 @@ func (m *Main) runOperation(ctx context.Context, name string, op operation, args
 	if err != nil {
 		return err
 	}
-	path := op.path
+	var ref allot.ResourceRef
 	if op.resource {
 		if err := allot.ValidateID("--project", *project); err != nil {
 			return usageError{err}
@@ -113,13 +164,23 @@ func (m *Main) runOperation(ctx context.Context, name string, op operation, args
 		if err := allot.ValidateID("--resource", *resource); err != nil {
 			return usageError{err}
 		}
-		path = "/admin/v1/projects/" + *project + "/resources/" + *resource + op.path
+		ref = allot.ResourceRef{ProjectID: *project, ResourceID: *resource}
 	}
-	out, err := m.manage(ctx, &c, op.method, path, body)
+	svc, _, closeStore, err := openService(ctx, &c)
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(m.Stdout, "%s\n", out)
+	defer closeStore()
+	out, err := op.run(ctx, svc, ref, body)
+	if err != nil {
+		return opError{err}
+	}
+	// The body the management API would answer, byte for byte.
+	_, answer, err := api.EncodeResult(out)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(m.Stdout, "%s\n", answer)
 	return err
 }
 
@@ -140,7 +201,21 @@ func (m *Main) ledger(ctx context.Context, args []string) error {
 	if err := m.parse(fs, args); err != nil {
 		return err
 	}
-	out, err := m.manage(ctx, &c, "GET", "/admin/v1/ledger?"+q.Encode(), nil)
+	lq, err := api.ParseLedgerQuery(q.Encode())
+	if err != nil {
+		return opError{err}
+	}
+	_, store, closeStore, err := openService(ctx, &c)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	// cliActor is an admin, who may read every ledger.
+	entries, count, err := store.LedgerEntries(ctx, lq)
+	if err != nil {
+		return opError{err}
+	}
+	out, err := api.EncodeLedgerPage(entries, count)
 	if err != nil {
 		return err
 	}
@@ -157,21 +232,20 @@ func (m *Main) verify(ctx context.Context, args []string) error {
 	if err := m.parse(fs, args); err != nil {
 		return err
 	}
-	out, err := m.manage(ctx, &c, "GET", "/admin/v1/drift", nil)
+	_, store, closeStore, err := openService(ctx, &c)
 	if err != nil {
 		return err
 	}
-	var report struct {
-		Drift []allot.Drift `json:"drift"`
+	defer closeStore()
+	drift, err := store.Drift(ctx)
+	if err != nil {
+		return opError{err}
 	}
-	if err := json.Unmarshal(out, &report); err != nil {
-		return err
-	}
-	if len(report.Drift) == 0 {
+	if len(drift) == 0 {
 		fmt.Fprintln(m.Stdout, "no drift: every balance equals its ledger")
 		return nil
 	}
-	for _, d := range report.Drift {
+	for _, d := range drift {
 		fmt.Fprintf(m.Stdout, "drift: project %s resource %s %s: stored %s, ledger %s\n", d.ProjectID, d.ResourceID, d.Field, d.Stored, d.Ledger)
 	}
 	return errDrift

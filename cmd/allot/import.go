@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/api"
 	"github.com/allot-dev/allot/internal/progress"
 )
 
@@ -79,42 +79,6 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// importLine holds every field any kind of line may carry; kind decides
-// which are read. Unknown fields are refused so a typo is not silently lost.
-type importLine struct {
-	Kind string `json:"kind"`
-
-	// project
-	ProjectID   string `json:"project_id"`
-	Name        string `json:"name"`
-	RegionID    string `json:"region_id"`
-	SPProjectID string `json:"sp_project_id"`
-
-	// resource (ResourceItemInfo names)
-	ResourceID      string                `json:"resource_id"`
-	OrderID         string                `json:"order_id"`
-	BoundAsset      *allot.BoundAsset     `json:"bound_asset"`
-	ExpireTime      json.RawMessage       `json:"resource_expire_time"`
-	ResourceType    string                `json:"resource_type"`
-	BusinessType    allot.BusinessType    `json:"business_type"`
-	SubResourceType allot.SubResourceType `json:"sub_resource_type"`
-	IsSubResource   bool                  `json:"is_sub_resource"`
-	ChargingMode    allot.ChargingMode    `json:"charging_mode"`
-	ResourceSource  allot.ResourceSource  `json:"resource_source"`
-	Amount          json.Number           `json:"amount"`
-	Usage           json.Number           `json:"usage"`
-	Status          allot.ResourceStatus  `json:"status"`
-	Unit            allot.Unit            `json:"unit"`
-
-	// assignment (AllocateSpResourceInfo names)
-	CustomerProjectID string      `json:"customer_project_id"`
-	RecordID          string      `json:"assignment_record_id"`
-	ResourceSpecCode  string      `json:"resource_spec_code"`
-	ResourceNum       json.Number `json:"resource_num"`
-	ResourceUsedNum   json.Number `json:"resource_used_num"`
-	AllocateTime      *int64      `json:"resource_allocate_time"`
-}
-
 // readImport parses and validates every line, so that a bad line is reported
 // with its number before anything is written.
 func readImport(in io.Reader) (allot.ImportBatch, error) {
@@ -130,10 +94,12 @@ func readImport(in io.Reader) (allot.ImportBatch, error) {
 		if len(raw) == 0 {
 			continue
 		}
-		key, err := addLine(&b, raw, now)
+		item, err := api.DecodeImportLine(raw, now)
 		if err != nil {
 			return b, fmt.Errorf("line %d: %s", n, errorText(err))
 		}
+		item.AddTo(&b)
+		key := item.Key()
 		if first, dup := seen[key]; dup {
 			return b, fmt.Errorf("line %d: %s is already on line %d", n, key, first)
 		}
@@ -146,100 +112,4 @@ func readImport(in io.Reader) (allot.ImportBatch, error) {
 		return b, err
 	}
 	return b, nil
-}
-
-func addLine(b *allot.ImportBatch, raw []byte, now time.Time) (string, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	dec.UseNumber()
-	var l importLine
-	if err := dec.Decode(&l); err != nil {
-		return "", fmt.Errorf("not a valid import object: %v", err)
-	}
-	if dec.More() {
-		return "", errors.New("more than one JSON value on the line")
-	}
-	switch l.Kind {
-	case "project":
-		p := allot.Project{ID: l.ProjectID, Name: l.Name, RegionID: l.RegionID, SPProjectID: l.SPProjectID, CreatedAt: now}
-		if err := p.Validate(); err != nil {
-			return "", err
-		}
-		b.Projects = append(b.Projects, p)
-		return "project " + p.ID, nil
-	case "resource":
-		r := allot.Resource{
-			ProjectID: l.ProjectID, ResourceID: l.ResourceID, OrderID: l.OrderID, BoundAsset: l.BoundAsset,
-			ResourceType: l.ResourceType, BusinessType: l.BusinessType, SubResourceType: l.SubResourceType,
-			IsSubResource: l.IsSubResource, ChargingMode: l.ChargingMode, Source: l.ResourceSource,
-			Status: l.Status, Unit: l.Unit,
-		}
-		var err error
-		if r.Amount, err = quantity("amount", l.Amount, true); err != nil {
-			return "", err
-		}
-		if r.Usage, err = quantity("usage", l.Usage, false); err != nil {
-			return "", err
-		}
-		if len(l.ExpireTime) > 0 && string(l.ExpireTime) != "null" {
-			var s string
-			if err := json.Unmarshal(l.ExpireTime, &s); err != nil {
-				return "", allot.Invalid("resource_expire_time", "must be an RFC 3339 string")
-			}
-			t, err := time.Parse(time.RFC3339, s)
-			if err != nil {
-				return "", allot.Invalid("resource_expire_time", "%q is not an RFC 3339 time", s)
-			}
-			r.ExpireTime = t.UTC().Truncate(time.Second)
-		}
-		if err := r.Validate(); err != nil {
-			return "", err
-		}
-		b.Resources = append(b.Resources, r)
-		return "resource " + r.ProjectID + "/" + r.ResourceID, nil
-	case "assignment":
-		a := allot.Assignment{
-			RecordID: l.RecordID, SPProjectID: l.SPProjectID, CustomerProjectID: l.CustomerProjectID,
-			ResourceSpecCode: l.ResourceSpecCode, ChargingMode: l.ChargingMode,
-		}
-		var err error
-		if a.ResourceNum, err = quantity("resource_num", l.ResourceNum, true); err != nil {
-			return "", err
-		}
-		if a.ResourceUsedNum, err = quantity("resource_used_num", l.ResourceUsedNum, false); err != nil {
-			return "", err
-		}
-		if l.AllocateTime == nil {
-			return "", allot.Invalid("resource_allocate_time", "is required (Unix seconds)")
-		}
-		a.AllocateTime = time.Unix(*l.AllocateTime, 0).UTC()
-		var expire int64
-		if err := json.Unmarshal(l.ExpireTime, &expire); err != nil {
-			return "", allot.Invalid("resource_expire_time", "is required for an assignment, as Unix seconds")
-		}
-		a.ExpireTime = time.Unix(expire, 0).UTC()
-		if err := a.Validate(); err != nil {
-			return "", err
-		}
-		b.Assignments = append(b.Assignments, a)
-		return "assignment " + a.RecordID, nil
-	case "":
-		return "", allot.Invalid("kind", "is required: project, resource or assignment")
-	}
-	return "", allot.Invalid("kind", "%q is not one of project, resource, assignment", l.Kind)
-}
-
-// quantity parses a JSON number exactly, naming param in any error.
-func quantity(param string, n json.Number, required bool) (allot.Quantity, error) {
-	if n == "" {
-		if required {
-			return 0, allot.Invalid(param, "is required")
-		}
-		return 0, nil
-	}
-	q, err := allot.ParseQuantity(string(n))
-	if err != nil {
-		return 0, allot.Invalid(param, "%v", err)
-	}
-	return q, nil
 }

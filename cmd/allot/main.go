@@ -69,6 +69,10 @@ sqlite:PATH, or postgres://..., and --config FILE (env ALLOT_CONFIG): a JSON
 object of settings keyed by flag name. Precedence: flags, then ALLOT_*
 environment variables, then the config file, then defaults.
 Run 'allot <command> -h' for its flags.
+
+exit status: 0 done, 1 internal error (or drift found by verify), 2 usage
+error, 3 invalid request, 4 not found, 5 conflict (e.g. not enough left,
+frozen, an idempotency key reused for another request), 6 forbidden.
 `
 
 // Run runs one command.
@@ -113,7 +117,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		fmt.Fprint(m.Stdout, usage)
 		return nil
 	}
-	if op, ok := operations[joinFirst(args, 2)]; ok {
+	if op, ok := operations[joinFirst(args, 2)]; ok && len(args) >= 2 {
 		return m.runOperation(ctx, joinFirst(args, 2), op, args[2:])
 	}
 	if op, ok := operations[cmd]; ok {
@@ -150,10 +154,23 @@ func errorText(err error) string {
 // usageError marks errors in how a command was called (exit code 2).
 type usageError struct{ error }
 
+// exitCode is the process's exit status for err: a usage error is 2, a
+// refused operation follows its error code, anything else is 1. The usage
+// text and docs/admin.md document the table.
 func exitCode(err error) int {
 	var u usageError
 	if errors.As(err, &u) || errors.Is(err, flag.ErrHelp) {
 		return 2
+	}
+	switch allot.ErrorCodeOf(err) {
+	case allot.EINVALID:
+		return 3
+	case allot.ENOTFOUND:
+		return 4
+	case allot.ECONFLICT:
+		return 5
+	case allot.EFORBIDDEN, allot.EUNAUTHENTICATED:
+		return 6
 	}
 	return 1
 }
