@@ -21,31 +21,14 @@ import (
 // open the database is an administrator.
 var cliActor = allot.Actor{ID: "cli", Role: allot.RoleAdmin}
 
-// ledgerStore is what the management plane needs of a store.
-type ledgerStore = allot.Store
-
-func asLedgerStore(s allot.Store) (ledgerStore, error) { return s, nil }
-
-// adminConfig is the management plane's configuration over store.
-func adminConfig(store ledgerStore, cfg api.Config) api.Config {
-	cfg.Store = store
-	cfg.Service = &allot.Service{Store: store}
-	return cfg
-}
-
 // openService opens the store and the lifecycle service over it for one
 // management command.
-func openService(ctx context.Context, c *common) (*allot.Service, ledgerStore, func() error, error) {
+func openService(ctx context.Context, c *common) (*allot.Service, allot.Store, func() error, error) {
 	store, err := openStore(ctx, c.db)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	ls, err := asLedgerStore(store)
-	if err != nil {
-		store.Close()
-		return nil, nil, nil, err
-	}
-	return &allot.Service{Store: ls}, ls, store.Close, nil
+	return &allot.Service{Store: store}, store, store.Close, nil
 }
 
 // opError is a refused management command: shown with the management API's
@@ -268,11 +251,7 @@ func (m *Main) createAdminKey(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
-	ls, err := asLedgerStore(store)
-	if err != nil {
-		return err
-	}
-	key, err := newAdminKey(ctx, ls, *name, *sp)
+	key, err := newAdminKey(ctx, store, *name, *sp)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot"
-	"github.com/allot-dev/allot/api"
+	"github.com/allot-dev/allot/internal/app"
 	"github.com/allot-dev/allot/sign"
 )
 
@@ -44,7 +44,7 @@ func clientFrom(ip string) *http.Client {
 // another, while the guessing address is locked.
 func testLockout(t *testing.T, open func(t *testing.T) allot.Store) {
 	var logs lockedBuffer
-	e := start(t, open, func(c *api.Config) { c.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })
+	e := start(t, open, func(c *app.Config) { c.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })
 	owner, attacker, sprayer := clientFrom("127.0.0.1"), clientFrom("127.0.0.2"), clientFrom("127.0.0.3")
 	ak, sk := e.credential(t, tenantA)
 	var signatures []string
