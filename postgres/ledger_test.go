@@ -14,13 +14,6 @@ var admin = allot.Actor{ID: "admin-1", Role: allot.RoleAdmin}
 
 func units(n int64) allot.Quantity { return allot.Quantity(n * allot.QuantityScale) }
 
-// purchase returns a request for a package of n units that expires in a year.
-func purchase(project, id string, n int64) allot.PackageRequest {
-	return allot.PackageRequest{ProjectID: project, ResourceID: id, Source: allot.SourcePurchased, OrderID: "order-" + id,
-		ResourceType: "VIDEO_2D_MIN", BusinessType: "VIDEO_2D", ChargingMode: "PERIODIC", Unit: "MIN",
-		Amount: units(n), ExpireTime: time.Now().UTC().Truncate(time.Second).AddDate(1, 0, 0)}
-}
-
 // mustOp returns a function that fails t unless the operation succeeded,
 // for use as mustOp(t)(svc.Consume(...)).
 func mustOp(t *testing.T) func(allot.OpResult, error) allot.OpResult {

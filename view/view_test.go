@@ -123,8 +123,8 @@ func TestReadsFollowWrites(t *testing.T) {
 				acknowledged = <-written
 			}
 			page, err := r.ListResources(ctx, "p000", f, allot.Page{Limit: 1, Offset: 59})
-			if err != nil || page.Count != 60 || page.Resources[0].ResourceID != "r00059" {
-				t.Fatalf("final read: %+v %v", page, err)
+			if err != nil || acknowledged != 60 || page.Count != 60 || page.Resources[0].ResourceID != "r00059" {
+				t.Fatalf("final read after %d acknowledged: %+v %v", acknowledged, page, err)
 			}
 			wg.Wait()
 			return

@@ -206,7 +206,7 @@ func TestAdminCommandsAndImport(t *testing.T) {
 	if err := json.Unmarshal([]byte(tm.mustRun(t, "", "token", "create", "--project", "cust", "--ttl", "1h", "--json")), &tok); err != nil || tok.Token == "" {
 		t.Fatalf("token: %v", err)
 	}
-	if exp, err := time.Parse(time.RFC3339, tok.ExpiresAt); err != nil || exp.Sub(time.Now()) > time.Hour+time.Minute || exp.Before(time.Now()) {
+	if exp, err := time.Parse(time.RFC3339, tok.ExpiresAt); err != nil || time.Until(exp) > time.Hour+time.Minute || exp.Before(time.Now()) {
 		t.Fatalf("expires_at %q", tok.ExpiresAt)
 	}
 	if _, _, err := tm.run(t, "", "credential", "create", "--project", "nobody"); err == nil {

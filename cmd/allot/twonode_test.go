@@ -23,7 +23,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // buildAllot compiles this command once per test run.
 func buildAllot(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "github.com/allot-dev/allot")
+	bin := filepath.Join(t.TempDir(), "allot")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

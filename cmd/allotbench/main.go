@@ -113,7 +113,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.Load.Duration, "duration", 10*time.Second, "measured window of each run")
 	fs.StringVar(&cfg.Load.Client, "client", "raw", "load generator client: raw (pre-serialized requests on keep-alive connections, cheap enough for one CPU to saturate a one-CPU server) or nethttp (net/http's Client)")
 	fs.BoolVar(&cfg.Prime, "prime", true, "random scenario: request every tenant once before the warm-up, so the window measures a warm cache (the priming rate is reported)")
-	fs.StringVar(&cfg.Allot, "github.com/allot-dev/allot", "", "allot binary to run (default: go build allot/cmd/allot)")
+	fs.StringVar(&cfg.Allot, "allot", "", "allot binary to run (default: go build allot/cmd/allot)")
 	fs.StringVar(&cfg.AllotRev, "allot-rev", "", "build allot from this git revision (e.g. HEAD) instead of the working tree")
 	fs.Func("server-env", "KEY=VALUE added to the allot server's environment, e.g. GOGC=200 (repeatable)", func(v string) error {
 		if !strings.Contains(v, "=") {
@@ -632,9 +632,9 @@ func (rep *report) print(w io.Writer, cfg config) {
 		for _, side := range []struct {
 			name string
 			res  result
-		}{{"static", r.static}, {"github.com/allot-dev/allot", r.allot}} {
+		}{{"static", r.static}, {"allot", r.allot}} {
 			ratio := ""
-			if side.name == "github.com/allot-dev/allot" {
+			if side.name == "allot" {
 				ratio = fmt.Sprintf("%.2f", r.ratio())
 			}
 			fmt.Fprintf(w, "| %s | %s | %.0f | %s | %s | %s | %d | %.2f / %.2f / %.2f | %d | %s |\n",

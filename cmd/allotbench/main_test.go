@@ -53,7 +53,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("%d scenarios measured, want %d", len(rep.Rows), len(allScenarios))
 	}
 	for _, r := range rep.Rows {
-		for side, res := range map[string]result{"static": r.static, "github.com/allot-dev/allot": r.allot} {
+		for side, res := range map[string]result{"static": r.static, "allot": r.allot} {
 			if res.Errors != 0 {
 				t.Errorf("%s/%s: %d errors, first: %s", r.scenario.name, side, res.Errors, res.FirstErr)
 			}

@@ -16,7 +16,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -330,11 +329,11 @@ func pinSelf(cpu int) error {
 
 // buildAllot builds the allot command into dir.
 func buildAllot(ctx context.Context, dir string) (string, error) {
-	gobin, err := exec.LookPath("go")
+	gobin, err := goBinary()
 	if err != nil {
-		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return "", err
 	}
-	out := filepath.Join(dir, "github.com/allot-dev/allot")
+	out := filepath.Join(dir, "allot")
 	cmd := exec.CommandContext(ctx, gobin, "build", "-o", out, "github.com/allot-dev/allot/cmd/allot")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build allot/cmd/allot: %v\n%s", err, b)
@@ -372,11 +371,11 @@ func buildAllotRev(ctx context.Context, dir, rev string) (string, error) {
 	if err := untar.Wait(); err != nil {
 		return "", fmt.Errorf("tar: %v: %s", err, stderr.String())
 	}
-	gobin, err := exec.LookPath("go")
+	gobin, err := goBinary()
 	if err != nil {
-		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return "", err
 	}
-	out := filepath.Join(dir, "github.com/allot-dev/allot")
+	out := filepath.Join(dir, "allot")
 	cmd := exec.CommandContext(ctx, gobin, "build", "-o", out, "./cmd/allot")
 	cmd.Dir = src
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -458,4 +457,15 @@ func machineCPU() (busy, steal time.Duration) {
 	// user nice system idle iowait irq softirq steal
 	b0 := ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6]
 	return time.Duration(b0) * time.Second / clockTicks, time.Duration(ticks[7]) * time.Second / clockTicks
+}
+
+// goBinary finds the go command: on PATH, else in $GOROOT/bin.
+func goBinary() (string, error) {
+	if gobin, err := exec.LookPath("go"); err == nil {
+		return gobin, nil
+	}
+	if root := os.Getenv("GOROOT"); root != "" {
+		return filepath.Join(root, "bin", "go"), nil
+	}
+	return "", errors.New("the go command is not on PATH and GOROOT is not set")
 }

@@ -123,7 +123,10 @@ func testAuth(t *testing.T, e *env) {
 		}
 	})
 	t.Run("project id discovered through IAM", func(t *testing.T) {
-		creds := basic.NewCredentialsBuilder().WithAk(ak).WithSk(sk).WithIamEndpointOverride(e.url).Build()
+		creds, err := basic.NewCredentialsBuilder().WithAk(ak).WithSk(sk).WithIamEndpointOverride(e.url).SafeBuild()
+		if err != nil {
+			t.Fatal(err)
+		}
 		hc, err := metastudio.MetaStudioClientBuilder().
 			WithRegion(region.NewRegion(regionID, e.url)).
 			WithCredential(creds).

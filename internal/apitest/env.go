@@ -89,7 +89,10 @@ func (e *env) token(t testing.TB, project string, expires time.Time) string {
 // sdk returns an official SDK client signing as ak/sk for project.
 func (e *env) sdk(t testing.TB, ak, sk, project string) *metastudio.MetaStudioClient {
 	t.Helper()
-	creds := basic.NewCredentialsBuilder().WithAk(ak).WithSk(sk).WithProjectId(project).Build()
+	creds, err := basic.NewCredentialsBuilder().WithAk(ak).WithSk(sk).WithProjectId(project).SafeBuild()
+	if err != nil {
+		t.Fatal(err)
+	}
 	hc, err := metastudio.MetaStudioClientBuilder().
 		WithEndpoints([]string{e.url}).
 		WithCredential(creds).

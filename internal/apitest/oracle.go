@@ -1,9 +1,7 @@
 package apitest
 
 import (
-	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -100,31 +98,6 @@ func (q listQuery) sdk() *model.ListTenantResourcesRequest {
 		req.SubResource = &q.subResource
 	}
 	return req
-}
-
-func (q listQuery) values() url.Values {
-	v := url.Values{}
-	set := func(k string, p *string) {
-		if p != nil {
-			v.Set(k, *p)
-		}
-	}
-	v.Set("resource_source", strings.Join(q.sources, ","))
-	set("business", join(q.business))
-	set("resource", join(q.resource))
-	set("resource_expire_start_time", timeString(q.start))
-	set("resource_expire_end_time", timeString(q.end))
-	for k, s := range map[string]string{"resource_id": q.resourceID, "order_id": q.orderID, "charging_mode": q.chargingMode, "sub_resource": q.subResource} {
-		if s != "" {
-			v.Set(k, s)
-		}
-	}
-	for k, n := range map[string]*int32{"limit": q.limit, "offset": q.offset, "status": q.status} {
-		if n != nil {
-			v.Set(k, strconv.Itoa(int(*n)))
-		}
-	}
-	return v
 }
 
 var allSources = []string{"PURCHASED", "SP_ALLOCATED", "ADMIN_ALLOCATED"}
