@@ -458,11 +458,11 @@ func newContract(t *testing.T) *contract {
 	}
 
 	c.ak, c.sk = "AKCONTRACT", "secret-of-AKCONTRACT"
-	sealed, err := keyring.Seal([]byte(c.sk), []byte(c.ak))
+	cred, err := app.SealCredential(keyring, projA, c.ak, c.sk, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := store.CreateCredential(ctx, allot.Credential{AccessKey: c.ak, ProjectID: projA, SecretCiphertext: sealed, CreatedAt: time.Now()}); err != nil {
+	if err := store.CreateCredential(ctx, cred); err != nil {
 		t.Fatal(err)
 	}
 	newToken := func(tok, project string, expires time.Time) string {
