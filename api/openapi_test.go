@@ -410,7 +410,11 @@ func (brokenStore) FindAdminKey(context.Context, []byte) (allot.AdminKey, error)
 	return allot.AdminKey{}, errBroken
 }
 func (brokenStore) CreateAdminKey(context.Context, allot.AdminKey) error { return errBroken }
-func (brokenStore) Ping(context.Context) error                           { return errBroken }
+func (brokenStore) ListAdminKeys(context.Context) ([]allot.AdminKeyInfo, error) {
+	return nil, errBroken
+}
+func (brokenStore) RevokeAdminKey(context.Context, string) error { return errBroken }
+func (brokenStore) Ping(context.Context) error                   { return errBroken }
 
 // listener is one running server.
 type listener struct {
