@@ -1,6 +1,7 @@
 package allot
 
 import (
+	"crypto/rand"
 	"encoding/hex"
 	"time"
 )
@@ -92,4 +93,27 @@ func TokenHashRange(id string) (lo, hi []byte) {
 		hi[i] = 0xff
 	}
 	return lo, hi
+}
+
+// NewAccessKeyPair returns a new random access key (20 upper-case letters
+// and digits, like the cloud's) and secret key (40 letters and digits).
+func NewAccessKeyPair() (accessKey, secretKey string) {
+	return randomString(20, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"),
+		randomString(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+}
+
+// randomString returns n characters drawn uniformly from alphabet.
+func randomString(n int, alphabet string) string {
+	out := make([]byte, n)
+	buf := make([]byte, 1)
+	for i := 0; i < n; {
+		rand.Read(buf)
+		// Reject the top of the byte range so every character is equally likely.
+		if int(buf[0]) >= 256-256%len(alphabet) {
+			continue
+		}
+		out[i] = alphabet[int(buf[0])%len(alphabet)]
+		i++
+	}
+	return string(out)
 }

@@ -22,7 +22,8 @@ const (
 	lockoutThreshold = 5
 	lockoutDuration  = 5 * time.Minute
 	// credentialTTL bounds how long a decrypted secret key or a token is
-	// reused without asking the store again.
+	// reused without asking the store again, and so how long another node
+	// may accept a revoked one (RevocationBound).
 	credentialTTL = 10 * time.Second
 )
 
@@ -47,14 +48,17 @@ type authenticator struct {
 }
 
 type cachedSecret struct {
-	projectID string
-	secretKey []byte
-	fetched   time.Time
+	projectID   string
+	secretKey   []byte
+	fetched     time.Time
+	expiresAt   time.Time
+	revocations uint64 // the store's count when fetched (see fresh)
 }
 
 type cachedToken struct {
-	token   allot.Token
-	fetched time.Time
+	token       allot.Token
+	fetched     time.Time
+	revocations uint64
 }
 
 type failureCount struct {
@@ -155,14 +159,15 @@ func (a *authenticator) authenticateToken(ctx context.Context, token string) (ca
 	a.mu.Lock()
 	cached, ok := a.tokens[hash]
 	a.mu.Unlock()
-	if !ok || now.Sub(cached.fetched) > credentialTTL {
+	if !ok || !a.fresh(cached.fetched, cached.revocations, now) {
+		revocations := a.store.Revocations() // before the lookup, so a revocation racing it is not missed
 		t, err := a.store.FindToken(ctx, hash[:])
 		if allot.ErrorCodeOf(err) == allot.ENOTFOUND {
 			return caller{}, fail("unknown_token", unauthenticated("the token is unknown"))
 		} else if err != nil {
 			return caller{}, err
 		}
-		cached = cachedToken{token: t, fetched: now}
+		cached = cachedToken{token: t, fetched: now, revocations: revocations}
 		a.mu.Lock()
 		a.tokens[hash] = cached
 		a.mu.Unlock()
@@ -179,9 +184,10 @@ func (a *authenticator) secret(ctx context.Context, accessKey string, now time.T
 	a.mu.Lock()
 	cached, ok := a.secrets[accessKey]
 	a.mu.Unlock()
-	if ok && now.Sub(cached.fetched) <= credentialTTL {
-		return cached, nil
+	if ok && a.fresh(cached.fetched, cached.revocations, now) {
+		return cached, expiredKey(accessKey, cached.expiresAt, now)
 	}
+	revocations := a.store.Revocations() // before the lookup, so a revocation racing it is not missed
 	cred, err := a.store.FindCredential(ctx, accessKey)
 	if allot.ErrorCodeOf(err) == allot.ENOTFOUND {
 		return cachedSecret{}, fail("unknown_key", unauthenticated("the access key is unknown"))
@@ -192,11 +198,11 @@ func (a *authenticator) secret(ctx context.Context, accessKey string, now time.T
 	if err != nil {
 		return cachedSecret{}, &allot.Error{Code: allot.EINTERNAL, Message: "secret key does not decrypt", Err: err}
 	}
-	cached = cachedSecret{projectID: cred.ProjectID, secretKey: sk, fetched: now}
+	cached = cachedSecret{projectID: cred.ProjectID, secretKey: sk, fetched: now, expiresAt: cred.ExpiresAt, revocations: revocations}
 	a.mu.Lock()
 	a.secrets[accessKey] = cached
 	a.mu.Unlock()
-	return cached, nil
+	return cached, expiredKey(accessKey, cached.expiresAt, now)
 }
 
 func (a *authenticator) locked(accessKey string, now time.Time) (time.Time, bool) {

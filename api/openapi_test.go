@@ -433,6 +433,7 @@ type contract struct {
 	ak, sk              string
 	token, expiredToken string
 	adminKey, spKey     string
+	creds               credentialFixture
 
 	mu       sync.Mutex
 	covered  map[string]map[int]bool // operation key -> statuses seen
@@ -489,6 +490,7 @@ func newContract(t *testing.T) *contract {
 	}
 	c.adminKey = newKey("ops", allot.RoleAdmin, "")
 	c.spKey = newKey("sp-1-key", allot.RoleSP, spProj)
+	c.creds = newCredentialFixture(t, store, keyring)
 
 	reader := view.New(store, 0)
 	tenantCfg := api.Config{Reader: reader, Summaries: reader, Store: store, Keyring: keyring, Observer: c.obs}
@@ -1073,5 +1075,6 @@ func contractCalls(c *contract) []call {
 			add(admin(name+" body too large", r.method, r.path, adminKey, bigJSONBody, 413, docRefuses))
 		}
 	}
+	add(credentialCalls(c)...)
 	return calls
 }
