@@ -32,7 +32,7 @@ func startAdmin(t *testing.T, e *env) *adminEnv {
 	if !ok {
 		t.Fatalf("%T has no ledger", e.store)
 	}
-	srv := api.NewAdminServer(api.Config{Store: e.store, Service: &allot.Service{Store: ls}, Ledger: ls, AdminKeys: ls})
+	srv := api.NewAdminServer(api.Config{Store: e.store, Keyring: e.keyring, Service: &allot.Service{Store: ls}, Ledger: ls, AdminKeys: ls})
 	if err := srv.Open("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}

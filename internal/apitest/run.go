@@ -25,6 +25,7 @@ func Run(t *testing.T, open func(t *testing.T) allot.Store) {
 		"StablePaging":  testStablePaging,
 		"Management":    testManagement,
 		"Summaries":     testSummaries,
+		"Revocation":    testRevocation,
 	}
 	t.Run("RateLimit", func(t *testing.T) {
 		t.Parallel()
