@@ -64,13 +64,18 @@ const (
 // newCredential creates an access key pair for projectID, storing the secret
 // key sealed under the master key. The secret is returned once, here.
 func newCredential(ctx context.Context, store allot.Store, seal func(plain, aad []byte) ([]byte, error), projectID string) (ak, sk string, err error) {
-	ak, sk = randomString(20, upperAlnum), randomString(40, alnum)
+	return newCredentialUntil(ctx, store, seal, projectID, time.Time{})
+}
+
+// newCredentialUntil is newCredential for a key that expires (zero: never).
+func newCredentialUntil(ctx context.Context, store allot.Store, seal func(plain, aad []byte) ([]byte, error), projectID string, expires time.Time) (ak, sk string, err error) {
+	ak, sk = allot.NewAccessKeyPair()
 	sealed, err := seal([]byte(sk), []byte(ak))
 	if err != nil {
 		return "", "", err
 	}
 	err = store.CreateCredential(ctx, allot.Credential{
-		AccessKey: ak, ProjectID: projectID, SecretCiphertext: sealed, CreatedAt: time.Now().UTC().Truncate(time.Second),
+		AccessKey: ak, ProjectID: projectID, SecretCiphertext: sealed, CreatedAt: time.Now().UTC().Truncate(time.Second), ExpiresAt: expires,
 	})
 	return ak, sk, err
 }
@@ -91,12 +96,17 @@ func (m *Main) createCredential(ctx context.Context, args []string) error {
 	var c common
 	fs := m.flags("credential create", &c)
 	project := fs.String("project", "", "project id (required)")
+	expires := expiresFlag(fs)
 	asJSON := fs.Bool("json", false, `print {"access_key":...,"secret_key":...}`)
 	if err := m.parse(fs, args); err != nil {
 		return err
 	}
 	if err := allot.ValidateID("--project", *project); err != nil {
 		return usageError{err}
+	}
+	until, err := parseExpires(*expires, time.Now())
+	if err != nil {
+		return err
 	}
 	keyring, err := m.keyring(&c)
 	if err != nil {
@@ -107,14 +117,22 @@ func (m *Main) createCredential(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
-	ak, sk, err := newCredential(ctx, store, keyring.Seal, *project)
+	ak, sk, err := newCredentialUntil(ctx, store, keyring.Seal, *project, until)
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return json.NewEncoder(m.Stdout).Encode(map[string]string{"access_key": ak, "secret_key": sk})
+		out := map[string]string{"access_key": ak, "secret_key": sk}
+		if !until.IsZero() {
+			out["expires_at"] = until.Format(time.RFC3339)
+		}
+		return json.NewEncoder(m.Stdout).Encode(out)
 	}
-	fmt.Fprintf(m.Stdout, "access key: %s\nsecret key: %s\n(the secret key is shown only now)\n", ak, sk)
+	fmt.Fprintf(m.Stdout, "access key: %s\nsecret key: %s\n", ak, sk)
+	if !until.IsZero() {
+		fmt.Fprintf(m.Stdout, "expires at: %s\n", until.Format(time.RFC3339))
+	}
+	fmt.Fprintln(m.Stdout, "(the secret key is shown only now)")
 	return nil
 }
 
