@@ -144,7 +144,7 @@ func credentialCalls(c *contract) []call {
 		{"POST", "/admin/v1/credentials", `{"project_id":"` + projA + `"}`},
 		{"DELETE", "/admin/v1/credentials/AKCONTRACT", ""},
 		{"GET", "/admin/v1/tokens", ""},
-		{"DELETE", "/admin/v1/tokens/" + allot.TokenID(sha256Of("token-of-proj-a")), ""},
+		{"DELETE", "/admin/v1/tokens/" + allot.TokenID(tokenHashOf("token-of-proj-a")), ""},
 		{"GET", "/admin/v1/admin-keys", ""},
 		{"DELETE", "/admin/v1/admin-keys/ops", ""},
 	} {
@@ -159,7 +159,7 @@ func credentialCalls(c *contract) []call {
 	return calls
 }
 
-func sha256Of(s string) []byte {
+func tokenHashOf(s string) []byte {
 	h := sha256.Sum256([]byte(s))
 	return h[:]
 }

@@ -16,7 +16,7 @@ import (
 // projectID is empty), never their secrets.
 func (s *Store) ListCredentials(ctx context.Context, projectID string) ([]allot.CredentialInfo, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT access_key, project_id, created_at, expires_at, revoked_at
-		FROM credentials WHERE ? = '' OR project_id = ? ORDER BY project_id, access_key`, projectID, projectID)
+		FROM credentials`+byProject(projectID)+` ORDER BY project_id, access_key`, projectArgs(projectID)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list credentials: %w", err)
 	}
@@ -50,7 +50,7 @@ func (s *Store) RevokeCredential(ctx context.Context, accessKey string) error {
 // empty) by their ids; the hash is read only to derive the id.
 func (s *Store) ListTokens(ctx context.Context, projectID string) ([]allot.TokenInfo, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT hash, project_id, created_at, expires_at, revoked_at
-		FROM tokens WHERE ? = '' OR project_id = ? ORDER BY project_id, hash`, projectID, projectID)
+		FROM tokens`+byProject(projectID)+` ORDER BY project_id, hash`, projectArgs(projectID)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list tokens: %w", err)
 	}
@@ -162,6 +162,23 @@ func (s *Store) revoke(ctx context.Context, update, key string, notFound error) 
 		s.revocations.Add(1)
 	}
 	return err
+}
+
+// byProject is the WHERE clause of a list of one project's rows (none for
+// every project's), so that the project index serves it; projectArgs are
+// its arguments.
+func byProject(projectID string) string {
+	if projectID == "" {
+		return ""
+	}
+	return ` WHERE project_id = ?`
+}
+
+func projectArgs(projectID string) []any {
+	if projectID == "" {
+		return nil
+	}
+	return []any{projectID}
 }
 
 // projectOfEmptyList tells an empty list of an existing project (nil) from

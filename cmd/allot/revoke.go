@@ -77,12 +77,12 @@ func (m *Main) credentialList(ctx context.Context, args []string) error {
 		return err
 	}
 	if *asJSON {
-		return printJSON(m, list, []allot.CredentialInfo{})
+		return printList(m, list, []allot.CredentialInfo{})
 	}
 	w := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "ACCESS KEY\tPROJECT\tCREATED\tEXPIRES\tREVOKED")
 	for _, k := range list {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", k.AccessKey, k.ProjectID, when(k.CreatedAt), when(k.ExpiresAt), when(k.RevokedAt))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", k.AccessKey, k.ProjectID, listedTime(k.CreatedAt), listedTime(k.ExpiresAt), listedTime(k.RevokedAt))
 	}
 	return w.Flush()
 }
@@ -129,12 +129,12 @@ func (m *Main) tokenList(ctx context.Context, args []string) error {
 		return err
 	}
 	if *asJSON {
-		return printJSON(m, list, []allot.TokenInfo{})
+		return printList(m, list, []allot.TokenInfo{})
 	}
 	w := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "ID\tPROJECT\tCREATED\tEXPIRES\tREVOKED")
 	for _, t := range list {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.ID, t.ProjectID, when(t.CreatedAt), when(t.ExpiresAt), when(t.RevokedAt))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.ID, t.ProjectID, listedTime(t.CreatedAt), listedTime(t.ExpiresAt), listedTime(t.RevokedAt))
 	}
 	return w.Flush()
 }
@@ -182,12 +182,12 @@ func (m *Main) adminKeyList(ctx context.Context, args []string) error {
 		return err
 	}
 	if *asJSON {
-		return printJSON(m, list, []allot.AdminKeyInfo{})
+		return printList(m, list, []allot.AdminKeyInfo{})
 	}
 	w := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "NAME\tROLE\tSP\tCREATED\tEXPIRES\tREVOKED")
 	for _, k := range list {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Role, dash(k.SPProjectID), when(k.CreatedAt), when(k.ExpiresAt), when(k.RevokedAt))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Role, orDash(k.SPProjectID), listedTime(k.CreatedAt), listedTime(k.ExpiresAt), listedTime(k.RevokedAt))
 	}
 	return w.Flush()
 }
@@ -269,8 +269,8 @@ func (m *Main) adminKeyCreate(ctx context.Context, args []string) error {
 	return nil
 }
 
-// printJSON prints list as a JSON array, empty rather than null.
-func printJSON[T any](m *Main, list, empty []T) error {
+// printList prints list as a JSON array, empty rather than null.
+func printList[T any](m *Main, list, empty []T) error {
 	if list == nil {
 		list = empty
 	}
@@ -279,17 +279,10 @@ func printJSON[T any](m *Main, list, empty []T) error {
 	return enc.Encode(list)
 }
 
-// when shows an optional time; "-" for none.
-func when(t time.Time) string {
+// listedTime shows an optional time; "-" for none.
+func listedTime(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
 	return t.UTC().Format(time.RFC3339)
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

@@ -81,13 +81,13 @@ func testRevocationCLI(t *testing.T, tm *testMain) {
 		} else if err := sign.Sign(req, nil, c.AK, []byte(c.SK), time.Now()); err != nil {
 			t.Fatal(err)
 		}
-		return do(t, req)
+		return sendRequest(t, req)
 	}
 	manage := func(key, method, path string) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequest(method, "http://"+admin+path, nil)
 		req.Header.Set("Authorization", "Bearer "+key)
-		return do(t, req)
+		return sendRequest(t, req)
 	}
 	wantStatus := func(what string, want int, status int, body string, mentions ...string) {
 		t.Helper()
@@ -220,7 +220,8 @@ func (tm *testMain) serveBoth(t *testing.T) (addr, admin string) {
 	return got.tenant, got.admin
 }
 
-func do(t *testing.T, req *http.Request) (int, string) {
+// sendRequest sends req and returns the status and the body.
+func sendRequest(t *testing.T, req *http.Request) (int, string) {
 	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
