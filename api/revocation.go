@@ -32,7 +32,7 @@ func (a *authenticator) fresh(fetched time.Time, revocations uint64, now time.Ti
 
 // expiredKey refuses an access key past its expiry (zero: none).
 func expiredKey(accessKey string, expiresAt, now time.Time) error {
-	if expiresAt.IsZero() || now.Before(expiresAt) {
+	if !(allot.Credential{ExpiresAt: expiresAt}).Expired(now) {
 		return nil
 	}
 	return fail("expired_key", unauthenticated("the access key "+accessKey+" expired at "+expiresAt.UTC().Format(time.RFC3339)))

@@ -147,7 +147,8 @@ func RunShared(t *testing.T, open func(t *testing.T) (first, second allot.Store)
 
 // testRevocationBound: node A revokes an access key; node B, with its own
 // store and cache, refuses it once api.RevocationBound has passed on its
-// clock. B's clock is moved on rather than waited for.
+// clock. B's clock stands still unless the test moves it (signatures are
+// checked against it with 15 minutes of skew), so nothing waits.
 func testRevocationBound(t *testing.T, open func(t *testing.T) (first, second allot.Store)) {
 	first, second := open(t)
 	key, err := secret.ParseKey(secret.NewKey())
@@ -171,9 +172,10 @@ func testRevocationBound(t *testing.T, open func(t *testing.T) (first, second al
 		t.Cleanup(func() { srv.Close(context.Background()) })
 		return &env{t: t, store: store, srv: srv, url: srv.URL(), keyring: keyring, fx: fx}
 	}
-	var ahead atomic.Int64 // how far B's clock is ahead of the real one
+	var ahead atomic.Int64 // how far B's clock has been moved on
+	base := time.Now()
 	nodeA := node(first, nil)
-	nodeB := node(second, func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) })
+	nodeB := node(second, func() time.Time { return base.Add(time.Duration(ahead.Load())) })
 	a := startAdmin(t, nodeA)
 	admin := a.key(t, "ops", allot.RoleAdmin, "")
 
@@ -194,4 +196,22 @@ func testRevocationBound(t *testing.T, open func(t *testing.T) (first, second al
 	// B may serve it from its cache until the bound; past it, B asks its store.
 	ahead.Store(int64(api.RevocationBound + time.Second))
 	serviceError(t, list(nodeB), 401, "APIG.0301")
+
+	// Expiry is checked on every request, also of a key B has cached.
+	sealed, err := keyring.Seal([]byte(sk), []byte(ak+"-2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bNow := base.Add(time.Duration(ahead.Load())).Truncate(time.Second)
+	if err := first.CreateCredential(context.Background(), allot.Credential{AccessKey: ak + "-2", ProjectID: tenantA, SecretCiphertext: sealed,
+		ExpiresAt: bNow.Add(5 * time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = nodeB.sdk(t, ak+"-2", sk, tenantA).ListTenantResources(listQuery{sources: allSources}.sdk())
+	if err != nil {
+		t.Fatalf("a key that expires in 5 s on B's clock: %v", err)
+	}
+	ahead.Add(int64(6 * time.Second)) // past the expiry, within the cache's lifetime
+	_, err = nodeB.sdk(t, ak+"-2", sk, tenantA).ListTenantResources(listQuery{sources: allSources}.sdk())
+	serviceError(t, err, 401, "APIG.0301", "expired at")
 }
