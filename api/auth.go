@@ -22,8 +22,7 @@ const (
 	lockoutThreshold = 5
 	lockoutDuration  = 5 * time.Minute
 	// credentialTTL bounds how long a decrypted secret key or a token is
-	// reused without asking the store again, and so how long another node
-	// may accept a revoked one (RevocationBound).
+	// reused without asking the store again.
 	credentialTTL = 10 * time.Second
 )
 
@@ -48,17 +47,17 @@ type authenticator struct {
 }
 
 type cachedSecret struct {
-	projectID   string
-	secretKey   []byte
-	fetched     time.Time
-	expiresAt   time.Time
-	revocations uint64 // the store's count when fetched (see fresh)
+	projectID string
+	secretKey []byte
+	fetched   time.Time
+	expiresAt time.Time
+	seen      uint64 // the store's Revocations() when fetched (see fresh)
 }
 
 type cachedToken struct {
-	token       allot.Token
-	fetched     time.Time
-	revocations uint64
+	token   allot.Token
+	fetched time.Time
+	seen    uint64
 }
 
 type failureCount struct {
@@ -159,15 +158,15 @@ func (a *authenticator) authenticateToken(ctx context.Context, token string) (ca
 	a.mu.Lock()
 	cached, ok := a.tokens[hash]
 	a.mu.Unlock()
-	if !ok || !a.fresh(cached.fetched, cached.revocations, now) {
-		revocations := a.store.Revocations() // before the lookup, so a revocation racing it is not missed
+	if !ok || !a.fresh(cached.fetched, cached.seen, now) {
+		seen := a.store.Revocations() // before the lookup, so a revocation racing it is not missed
 		t, err := a.store.FindToken(ctx, hash[:])
 		if allot.ErrorCodeOf(err) == allot.ENOTFOUND {
 			return caller{}, fail("unknown_token", unauthenticated("the token is unknown"))
 		} else if err != nil {
 			return caller{}, err
 		}
-		cached = cachedToken{token: t, fetched: now, revocations: revocations}
+		cached = cachedToken{token: t, fetched: now, seen: seen}
 		a.mu.Lock()
 		a.tokens[hash] = cached
 		a.mu.Unlock()
@@ -184,10 +183,10 @@ func (a *authenticator) secret(ctx context.Context, accessKey string, now time.T
 	a.mu.Lock()
 	cached, ok := a.secrets[accessKey]
 	a.mu.Unlock()
-	if ok && a.fresh(cached.fetched, cached.revocations, now) {
+	if ok && a.fresh(cached.fetched, cached.seen, now) {
 		return cached, expiredKey(accessKey, cached.expiresAt, now)
 	}
-	revocations := a.store.Revocations() // before the lookup, so a revocation racing it is not missed
+	seen := a.store.Revocations() // before the lookup, so a revocation racing it is not missed
 	cred, err := a.store.FindCredential(ctx, accessKey)
 	if allot.ErrorCodeOf(err) == allot.ENOTFOUND {
 		return cachedSecret{}, fail("unknown_key", unauthenticated("the access key is unknown"))
@@ -198,7 +197,7 @@ func (a *authenticator) secret(ctx context.Context, accessKey string, now time.T
 	if err != nil {
 		return cachedSecret{}, &allot.Error{Code: allot.EINTERNAL, Message: "secret key does not decrypt", Err: err}
 	}
-	cached = cachedSecret{projectID: cred.ProjectID, secretKey: sk, fetched: now, expiresAt: cred.ExpiresAt, revocations: revocations}
+	cached = cachedSecret{projectID: cred.ProjectID, secretKey: sk, fetched: now, expiresAt: cred.ExpiresAt, seen: seen}
 	a.mu.Lock()
 	a.secrets[accessKey] = cached
 	a.mu.Unlock()

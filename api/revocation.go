@@ -22,12 +22,12 @@ import (
 // revoked admin key is refused by every node at once.
 const RevocationBound = credentialTTL
 
-// fresh reports whether a credential fetched at fetched, when the store had
-// counted revocations, may still be used from the cache at now. A clock
+// fresh reports whether a credential fetched at fetched, when the store's
+// Revocations() was seen, may still be used from the cache at now. A clock
 // that went back also sends the lookup to the store.
-func (a *authenticator) fresh(fetched time.Time, revocations uint64, now time.Time) bool {
+func (a *authenticator) fresh(fetched time.Time, seen uint64, now time.Time) bool {
 	age := now.Sub(fetched)
-	return age >= 0 && age <= credentialTTL && a.store.Revocations() == revocations
+	return age >= 0 && age <= credentialTTL && a.store.Revocations() == seen
 }
 
 // expiredKey refuses an access key past its expiry (zero: none).
