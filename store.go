@@ -40,20 +40,47 @@ type Store interface {
 	// FindProject returns a project. ENOTFOUND if it does not exist.
 	FindProject(ctx context.Context, id string) (Project, error)
 
-	// CreateCredential adds an access key. ECONFLICT if the key exists;
-	// ENOTFOUND if its project does not exist; EINVALID for an empty key or
-	// ciphertext.
+	// CreateCredential adds an access key (ExpiresAt zero: it never
+	// expires). ECONFLICT if the key exists; ENOTFOUND if its project does
+	// not exist; EINVALID for an empty key or ciphertext.
 	CreateCredential(ctx context.Context, c Credential) error
-	// FindCredential returns an access key. ENOTFOUND if it does not exist.
+	// FindCredential returns an access key, expired or not: the caller
+	// refuses an expired key. ENOTFOUND if it does not exist or is revoked.
 	FindCredential(ctx context.Context, accessKey string) (Credential, error)
+	// ListCredentials returns the access keys of a project, or of every
+	// project when projectID is empty, revoked ones included (with
+	// RevokedAt set), ordered by project and access key. It never returns
+	// a secret. ENOTFOUND if the project does not exist.
+	ListCredentials(ctx context.Context, projectID string) ([]CredentialInfo, error)
+	// RevokeCredential revokes an access key: FindCredential no longer
+	// returns it. ENOTFOUND if it does not exist or is revoked already.
+	RevokeCredential(ctx context.Context, accessKey string) error
 
 	// CreateToken adds a token by its hash. ECONFLICT if the hash exists;
 	// ENOTFOUND if its project does not exist; EINVALID unless the hash is
 	// 32 bytes (SHA-256).
 	CreateToken(ctx context.Context, t Token) error
 	// FindToken returns the token with this hash, expired or not.
-	// ENOTFOUND if there is none.
+	// ENOTFOUND if there is none or it is revoked.
 	FindToken(ctx context.Context, hash []byte) (Token, error)
+	// ListTokens returns the tokens of a project, or of every project when
+	// projectID is empty, by their TokenID, expired and revoked ones
+	// included, ordered by project and id. It never returns a token or its
+	// hash. ENOTFOUND if the project does not exist.
+	ListTokens(ctx context.Context, projectID string) ([]TokenInfo, error)
+	// RevokeToken revokes the token whose TokenID is id: FindToken no
+	// longer returns it. EINVALID if id is not a token id (ValidateTokenID);
+	// ENOTFOUND if no token has it or that token is revoked already;
+	// ECONFLICT, revoking nothing, if two tokens share it.
+	RevokeToken(ctx context.Context, id string) error
+
+	// Revocations counts the revocations (of access keys, tokens and admin
+	// keys) committed through this store value since it was opened. It
+	// makes no round trip: a cache of credentials over this value compares
+	// it with the count it saw when it filled, and so sees a revocation
+	// made through the same value at once. Other store values (other
+	// nodes) learn of it only from the database.
+	Revocations() uint64
 
 	// Import writes a batch in one transaction. Projects are written first
 	// (an SP before its customers, in any batch order), so resources and

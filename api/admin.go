@@ -40,6 +40,7 @@ func (s *Server) adminRoutes() {
 	s.mux.Handle("POST /admin/v1/consume", s.adminOnly(s.handleConsume))
 	s.mux.Handle("GET /admin/v1/ledger", s.adminOnly(s.handleLedger))
 	s.mux.Handle("GET /admin/v1/drift", s.adminOnly(s.handleDrift))
+	s.credentialRoutes()
 	if s.cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", s.cfg.Metrics)
 	}
@@ -73,6 +74,10 @@ func (s *Server) adminOnly(h adminHandler) http.Handler {
 			return
 		} else if err != nil {
 			s.writeError(w, r, err)
+			return
+		}
+		if msg, expired := expiredAdminKey(k, s.cfg.Now()); expired {
+			refuse("expired_admin_key", msg)
 			return
 		}
 		infoFrom(r.Context()).projectID = k.SPProjectID

@@ -47,11 +47,14 @@ type cachedSecret struct {
 	projectID string
 	secretKey []byte
 	fetched   time.Time
+	expiresAt time.Time
+	seen      uint64 // the store's Revocations() when fetched (see fresh)
 }
 
 type cachedToken struct {
 	token   allot.Token
 	fetched time.Time
+	seen    uint64
 }
 
 func newAuthenticator(store allot.Store, keyring *secret.Keyring, now func() time.Time, maxSkew time.Duration, observe Observer, logger *slog.Logger) *authenticator {
@@ -214,14 +217,15 @@ func (a *authenticator) authenticateToken(ctx context.Context, token string) (ca
 	a.mu.Lock()
 	cached, ok := a.tokens[hash]
 	a.mu.Unlock()
-	if !ok || now.Sub(cached.fetched) > credentialTTL {
+	if !ok || !a.fresh(cached.fetched, cached.seen, now) {
+		seen := a.store.Revocations() // before the lookup, so a revocation racing it is not missed
 		t, err := a.store.FindToken(ctx, hash[:])
 		if allot.ErrorCodeOf(err) == allot.ENOTFOUND {
 			return caller{}, fail("unknown_token", unauthenticated("the token is unknown"))
 		} else if err != nil {
 			return caller{}, err
 		}
-		cached = cachedToken{token: t, fetched: now}
+		cached = cachedToken{token: t, fetched: now, seen: seen}
 		a.mu.Lock()
 		a.tokens[hash] = cached
 		a.mu.Unlock()
@@ -238,9 +242,10 @@ func (a *authenticator) secret(ctx context.Context, accessKey string, now time.T
 	a.mu.Lock()
 	cached, ok := a.secrets[accessKey]
 	a.mu.Unlock()
-	if ok && now.Sub(cached.fetched) <= credentialTTL {
-		return cached, nil
+	if ok && a.fresh(cached.fetched, cached.seen, now) {
+		return cached, expiredKey(accessKey, cached.expiresAt, now)
 	}
+	seen := a.store.Revocations() // before the lookup, so a revocation racing it is not missed
 	cred, err := a.store.FindCredential(ctx, accessKey)
 	if allot.ErrorCodeOf(err) == allot.ENOTFOUND {
 		return cachedSecret{}, fail("unknown_key", unauthenticated("the access key is unknown"))
@@ -251,11 +256,11 @@ func (a *authenticator) secret(ctx context.Context, accessKey string, now time.T
 	if err != nil {
 		return cachedSecret{}, &allot.Error{Code: allot.EINTERNAL, Message: "secret key does not decrypt", Err: err}
 	}
-	cached = cachedSecret{projectID: cred.ProjectID, secretKey: sk, fetched: now}
+	cached = cachedSecret{projectID: cred.ProjectID, secretKey: sk, fetched: now, expiresAt: cred.ExpiresAt, seen: seen}
 	a.mu.Lock()
 	a.secrets[accessKey] = cached
 	a.mu.Unlock()
-	return cached, nil
+	return cached, expiredKey(accessKey, cached.expiresAt, now)
 }
 
 // tenant wraps a handler of the /v1/{project_id}/ API: it authenticates the

@@ -409,7 +409,11 @@ func (brokenStore) FindAdminKey(context.Context, []byte) (allot.AdminKey, error)
 	return allot.AdminKey{}, errBroken
 }
 func (brokenStore) CreateAdminKey(context.Context, allot.AdminKey) error { return errBroken }
-func (brokenStore) Ping(context.Context) error                           { return errBroken }
+func (brokenStore) ListAdminKeys(context.Context) ([]allot.AdminKeyInfo, error) {
+	return nil, errBroken
+}
+func (brokenStore) RevokeAdminKey(context.Context, string) error { return errBroken }
+func (brokenStore) Ping(context.Context) error                   { return errBroken }
 
 // listener is one running server.
 type listener struct {
@@ -428,6 +432,7 @@ type contract struct {
 	ak, sk              string
 	token, expiredToken string
 	adminKey, spKey     string
+	creds               credentialFixture
 
 	mu       sync.Mutex
 	covered  map[string]map[int]bool // operation key -> statuses seen
@@ -484,6 +489,7 @@ func newContract(t *testing.T) *contract {
 	}
 	c.adminKey = newKey("ops", allot.RoleAdmin, "")
 	c.spKey = newKey("sp-1-key", allot.RoleSP, spProj)
+	c.creds = newCredentialFixture(t, store, keyring)
 
 	// Each variant runs through the wiring 'allot serve' uses; only the
 	// store (a broken one) or the rate limit differs.
@@ -1081,5 +1087,6 @@ func contractCalls(c *contract) []call {
 			add(admin(name+" body too large", r.method, r.path, adminKey, bigJSONBody, 413, docRefuses))
 		}
 	}
+	add(credentialCalls(c)...)
 	return calls
 }

@@ -18,8 +18,8 @@ func (s *Store) CreateAdminKey(ctx context.Context, k allot.AdminKey) error {
 		return err
 	}
 	err := retry(ctx, conflict, func() error {
-		_, err := s.pool.Exec(ctx, `INSERT INTO admin_keys (id, hash, role, sp_project_id, created_at)
-			VALUES ($1, $2, $3, $4, $5)`, k.ID, k.Hash, string(k.Role), nullIfEmpty(k.SPProjectID), s.createdAt(k.CreatedAt))
+		_, err := s.pool.Exec(ctx, `INSERT INTO admin_keys (id, hash, role, sp_project_id, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`, k.ID, k.Hash, string(k.Role), nullIfEmpty(k.SPProjectID), s.createdAt(k.CreatedAt), unixOrNull(k.ExpiresAt))
 		return err
 	})
 	// The hash is not echoed: it identifies a secret.
@@ -32,21 +32,24 @@ func (s *Store) CreateAdminKey(ctx context.Context, k allot.AdminKey) error {
 	})
 }
 
-// FindAdminKey returns the key with this hash. ENOTFOUND if there is none.
+// FindAdminKey returns the key with this hash, expired or not. ENOTFOUND if
+// there is none or it is revoked.
 func (s *Store) FindAdminKey(ctx context.Context, hash []byte) (allot.AdminKey, error) {
 	k := allot.AdminKey{Hash: hash}
 	var (
 		role    string
 		created int64
+		expires *int64
 	)
-	err := s.pool.QueryRow(ctx, `SELECT id, role, COALESCE(sp_project_id, ''), created_at FROM admin_keys WHERE hash = $1`, hash).
-		Scan(&k.ID, &role, &k.SPProjectID, &created)
+	err := s.pool.QueryRow(ctx, `SELECT id, role, COALESCE(sp_project_id, ''), created_at, expires_at
+		FROM admin_keys WHERE hash = $1 AND revoked_at IS NULL`, hash).
+		Scan(&k.ID, &role, &k.SPProjectID, &created, &expires)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return allot.AdminKey{}, allot.Errorf(allot.ENOTFOUND, "the admin key does not exist")
 	}
 	if err != nil {
 		return allot.AdminKey{}, err
 	}
-	k.Role, k.CreatedAt = allot.Role(role), fromUnix(created)
+	k.Role, k.CreatedAt, k.ExpiresAt = allot.Role(role), fromUnix(created), fromNullUnix(expires)
 	return k, nil
 }

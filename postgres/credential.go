@@ -26,8 +26,8 @@ func (s *Store) CreateCredential(ctx context.Context, c allot.Credential) error 
 		return allot.Invalid("secret_ciphertext", "is required")
 	}
 	err := retry(ctx, conflict, func() error {
-		_, err := s.pool.Exec(ctx, `INSERT INTO credentials (access_key, project_id, secret_ciphertext, created_at)
-			VALUES ($1, $2, $3, $4)`, c.AccessKey, c.ProjectID, c.SecretCiphertext, s.createdAt(c.CreatedAt))
+		_, err := s.pool.Exec(ctx, `INSERT INTO credentials (access_key, project_id, secret_ciphertext, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5)`, c.AccessKey, c.ProjectID, c.SecretCiphertext, s.createdAt(c.CreatedAt), unixOrNull(c.ExpiresAt))
 		return err
 	})
 	exists := allot.Errorf(allot.ECONFLICT, "access key %s exists already", c.AccessKey)
@@ -37,19 +37,23 @@ func (s *Store) CreateCredential(ctx context.Context, c allot.Credential) error 
 	})
 }
 
-// FindCredential returns an access key. ENOTFOUND if it does not exist.
+// FindCredential returns an access key, expired or not. ENOTFOUND if it
+// does not exist or is revoked.
 func (s *Store) FindCredential(ctx context.Context, accessKey string) (allot.Credential, error) {
 	c := allot.Credential{AccessKey: accessKey}
-	var created int64
-	err := s.pool.QueryRow(ctx, `SELECT project_id, secret_ciphertext, created_at
-		FROM credentials WHERE access_key = $1`, accessKey).Scan(&c.ProjectID, &c.SecretCiphertext, &created)
+	var (
+		created int64
+		expires *int64
+	)
+	err := s.pool.QueryRow(ctx, `SELECT project_id, secret_ciphertext, created_at, expires_at
+		FROM credentials WHERE access_key = $1 AND revoked_at IS NULL`, accessKey).Scan(&c.ProjectID, &c.SecretCiphertext, &created, &expires)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return allot.Credential{}, allot.Errorf(allot.ENOTFOUND, "access key %s does not exist", accessKey)
 	}
 	if err != nil {
 		return allot.Credential{}, err
 	}
-	c.CreatedAt = fromUnix(created)
+	c.CreatedAt, c.ExpiresAt = fromUnix(created), fromNullUnix(expires)
 	return c, nil
 }
 
@@ -74,11 +78,11 @@ func (s *Store) CreateToken(ctx context.Context, t allot.Token) error {
 }
 
 // FindToken returns the token with this hash, expired or not.
-// ENOTFOUND if there is none.
+// ENOTFOUND if there is none or it is revoked.
 func (s *Store) FindToken(ctx context.Context, hash []byte) (allot.Token, error) {
 	t := allot.Token{Hash: hash}
 	var expires, created int64
-	err := s.pool.QueryRow(ctx, `SELECT project_id, expires_at, created_at FROM tokens WHERE hash = $1`, hash).
+	err := s.pool.QueryRow(ctx, `SELECT project_id, expires_at, created_at FROM tokens WHERE hash = $1 AND revoked_at IS NULL`, hash).
 		Scan(&t.ProjectID, &expires, &created)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return allot.Token{}, allot.Errorf(allot.ENOTFOUND, "the token does not exist")

@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/allot-dev/allot"
@@ -40,6 +41,9 @@ type Store struct {
 	// imports' ledger entries and every Update (Tx.Now). Tests may replace
 	// it before first use.
 	Now func() time.Time
+
+	// revocations counts the revocations committed through this value.
+	revocations atomic.Uint64
 }
 
 var _ allot.Store = (*Store)(nil)

@@ -11,7 +11,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-const adminKeyColumns = `id, hash, role, COALESCE(sp_project_id, ''), created_at`
+const adminKeyColumns = `id, hash, role, COALESCE(sp_project_id, ''), created_at, expires_at`
 
 // CreateAdminKey adds a key. EINVALID if it is invalid; ECONFLICT if its ID
 // or hash exists; ENOTFOUND if an sp key's project does not exist.
@@ -21,8 +21,8 @@ func (s *Store) CreateAdminKey(ctx context.Context, k allot.AdminKey) error {
 	}
 	created := s.now(k.CreatedAt).Unix()
 	return s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO admin_keys (id, hash, role, sp_project_id, created_at) VALUES (?, ?, ?, ?, ?)`,
-			k.ID, k.Hash, string(k.Role), nullString(k.SPProjectID), created)
+		_, err := tx.ExecContext(ctx, `INSERT INTO admin_keys (id, hash, role, sp_project_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			k.ID, k.Hash, string(k.Role), nullString(k.SPProjectID), created, nullTime(k.ExpiresAt))
 		switch constraint(err) {
 		case 0:
 		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
@@ -40,7 +40,8 @@ func (s *Store) CreateAdminKey(ctx context.Context, k allot.AdminKey) error {
 	})
 }
 
-// FindAdminKey returns the key with this hash. ENOTFOUND if there is none.
+// FindAdminKey returns the key with this hash, expired or not. ENOTFOUND if
+// there is none or it is revoked.
 // Every management request makes it, so it is a prepared lookup like
 // FindCredential.
 func (s *Store) FindAdminKey(ctx context.Context, hash []byte) (allot.AdminKey, error) {
@@ -52,14 +53,15 @@ func (s *Store) FindAdminKey(ctx context.Context, hash []byte) (allot.AdminKey, 
 		k       allot.AdminKey
 		role    string
 		created int64
+		expires sql.NullInt64
 	)
-	err = s.adminKeyStmt.QueryRowContext(ctx, hash).Scan(&k.ID, &k.Hash, &role, &k.SPProjectID, &created)
+	err = s.adminKeyStmt.QueryRowContext(ctx, hash).Scan(&k.ID, &k.Hash, &role, &k.SPProjectID, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return allot.AdminKey{}, allot.Errorf(allot.ENOTFOUND, "the admin key does not exist")
 	}
 	if err != nil {
 		return allot.AdminKey{}, fmt.Errorf("sqlite: find admin key: %w", err)
 	}
-	k.Role, k.CreatedAt = allot.Role(role), fromUnix(created)
+	k.Role, k.CreatedAt, k.ExpiresAt = allot.Role(role), fromUnix(created), fromNullUnix(expires)
 	return k, nil
 }

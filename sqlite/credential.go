@@ -12,7 +12,7 @@ import (
 )
 
 const (
-	credentialColumns = `access_key, project_id, secret_ciphertext, created_at`
+	credentialColumns = `access_key, project_id, secret_ciphertext, created_at, expires_at`
 	tokenColumns      = `hash, project_id, expires_at, created_at`
 )
 
@@ -27,8 +27,8 @@ func (s *Store) CreateCredential(ctx context.Context, c allot.Credential) error 
 	}
 	created := s.now(c.CreatedAt).Unix()
 	return s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO credentials (`+credentialColumns+`) VALUES (?, ?, ?, ?)`,
-			c.AccessKey, c.ProjectID, c.SecretCiphertext, created)
+		_, err := tx.ExecContext(ctx, `INSERT INTO credentials (`+credentialColumns+`) VALUES (?, ?, ?, ?, ?)`,
+			c.AccessKey, c.ProjectID, c.SecretCiphertext, created, nullTime(c.ExpiresAt))
 		switch constraint(err) {
 		case 0:
 		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
@@ -43,7 +43,8 @@ func (s *Store) CreateCredential(ctx context.Context, c allot.Credential) error 
 	})
 }
 
-// FindCredential returns an access key.
+// FindCredential returns an access key, expired or not; a revoked one is
+// ENOTFOUND.
 func (s *Store) FindCredential(ctx context.Context, accessKey string) (allot.Credential, error) {
 	ctx, err := lookup(ctx)
 	if err != nil {
@@ -52,15 +53,16 @@ func (s *Store) FindCredential(ctx context.Context, accessKey string) (allot.Cre
 	var (
 		c       allot.Credential
 		created int64
+		expires sql.NullInt64
 	)
-	err = s.credentialStmt.QueryRowContext(ctx, accessKey).Scan(&c.AccessKey, &c.ProjectID, &c.SecretCiphertext, &created)
+	err = s.credentialStmt.QueryRowContext(ctx, accessKey).Scan(&c.AccessKey, &c.ProjectID, &c.SecretCiphertext, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return allot.Credential{}, allot.Errorf(allot.ENOTFOUND, "access key %s does not exist", accessKey)
 	}
 	if err != nil {
 		return allot.Credential{}, fmt.Errorf("sqlite: find credential: %w", err)
 	}
-	c.CreatedAt = fromUnix(created)
+	c.CreatedAt, c.ExpiresAt = fromUnix(created), fromNullUnix(expires)
 	return c, nil
 }
 

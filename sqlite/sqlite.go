@@ -23,6 +23,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/allot-dev/allot"
@@ -55,6 +56,9 @@ type Store struct {
 	credentialStmt *sql.Stmt
 	tokenStmt      *sql.Stmt
 	adminKeyStmt   *sql.Stmt
+
+	// revocations counts the revocations committed through this value.
+	revocations atomic.Uint64
 
 	// The statements of the lifecycle operations, prepared once on the
 	// writer connection and bound to each transaction (see Update).
@@ -134,9 +138,9 @@ func (s *Store) open(ctx context.Context, path string) error {
 	}{
 		{&s.versionStmt, `SELECT version FROM projects WHERE id = ?`},
 		{&s.projectStmt, `SELECT ` + projectColumns + `, version, next_seq FROM projects WHERE id = ?`},
-		{&s.credentialStmt, `SELECT ` + credentialColumns + ` FROM credentials WHERE access_key = ?`},
-		{&s.tokenStmt, `SELECT ` + tokenColumns + ` FROM tokens WHERE hash = ?`},
-		{&s.adminKeyStmt, `SELECT ` + adminKeyColumns + ` FROM admin_keys WHERE hash = ?`},
+		{&s.credentialStmt, `SELECT ` + credentialColumns + ` FROM credentials WHERE access_key = ? AND revoked_at IS NULL`},
+		{&s.tokenStmt, `SELECT ` + tokenColumns + ` FROM tokens WHERE hash = ? AND revoked_at IS NULL`},
+		{&s.adminKeyStmt, `SELECT ` + adminKeyColumns + ` FROM admin_keys WHERE hash = ? AND revoked_at IS NULL`},
 	} {
 		if *p.stmt, err = s.r.PrepareContext(ctx, p.query); err != nil {
 			return fmt.Errorf("sqlite: prepare %q: %w", p.query, err)

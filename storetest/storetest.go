@@ -46,10 +46,16 @@ func Run(t *testing.T, open func(t *testing.T) allot.Store) {
 	t.Run("FindCredential", func(t *testing.T) { testFindCredential(t, open) })
 	t.Run("CreateToken", func(t *testing.T) { testCreateToken(t, open) })
 	t.Run("FindToken", func(t *testing.T) { testFindToken(t, open) })
+	t.Run("ListedTypes", testListedTypes)
+	t.Run("ListCredentials", func(t *testing.T) { testListCredentials(t, open) })
+	t.Run("RevokeCredential", func(t *testing.T) { testRevokeCredential(t, open) })
+	t.Run("ListTokens", func(t *testing.T) { testListTokens(t, open) })
+	t.Run("RevokeToken", func(t *testing.T) { testRevokeToken(t, open) })
 	t.Run("Import", func(t *testing.T) { testImport(t, open) })
 	t.Run("TenantVersion", func(t *testing.T) { testTenantVersion(t, open) })
 	t.Run("TenantChanges", func(t *testing.T) { testTenantChanges(t, open) })
 	t.Run("AdminKeys", func(t *testing.T) { testAdminKeys(t, open) })
+	t.Run("AdminKeyRevocation", func(t *testing.T) { testAdminKeyRevocation(t, open) })
 	t.Run("Ping", func(t *testing.T) { testPing(t, open) })
 }
 

@@ -19,6 +19,10 @@ func RunShared(t *testing.T, open func(t *testing.T) (first, second allot.Store)
 		t.Parallel()
 		testSharedSeesWrites(t, open)
 	})
+	t.Run("Revocation", func(t *testing.T) {
+		t.Parallel()
+		testSharedRevocation(t, open)
+	})
 	t.Run("ConcurrentConsume", func(t *testing.T) {
 		t.Parallel()
 		testSharedConsume(t, open)

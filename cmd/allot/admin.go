@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -232,34 +231,6 @@ func (m *Main) verify(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stdout, "drift: project %s resource %s %s: stored %s, ledger %s\n", d.ProjectID, d.ResourceID, d.Field, d.Stored, d.Ledger)
 	}
 	return errDrift
-}
-
-func (m *Main) createAdminKey(ctx context.Context, args []string) error {
-	var c common
-	fs := m.flags("admin-key create", &c)
-	name := fs.String("name", "", "name of the key; recorded as the actor of every change it makes (required)")
-	sp := fs.String("sp", "", "make an sp key acting for this service provider project (default: an admin key)")
-	asJSON := fs.Bool("json", false, `print {"name":...,"key":...,"role":...}`)
-	if err := m.parse(fs, args); err != nil {
-		return err
-	}
-	if err := (&allot.AdminKey{ID: *name, Hash: []byte{1}, Role: roleOf(*sp), SPProjectID: *sp}).Validate(); err != nil {
-		return usageError{err}
-	}
-	store, err := openStore(ctx, c.db)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	key, err := newAdminKey(ctx, store, *name, *sp)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return json.NewEncoder(m.Stdout).Encode(map[string]string{"name": *name, "key": key, "role": string(roleOf(*sp))})
-	}
-	fmt.Fprintf(m.Stdout, "admin key %s (%s): %s\n(send it as 'Authorization: Bearer KEY'; it is shown only now)\n", *name, roleOf(*sp), key)
-	return nil
 }
 
 func roleOf(sp string) allot.Role {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot"
-	"github.com/allot-dev/allot/internal/app"
 	"github.com/allot-dev/allot/secret"
 )
 
@@ -67,7 +66,7 @@ func (m *Main) demo(ctx context.Context, store allot.Store, keyring *secret.Keyr
 	} else if err != nil {
 		return err
 	}
-	ak, sk, err := newCredential(ctx, store, keyring, demoProject)
+	ak, sk, err := newCredential(ctx, store, keyring, demoProject, time.Time{})
 	if err != nil {
 		return err
 	}
@@ -97,7 +96,7 @@ Or with the official Go SDK (github.com/huaweicloud/huaweicloud-sdk-go-v3), AK/S
 	if adminEndpoint == "" {
 		return nil
 	}
-	key, err := newAdminKey(ctx, store, "demo-admin-"+strings.ToLower(app.RandomString(6, app.UpperAlnum)), "")
+	key, err := newAdminKey(ctx, store, "demo-admin-"+demoKeySuffix(), "")
 	if err != nil {
 		return err
 	}
@@ -108,4 +107,10 @@ Or with the official Go SDK (github.com/huaweicloud/huaweicloud-sdk-go-v3), AK/S
 
 `, key, adminEndpoint, demoProject)
 	return nil
+}
+
+// demoKeySuffix tells apart the admin keys of successive demo starts.
+func demoKeySuffix() string {
+	ak, _ := allot.NewAccessKeyPair()
+	return strings.ToLower(ak[:6])
 }

@@ -44,8 +44,12 @@ const usage = `usage: allot <command> [flags]
 commands:
   serve                 run the HTTP API
   project create        add a project (tenant)
-  credential create     add an AK/SK pair for a project
+  credential create     add an AK/SK pair for a project (--expires DURATION|RFC3339)
+  credential list       list access keys (--project P), never their secrets
+  credential revoke AK  revoke an access key
   token create          issue an X-Auth-Token for a project
+  token list            list tokens by id (--project P), never the tokens
+  token revoke ID       revoke a token by the id token list shows
   import FILE           load JSON Lines of projects, resources and assignments ('-' = stdin)
   migrate               apply database migrations and exit
   resources list        list a tenant's resources from a running server (AK/SK from ALLOT_AK/ALLOT_SK)
@@ -54,7 +58,9 @@ commands:
   version               print the version
 
 management (JSON in, JSON out; the same operations as the admin API):
-  admin-key create      issue a management API key (--sp PROJECT for a service provider's key)
+  admin-key create      issue a management API key (--sp PROJECT for a service provider's key, --expires)
+  admin-key list        list admin keys, never the keys
+  admin-key revoke NAME revoke an admin key
   package add JSON      record a purchase (PURCHASED, order_id) or admin allocation (ADMIN_ALLOCATED)
   allocate JSON         a service provider allocates units of its package to a customer
   consume JSON          meter usage of a package (idempotency_key required)
@@ -100,7 +106,19 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	case cmd == "token" && sub == "create":
 		return m.createToken(ctx, rest[1:])
 	case cmd == "admin-key" && sub == "create":
-		return m.createAdminKey(ctx, rest[1:])
+		return m.adminKeyCreate(ctx, rest[1:])
+	case cmd == "credential" && sub == "list":
+		return m.credentialList(ctx, rest[1:])
+	case cmd == "credential" && sub == "revoke":
+		return m.credentialRevoke(ctx, rest[1:])
+	case cmd == "token" && sub == "list":
+		return m.tokenList(ctx, rest[1:])
+	case cmd == "token" && sub == "revoke":
+		return m.tokenRevoke(ctx, rest[1:])
+	case cmd == "admin-key" && sub == "list":
+		return m.adminKeyList(ctx, rest[1:])
+	case cmd == "admin-key" && sub == "revoke":
+		return m.adminKeyRevoke(ctx, rest[1:])
 	case cmd == "ledger":
 		return m.ledger(ctx, rest)
 	case cmd == "verify":

@@ -41,10 +41,11 @@ func (m *Main) createProject(ctx context.Context, args []string) error {
 	return nil
 }
 
-// newCredential creates an access key pair for projectID, sealed; the
-// secret is returned once, here.
-func newCredential(ctx context.Context, store allot.Store, keyring *secret.Keyring, projectID string) (ak, sk string, err error) {
-	return app.IssueCredential(ctx, store, keyring, projectID)
+// newCredential issues an access key pair for projectID that expires at
+// expires (zero: never); the secret is returned once, here.
+func newCredential(ctx context.Context, store allot.Store, keyring *secret.Keyring, projectID string, expires time.Time) (ak, sk string, err error) {
+	c, sk, err := allot.IssueCredential(ctx, store, keyring, projectID, time.Now(), expires)
+	return c.AccessKey, sk, err
 }
 
 // newToken issues a token for projectID valid for ttl; only its hash is stored.
@@ -63,12 +64,17 @@ func (m *Main) createCredential(ctx context.Context, args []string) error {
 	var c common
 	fs := m.flags("credential create", &c)
 	project := fs.String("project", "", "project id (required)")
+	expires := expiresFlag(fs)
 	asJSON := fs.Bool("json", false, `print {"access_key":...,"secret_key":...}`)
 	if err := m.parse(fs, args); err != nil {
 		return err
 	}
 	if err := allot.ValidateID("--project", *project); err != nil {
 		return usageError{err}
+	}
+	until, err := parseExpires(*expires, time.Now())
+	if err != nil {
+		return err
 	}
 	store, err := openStore(ctx, c.db)
 	if err != nil {
@@ -79,14 +85,22 @@ func (m *Main) createCredential(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ak, sk, err := newCredential(ctx, store, keyring, *project)
+	ak, sk, err := newCredential(ctx, store, keyring, *project, until)
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return json.NewEncoder(m.Stdout).Encode(map[string]string{"access_key": ak, "secret_key": sk})
+		out := map[string]string{"access_key": ak, "secret_key": sk}
+		if !until.IsZero() {
+			out["expires_at"] = until.Format(time.RFC3339)
+		}
+		return json.NewEncoder(m.Stdout).Encode(out)
 	}
-	fmt.Fprintf(m.Stdout, "access key: %s\nsecret key: %s\n(the secret key is shown only now)\n", ak, sk)
+	fmt.Fprintf(m.Stdout, "access key: %s\nsecret key: %s\n", ak, sk)
+	if !until.IsZero() {
+		fmt.Fprintf(m.Stdout, "expires at: %s\n", until.Format(time.RFC3339))
+	}
+	fmt.Fprintln(m.Stdout, "(the secret key is shown only now)")
 	return nil
 }
 

@@ -18,3 +18,12 @@ func TestPostgres(t *testing.T) {
 	pgtest.NeedDB(t)
 	Run(t, func(t *testing.T) allot.Store { return pgtest.MustOpen(t) })
 }
+
+// TestPostgresShared runs the two-node tests on one schema.
+func TestPostgresShared(t *testing.T) {
+	pgtest.NeedDB(t)
+	RunShared(t, func(t *testing.T) (allot.Store, allot.Store) {
+		dsn := pgtest.NewSchemaDSN(t)
+		return pgtest.MustOpenDSN(t, dsn), pgtest.MustOpenDSN(t, dsn)
+	})
+}

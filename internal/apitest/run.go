@@ -27,6 +27,7 @@ func Run(t *testing.T, open func(t *testing.T) allot.Store) {
 		"Summaries":          testSummaries,
 		"CredentialHeaders":  testCredentialHeaders,
 		"MalformedAccessKey": testMalformedAccessKey,
+		"Revocation":         testRevocation,
 	}
 	t.Run("Lockout", func(t *testing.T) {
 		t.Parallel()

@@ -19,3 +19,19 @@ func TestSQLite(t *testing.T) {
 		return s
 	})
 }
+
+func TestSQLiteShared(t *testing.T) {
+	RunShared(t, func(t *testing.T) (allot.Store, allot.Store) {
+		path := filepath.Join(t.TempDir(), "allot.db")
+		var stores [2]allot.Store
+		for i := range stores {
+			s, err := sqlite.Open(context.Background(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			stores[i] = s
+		}
+		return stores[0], stores[1]
+	})
+}

@@ -1,0 +1,11 @@
+-- Expiry and revocation of credentials.
+--
+-- A revoked credential keeps its row, marked by revoked_at, rather than
+-- being deleted: a list shows who held a key and when it was revoked, and
+-- an admin key's name, which ledger entries record as their actor, can then
+-- never be given to a second key. Lookups skip revoked rows.
+ALTER TABLE credentials ADD COLUMN IF NOT EXISTS expires_at BIGINT; -- NULL: never
+ALTER TABLE credentials ADD COLUMN IF NOT EXISTS revoked_at BIGINT; -- NULL: in force
+ALTER TABLE tokens ADD COLUMN IF NOT EXISTS revoked_at BIGINT;
+ALTER TABLE admin_keys ADD COLUMN IF NOT EXISTS expires_at BIGINT;
+ALTER TABLE admin_keys ADD COLUMN IF NOT EXISTS revoked_at BIGINT;
