@@ -33,7 +33,8 @@ type authenticator struct {
 	logger  *slog.Logger
 	store   allot.Store
 	keyring *secret.Keyring
-	now     func() time.Time
+	now     func() time.Time // the allot clock: expiry and cache ages
+	wall    func() time.Time // the real time: signature dates and lockouts
 	maxSkew time.Duration
 
 	lockout *lockout
@@ -57,10 +58,10 @@ type cachedToken struct {
 	seen    uint64
 }
 
-func newAuthenticator(store allot.Store, keyring *secret.Keyring, now func() time.Time, maxSkew time.Duration, observe Observer, logger *slog.Logger) *authenticator {
+func newAuthenticator(store allot.Store, keyring *secret.Keyring, now, wall func() time.Time, maxSkew time.Duration, observe Observer, logger *slog.Logger) *authenticator {
 	return &authenticator{
 		observe: observe, logger: logger,
-		store: store, keyring: keyring, now: now, maxSkew: maxSkew,
+		store: store, keyring: keyring, now: now, wall: wall, maxSkew: maxSkew,
 		lockout: newLockout(),
 		secrets: make(map[string]cachedSecret),
 		tokens:  make(map[[sha256.Size]byte]cachedToken),
@@ -144,9 +145,11 @@ func (a *authenticator) check(r *http.Request, accessKey *string) (caller, error
 	if err := checkAccessKey(auth.AccessKey); err != nil {
 		return caller{}, err
 	}
-	now := a.now()
+	// Every SDK signs X-Sdk-Date with the real time, so the signature and
+	// the lockout run on the wall clock; expiry runs on allot's clock.
+	now, wall := a.now(), a.wall()
 	addr := clientAddr(r)
-	switch until, addressLocked, keyLocked := a.lockout.locked(auth.AccessKey, addr, now); {
+	switch until, addressLocked, keyLocked := a.lockout.locked(auth.AccessKey, addr, wall); {
 	case addressLocked:
 		return caller{}, fail("locked_address", unauthenticated("this client address is locked after repeated authentication failures until "+until.UTC().Format(time.RFC3339)))
 	case keyLocked:
@@ -156,7 +159,7 @@ func (a *authenticator) check(r *http.Request, accessKey *string) (caller, error
 	if err != nil {
 		var f *authFailure
 		if errors.As(err, &f) && f.reason == "unknown_key" {
-			a.lockout.unknownKey(addr, now)
+			a.lockout.unknownKey(addr, wall)
 		}
 		return caller{}, err
 	}
@@ -171,14 +174,14 @@ func (a *authenticator) check(r *http.Request, accessKey *string) (caller, error
 		}
 		return caller{}, unauthenticated("request body could not be read")
 	}
-	if err := sign.Verify(r, body, auth, cred.secretKey, now, a.maxSkew); err != nil {
+	if err := sign.Verify(r, body, auth, cred.secretKey, wall, a.maxSkew); err != nil {
 		var serr *sign.Error
 		if errors.As(err, &serr) {
 			switch serr.Kind {
 			case sign.KindExpired:
 				return caller{}, fail("signature_expired", &allot.Error{Code: allot.ESIGEXPIRED, Message: serr.Error()})
 			case sign.KindMismatch:
-				a.lockout.badSignature(auth.AccessKey, addr, now)
+				a.lockout.badSignature(auth.AccessKey, addr, wall)
 				return caller{}, fail("bad_signature", unauthenticated("verify aksk signature fail: "+serr.Error()))
 			}
 		}

@@ -29,8 +29,12 @@ type Config struct {
 	Store   allot.Store
 	Keyring *secret.Keyring
 	Logger  *slog.Logger
-	// Now is the clock for signature dates and token expiry (time.Now if nil).
+	// Now is allot's clock (allot.Clock's Now): token, access key and admin
+	// key expiry and credential cache ages (time.Now if nil).
 	Now func() time.Time
+	// WallNow is the real time, against which X-Sdk-Date is checked and
+	// lockouts run, whatever Now says (time.Now if nil).
+	WallNow func() time.Time
 	// MaxClockSkew bounds |X-Sdk-Date - now| (15 minutes if zero).
 	MaxClockSkew time.Duration
 	// RequestTimeout bounds the work of one request (10 s if zero).
@@ -82,6 +86,9 @@ func newServer(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.WallNow == nil {
+		cfg.WallNow = time.Now
+	}
 	if cfg.MaxClockSkew == 0 {
 		cfg.MaxClockSkew = 15 * time.Minute
 	}
@@ -95,7 +102,7 @@ func newServer(cfg Config) *Server {
 		cfg.Observer = nopObserver{}
 	}
 	s := &Server{cfg: cfg, logger: cfg.Logger, mux: http.NewServeMux(), limit: newLimiter(cfg.RateLimit, cfg.RateBurst)}
-	s.auth = newAuthenticator(cfg.Store, cfg.Keyring, cfg.Now, cfg.MaxClockSkew, cfg.Observer, cfg.Logger)
+	s.auth = newAuthenticator(cfg.Store, cfg.Keyring, cfg.Now, cfg.WallNow, cfg.MaxClockSkew, cfg.Observer, cfg.Logger)
 	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
 	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
 	s.mux.HandleFunc("GET /openapi.json", s.handleOpenAPI)

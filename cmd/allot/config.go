@@ -125,7 +125,7 @@ func readConfigFile(path string) (map[string]string, error) {
 
 // openStore opens the store a DSN names and runs its migrations.
 func openStore(ctx context.Context, dsn string) (allot.Store, error) {
-	s, err := app.OpenStore(ctx, dsn)
+	s, err := app.OpenStore(ctx, dsn, nil)
 	var unsupported app.ErrUnsupportedDSN
 	if errors.As(err, &unsupported) {
 		return nil, usageError{err}

@@ -33,6 +33,10 @@ func Run(t *testing.T, open func(t *testing.T) allot.Store) {
 		t.Parallel()
 		testLockout(t, open)
 	})
+	t.Run("Clock", func(t *testing.T) {
+		t.Parallel()
+		testClock(t, open)
+	})
 	t.Run("RateLimit", func(t *testing.T) {
 		t.Parallel()
 		testRateLimit(t, open)

@@ -27,6 +27,10 @@ type Config struct {
 	Keyring *secret.Keyring
 	// Logger receives the request log and every warning (discarded if nil).
 	Logger *slog.Logger
+	// Clock is what every rule reads the time from (the wall clock if nil);
+	// open the store with the same clock (OpenStore). Signature dates are
+	// always checked against the wall clock.
+	Clock allot.Clock
 
 	// Addr is the tenant listener's address ("127.0.0.1:0" for a free port).
 	Addr string
@@ -50,6 +54,7 @@ type App struct {
 	// Store is the store as every component sees it: timed by Metrics.
 	Store   allot.Store
 	Service *allot.Service
+	Clock   allot.Clock
 	Reader  *view.Reader
 	Metrics *metrics.Metrics
 	Tenant  *api.Server
@@ -66,13 +71,16 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = allot.WallClock{}
+	}
 	if cfg.CacheRows == 0 {
 		cfg.CacheRows = view.DefaultMaxRows
 	}
 	met := metrics.New()
 	store := met.Wrap(cfg.Store)
 	reader := view.New(store, cfg.CacheRows)
-	a := &App{Store: store, Service: &allot.Service{Store: store}, Reader: reader, Metrics: met}
+	a := &App{Store: store, Service: &allot.Service{Store: store}, Reader: reader, Metrics: met, Clock: cfg.Clock}
 
 	base := api.Config{
 		Reader:      reader,
@@ -80,6 +88,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		Store:       store,
 		Keyring:     cfg.Keyring,
 		Logger:      cfg.Logger,
+		Now:         cfg.Clock.Now,
 		LogRequests: cfg.LogRequests,
 		RateLimit:   cfg.RateLimit,
 		RateBurst:   cfg.RateBurst,

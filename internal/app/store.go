@@ -26,17 +26,33 @@ func (e ErrUnsupportedDSN) Error() string {
 }
 
 // OpenStore opens the store a --db value names (a SQLite path, sqlite:PATH,
-// or a postgres:// URL) and brings its schema up to date.
-func OpenStore(ctx context.Context, dsn string) (allot.Store, error) {
+// or a postgres:// URL) and brings its schema up to date. The store stamps
+// and checks times with clock (the wall clock if nil): give it the clock
+// the App runs on.
+func OpenStore(ctx context.Context, dsn string, clock allot.Clock) (allot.Store, error) {
+	if clock == nil {
+		clock = allot.WallClock{}
+	}
+	path := dsn
 	switch {
 	case IsPostgres(dsn):
-		return postgres.Open(ctx, dsn)
+		s, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			return nil, err
+		}
+		s.Now = clock.Now
+		return s, nil
 	case strings.HasPrefix(dsn, "sqlite:"):
-		return sqlite.Open(ctx, strings.TrimPrefix(dsn, "sqlite:"))
+		path = strings.TrimPrefix(dsn, "sqlite:")
 	case strings.Contains(dsn, "://"):
 		return nil, ErrUnsupportedDSN{dsn}
 	}
-	return sqlite.Open(ctx, dsn)
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	s.Now = clock.Now
+	return s, nil
 }
 
 // secretParam matches a password given as a key=value setting, in a URL's
