@@ -356,7 +356,9 @@ func randomSecret() string {
 func isPostgres(db string) bool { return app.IsPostgres(db) }
 
 // openStore opens the store a --db value names, as allot's --db does.
-func openStore(ctx context.Context, db string) (allot.Store, error) { return app.OpenStore(ctx, db, nil) }
+func openStore(ctx context.Context, db string) (allot.Store, error) {
+	return app.OpenStore(ctx, db, nil)
+}
 
 // pgKeyPath is where the master key of a PostgreSQL seeding is kept: the
 // database cannot hold it, so a file in the temp dir named after the DSN.
