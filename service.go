@@ -1,0 +1,120 @@
+package allot
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+)
+
+// Role is what a management credential may do.
+type Role string
+
+const (
+	// RoleAdmin may do everything, on every project.
+	RoleAdmin Role = "admin"
+	// RoleSP acts for one service provider project: it allocates from its
+	// own packages to its own customers and reclaims or cancels what it
+	// allocated.
+	RoleSP Role = "sp"
+)
+
+// Actor is the management credential behind an operation; its ID goes into
+// every ledger entry the operation writes.
+type Actor struct {
+	ID          string
+	Role        Role
+	SPProjectID string // for RoleSP
+}
+
+// OpResult is the answer to a lifecycle operation. It is what a retry with
+// the same idempotency key gets back.
+type OpResult struct {
+	Resource   Resource      `json:"resource"`
+	Assignment *Assignment   `json:"assignment,omitempty"`
+	Entries    []LedgerEntry `json:"entries"`
+	// Replayed is true when the answer comes from an earlier request with
+	// the same idempotency key; nothing was changed this time.
+	Replayed bool `json:"replayed,omitempty"`
+}
+
+// Service holds the lifecycle rules: purchases, allocations, reclaims,
+// freezes, consumption and refunds. Each operation is one Ledger.Update:
+// checked and written all or nothing, every change a ledger entry.
+type Service struct {
+	Store LedgerStore
+}
+
+// LedgerStore is what the lifecycle rules need of a store.
+type LedgerStore interface {
+	Ledger
+	FindProject(ctx context.Context, id string) (Project, error)
+}
+
+// MaxReasonLen bounds the free text of a reason.
+const MaxReasonLen = 1024
+
+func forbidden(format string, args ...any) error { return Errorf(EFORBIDDEN, format, args...) }
+
+func (a Actor) requireAdmin() error {
+	if a.Role != RoleAdmin {
+		return forbidden("this operation needs an admin credential")
+	}
+	return nil
+}
+
+// record appends a ledger entry for r and returns it.
+func record(tx Tx, actor Actor, r *Resource, op Op, amount, usage Quantity, key, reason, ref string) (LedgerEntry, error) {
+	e := LedgerEntry{ProjectID: r.ProjectID, ResourceID: r.ResourceID, At: tx.Now(), Actor: actor.ID, Op: op,
+		AmountDelta: amount, UsageDelta: usage, IdempotencyKey: key, Reason: reason, Ref: ref}
+	err := tx.AppendLedger(&e)
+	return e, err
+}
+
+// newID returns prefix and 16 random hex digits: ids that spread evenly
+// across the key space of a distributed database.
+func newID(prefix string) string {
+	var b [8]byte
+	rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// ResourceRef names one resource of one project.
+type ResourceRef struct {
+	ProjectID  string `json:"project_id"`
+	ResourceID string `json:"resource_id"`
+}
+
+func (ref ResourceRef) validate() error {
+	if err := ValidateID("project_id", ref.ProjectID); err != nil {
+		return err
+	}
+	return ValidateID("resource_id", ref.ResourceID)
+}
+
+// liveResource loads a resource that has not been removed.
+func liveResource(tx Tx, ref ResourceRef) (Resource, error) {
+	r, err := tx.Resource(ref.ProjectID, ref.ResourceID)
+	if err != nil {
+		return Resource{}, err
+	}
+	if r.Removed {
+		return Resource{}, Errorf(ENOTFOUND, "resource %s of project %s was cancelled or fully reclaimed", ref.ResourceID, ref.ProjectID)
+	}
+	return r, nil
+}
+
+// projectsOf returns the projects an operation on r may touch: r's own and,
+// for a resource an SP allocated, the SP's (whose pool gets units back).
+// The SP is found from the customer's project record, before the
+// transaction, so both can be locked in order.
+func (s *Service) projectsOf(ctx context.Context, ref ResourceRef) ([]string, error) {
+	p, err := s.Store.FindProject(ctx, ref.ProjectID)
+	if err != nil || p.SPProjectID == "" {
+		return []string{ref.ProjectID}, err
+	}
+	sp := p.SPProjectID
+	if sp < ref.ProjectID {
+		return []string{sp, ref.ProjectID}, nil
+	}
+	return []string{ref.ProjectID, sp}, nil
+}
