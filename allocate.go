@@ -49,12 +49,22 @@ func (s *Service) Allocate(ctx context.Context, actor Actor, req AllocateRequest
 	if err := validateKey(req.IdempotencyKey); err != nil {
 		return OpResult{}, err
 	}
+	if actor.Role != RoleAdmin {
+		// An SP learns nothing about projects that are not its customers:
+		// a missing project gets the same answer as another SP's.
+		c, err := s.Store.FindProject(ctx, req.CustomerProjectID)
+		if ErrorCodeOf(err) == ENOTFOUND || err == nil && c.SPProjectID != req.SPProjectID {
+			return OpResult{}, notCustomer(req)
+		} else if err != nil {
+			return OpResult{}, err
+		}
+	}
 	projects := []string{req.SPProjectID, req.CustomerProjectID}
 	slices.Sort(projects)
 	recordID := newID("assign-")
 	var out OpResult
 	err := s.Store.Update(ctx, projects, func(tx Tx) (err error) {
-		out, err = once(tx, req.SPProjectID, "allocate:"+req.IdempotencyKey, req, func() (OpResult, error) {
+		out, err = once(tx, idem{Project: req.SPProjectID, Key: scopedKey("allocate", "", req.IdempotencyKey), Shown: req.IdempotencyKey, Request: req}, func() (OpResult, error) {
 			return allocate(tx, actor, req, recordID)
 		})
 		return err
@@ -68,7 +78,7 @@ func allocate(tx Tx, actor Actor, req AllocateRequest, recordID string) (OpResul
 		return OpResult{}, err
 	}
 	if customer.SPProjectID != req.SPProjectID {
-		return OpResult{}, Invalid("customer_project_id", "%s is not a customer of service provider %s", req.CustomerProjectID, req.SPProjectID)
+		return OpResult{}, notCustomer(req)
 	}
 	src, err := spPackage(tx, req)
 	if err != nil {
@@ -178,4 +188,8 @@ func expiresBefore(a, b *Resource) bool {
 		return a.ExpireTime.Before(b.ExpireTime)
 	}
 	return a.Seq < b.Seq
+}
+
+func notCustomer(req AllocateRequest) error {
+	return Invalid("customer_project_id", "%s is not a customer of service provider %s", req.CustomerProjectID, req.SPProjectID)
 }

@@ -49,7 +49,7 @@ func (s *Service) Consume(ctx context.Context, actor Actor, req ConsumeRequest) 
 	}
 	var out OpResult
 	err := s.Store.Update(ctx, []string{req.ProjectID}, func(tx Tx) (err error) {
-		out, err = once(tx, req.ProjectID, "consume:"+req.IdempotencyKey, req, func() (OpResult, error) {
+		out, err = once(tx, idem{Project: req.ProjectID, Key: scopedKey("consume", "", req.IdempotencyKey), Shown: req.IdempotencyKey, Request: req}, func() (OpResult, error) {
 			return consume(tx, actor, req)
 		})
 		return err

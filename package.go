@@ -31,18 +31,27 @@ func (s *Service) AddPackage(ctx context.Context, actor Actor, req PackageReques
 	if err := actor.requireAdmin(); err != nil {
 		return OpResult{}, err
 	}
-	op, key := OpPurchase, req.IdempotencyKey
+	op := OpPurchase
+	var id idem
 	switch req.Source {
 	case SourcePurchased:
 		if err := ValidateID("order_id", req.OrderID); err != nil {
 			return OpResult{}, err
 		}
-		key = "order:" + req.OrderID
+		// An order is a purchase's identity: the order id is its key.
+		id = idem{Project: req.ProjectID, Key: "order:" + req.OrderID, Shown: "order:" + req.OrderID}
 	case SourceAdminAllocated:
 		op = OpAdminGrant
-		if err := validateKey(key); err != nil {
+		if err := validateKey(req.IdempotencyKey); err != nil {
 			return OpResult{}, err
 		}
+		// Release 1 kept a grant's key unprefixed, where it could collide
+		// with another operation's prefixed key; only a grant's record
+		// found there is a grant's.
+		id = idem{Project: req.ProjectID, Key: scopedKey("admin_grant", "", req.IdempotencyKey), Shown: req.IdempotencyKey,
+			LegacyKey: req.IdempotencyKey, LegacyInScope: func(fp string) bool {
+				return legacyField(fp, "resource_source") == string(SourceAdminAllocated)
+			}}
 	default:
 		return OpResult{}, Invalid("resource_source", "must be PURCHASED or ADMIN_ALLOCATED; SP_ALLOCATED packages come from an SP allocation")
 	}
@@ -61,10 +70,10 @@ func (s *Service) AddPackage(ctx context.Context, actor Actor, req PackageReques
 		return OpResult{}, err
 	}
 	// The generated id is not part of the request: a retry would draw another.
-	fingerprint := req
+	id.Request = req
 	var out OpResult
 	err := s.Store.Update(ctx, []string{req.ProjectID}, func(tx Tx) (err error) {
-		out, err = once(tx, req.ProjectID, key, fingerprint, func() (OpResult, error) {
+		out, err = once(tx, id, func() (OpResult, error) {
 			r := r
 			if err := tx.SaveResource(&r); err != nil {
 				return OpResult{}, err

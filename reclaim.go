@@ -63,28 +63,44 @@ func (s *Service) Reclaim(ctx context.Context, actor Actor, req ReclaimRequest) 
 			return OpResult{}, err
 		}
 	}
-	projects, err := s.projectsOf(ctx, req.ResourceRef)
+	projects, err := s.projectsOf(ctx, actor, req.ResourceRef)
 	if err != nil {
 		return OpResult{}, err
 	}
+	kind := "reclaim"
+	if req.Cancel {
+		kind = "cancel"
+	}
+	id := idem{Project: req.ProjectID, Key: scopedKey(kind, req.ResourceID, req.IdempotencyKey), Shown: req.IdempotencyKey, Request: req,
+		// Release 1 kept reclaims and cancels of every resource of a
+		// project under one prefix.
+		LegacyKey: "reclaim:" + req.IdempotencyKey, LegacyInScope: func(fp string) bool {
+			return legacyField(fp, "resource_id") == req.ResourceID && legacyBool(fp, "cancel") == req.Cancel
+		}}
 	var out OpResult
 	err = s.Store.Update(ctx, projects, func(tx Tx) (err error) {
-		out, err = once(tx, req.ProjectID, "reclaim:"+req.IdempotencyKey, req, func() (OpResult, error) {
-			return reclaim(tx, actor, req)
+		// Authorize before the key is looked up: a replay answers only
+		// someone who may make the request. A removed resource still
+		// authorizes, so a retry of its cancel replays.
+		r, err := tx.Resource(req.ProjectID, req.ResourceID)
+		if err != nil {
+			return err
+		}
+		a, err := mayManage(tx, actor, &r)
+		if err != nil {
+			return err
+		}
+		out, err = once(tx, id, func() (OpResult, error) {
+			return reclaim(tx, actor, req, r, a)
 		})
 		return err
 	})
 	return out, err
 }
 
-func reclaim(tx Tx, actor Actor, req ReclaimRequest) (OpResult, error) {
-	r, err := liveResource(tx, req.ResourceRef)
-	if err != nil {
-		return OpResult{}, err
-	}
-	a, err := mayManage(tx, actor, &r)
-	if err != nil {
-		return OpResult{}, err
+func reclaim(tx Tx, actor Actor, req ReclaimRequest, r Resource, a *Assignment) (OpResult, error) {
+	if r.Removed {
+		return OpResult{}, removedErr(req.ResourceRef)
 	}
 	take := r.Remaining()
 	if req.Amount != nil {

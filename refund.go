@@ -32,7 +32,9 @@ func (s *Service) Refund(ctx context.Context, actor Actor, req RefundRequest) (O
 	}
 	var out OpResult
 	err := s.Store.Update(ctx, []string{req.ProjectID}, func(tx Tx) (err error) {
-		out, err = once(tx, req.ProjectID, "refund:"+req.IdempotencyKey, req, func() (OpResult, error) {
+		id := idem{Project: req.ProjectID, Key: scopedKey("refund", req.ResourceID, req.IdempotencyKey), Shown: req.IdempotencyKey, Request: req,
+			LegacyKey: "refund:" + req.IdempotencyKey, LegacyInScope: func(fp string) bool { return legacyField(fp, "resource_id") == req.ResourceID }}
+		out, err = once(tx, id, func() (OpResult, error) {
 			r, err := liveResource(tx, req.ResourceRef)
 			if err != nil {
 				return OpResult{}, err

@@ -98,17 +98,28 @@ func liveResource(tx Tx, ref ResourceRef) (Resource, error) {
 		return Resource{}, err
 	}
 	if r.Removed {
-		return Resource{}, Errorf(ENOTFOUND, "resource %s of project %s was cancelled or fully reclaimed", ref.ResourceID, ref.ProjectID)
+		return Resource{}, removedErr(ref)
 	}
 	return r, nil
+}
+
+func removedErr(ref ResourceRef) error {
+	return Errorf(ENOTFOUND, "resource %s of project %s was cancelled or fully reclaimed", ref.ResourceID, ref.ProjectID)
 }
 
 // projectsOf returns the projects an operation on r may touch: r's own and,
 // for a resource an SP allocated, the SP's (whose pool gets units back).
 // The SP is found from the customer's project record, before the
 // transaction, so both can be locked in order.
-func (s *Service) projectsOf(ctx context.Context, ref ResourceRef) ([]string, error) {
+//
+// An SP may only act on its customers' projects: any other project, and one
+// that does not exist, is EFORBIDDEN before a resource is looked at, so the
+// answer never tells whether the resource exists.
+func (s *Service) projectsOf(ctx context.Context, actor Actor, ref ResourceRef) ([]string, error) {
 	p, err := s.Store.FindProject(ctx, ref.ProjectID)
+	if actor.Role != RoleAdmin && (ErrorCodeOf(err) == ENOTFOUND || err == nil && (actor.Role != RoleSP || p.SPProjectID != actor.SPProjectID)) {
+		return nil, forbidden("this credential cannot manage resource %s of project %s", ref.ResourceID, ref.ProjectID)
+	}
 	if err != nil || p.SPProjectID == "" {
 		return []string{ref.ProjectID}, err
 	}

@@ -31,6 +31,9 @@ func RunLedger(t *testing.T, open func(t *testing.T) allot.Store) {
 		"LedgerQuery":       testLedgerQuery,
 		"ImportIsLedgered":  testImportIsLedgered,
 		"ConcurrentConsume": testConcurrentConsume,
+		"ReplayAuthorized":  testReplayAuthorized,
+		"IdempotencyScope":  testIdempotencyScope,
+		"SPCannotProbe":     testSPCannotProbe,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
