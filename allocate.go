@@ -95,7 +95,8 @@ func allocate(tx Tx, actor Actor, req AllocateRequest, recordID string) (OpResul
 	if err := tx.SaveResource(&src); err != nil {
 		return OpResult{}, err
 	}
-	out, err := record(tx, actor, &src, OpSPGrantOut, 0, req.Amount, req.IdempotencyKey, "", recordID)
+	out, err := appendEntry(tx, LedgerEntry{ProjectID: src.ProjectID, ResourceID: src.ResourceID, Actor: actor.ID, Op: OpSPGrantOut,
+		UsageDelta: req.Amount, IdempotencyKey: req.IdempotencyKey, Ref: recordID})
 	if err != nil {
 		return OpResult{}, err
 	}
@@ -107,7 +108,8 @@ func allocate(tx Tx, actor Actor, req AllocateRequest, recordID string) (OpResul
 	if err := tx.SaveResource(&granted); err != nil {
 		return OpResult{}, err
 	}
-	in, err := record(tx, actor, &granted, OpSPGrantIn, req.Amount, 0, req.IdempotencyKey, "", recordID)
+	in, err := appendEntry(tx, LedgerEntry{ProjectID: granted.ProjectID, ResourceID: granted.ResourceID, Actor: actor.ID, Op: OpSPGrantIn,
+		AmountDelta: req.Amount, IdempotencyKey: req.IdempotencyKey, Ref: recordID})
 	if err != nil {
 		return OpResult{}, err
 	}
@@ -123,7 +125,7 @@ func allocate(tx Tx, actor Actor, req AllocateRequest, recordID string) (OpResul
 	if err := tx.SaveAssignment(&a); err != nil {
 		return OpResult{}, err
 	}
-	return OpResult{Resource: granted, Assignment: &a, Entries: []LedgerEntry{out, in}}, nil
+	return OpResult{Resource: granted, Assignment: &a, Entries: []LedgerEntry{out, in}, Created: true}, nil
 }
 
 // spPackage picks the SP package an allocation draws from.

@@ -99,14 +99,15 @@ func addUsage(tx Tx, actor Actor, r Resource, op Op, delta Quantity, key, reason
 	if err := tx.SaveResource(&r); err != nil {
 		return OpResult{}, err
 	}
-	e, err := record(tx, actor, &r, op, 0, delta, key, reason, "")
+	e, err := appendEntry(tx, LedgerEntry{ProjectID: r.ProjectID, ResourceID: r.ResourceID, Actor: actor.ID, Op: op,
+		UsageDelta: delta, IdempotencyKey: key, Reason: reason})
 	if err != nil {
 		return OpResult{}, err
 	}
 	out := OpResult{Resource: r, Entries: []LedgerEntry{e}}
 	if r.Source == SourceSPAllocated {
-		a, err := tx.Assignment(r.ResourceID)
-		if err == nil && a.CustomerProjectID == r.ProjectID {
+		a, err := tx.Assignment(r.ProjectID, r.ResourceID)
+		if err == nil {
 			a.ResourceUsedNum += delta
 			if err := tx.SaveAssignment(&a); err != nil {
 				return OpResult{}, err

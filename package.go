@@ -78,8 +78,9 @@ func (s *Service) AddPackage(ctx context.Context, actor Actor, req PackageReques
 			if err := tx.SaveResource(&r); err != nil {
 				return OpResult{}, err
 			}
-			e, err := record(tx, actor, &r, op, r.Amount, 0, req.IdempotencyKey, "", req.OrderID)
-			return OpResult{Resource: r, Entries: []LedgerEntry{e}}, err
+			e, err := appendEntry(tx, LedgerEntry{ProjectID: r.ProjectID, ResourceID: r.ResourceID, Actor: actor.ID, Op: op,
+				AmountDelta: r.Amount, IdempotencyKey: req.IdempotencyKey, Ref: req.OrderID})
+			return OpResult{Resource: r, Entries: []LedgerEntry{e}, Created: true}, err
 		})
 		return err
 	})

@@ -9,12 +9,10 @@ import (
 func mayManage(tx Tx, actor Actor, r *Resource) (*Assignment, error) {
 	var a *Assignment
 	if r.Source == SourceSPAllocated {
-		rec, err := tx.Assignment(r.ResourceID)
+		rec, err := tx.Assignment(r.ProjectID, r.ResourceID)
 		switch ErrorCodeOf(err) {
 		case "":
-			if rec.CustomerProjectID == r.ProjectID {
-				a = &rec
-			}
+			a = &rec
 		case ENOTFOUND:
 		default:
 			return nil, err
@@ -125,7 +123,8 @@ func reclaim(tx Tx, actor Actor, req ReclaimRequest, r Resource, a *Assignment) 
 	if a != nil {
 		ref = a.RecordID
 	}
-	e, err := record(tx, actor, &r, op, -take, 0, req.IdempotencyKey, req.Reason, ref)
+	e, err := appendEntry(tx, LedgerEntry{ProjectID: r.ProjectID, ResourceID: r.ResourceID, Actor: actor.ID, Op: op,
+		AmountDelta: -take, IdempotencyKey: req.IdempotencyKey, Reason: req.Reason, Ref: ref})
 	if err != nil {
 		return OpResult{}, err
 	}
@@ -145,7 +144,8 @@ func reclaim(tx Tx, actor Actor, req ReclaimRequest, r Resource, a *Assignment) 
 			if err := tx.SaveResource(&src); err != nil {
 				return OpResult{}, err
 			}
-			back, err := record(tx, actor, &src, OpSPReturn, 0, -take, req.IdempotencyKey, req.Reason, a.RecordID)
+			back, err := appendEntry(tx, LedgerEntry{ProjectID: src.ProjectID, ResourceID: src.ResourceID, Actor: actor.ID, Op: OpSPReturn,
+				UsageDelta: -take, IdempotencyKey: req.IdempotencyKey, Reason: req.Reason, Ref: a.RecordID})
 			if err != nil {
 				return OpResult{}, err
 			}

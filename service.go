@@ -35,6 +35,10 @@ type OpResult struct {
 	// Replayed is true when the answer comes from an earlier request with
 	// the same idempotency key; nothing was changed this time.
 	Replayed bool `json:"replayed,omitempty"`
+	// Created is true when this call made a new package (a purchase, a
+	// grant or an allocation); false for every other operation and for a
+	// replay, which made nothing. The management API answers 201 for it.
+	Created bool `json:"-"`
 }
 
 // Service holds the lifecycle rules: purchases, allocations, reclaims,
@@ -62,10 +66,10 @@ func (a Actor) requireAdmin() error {
 	return nil
 }
 
-// record appends a ledger entry for r and returns it.
-func record(tx Tx, actor Actor, r *Resource, op Op, amount, usage Quantity, key, reason, ref string) (LedgerEntry, error) {
-	e := LedgerEntry{ProjectID: r.ProjectID, ResourceID: r.ResourceID, At: tx.Now(), Actor: actor.ID, Op: op,
-		AmountDelta: amount, UsageDelta: usage, IdempotencyKey: key, Reason: reason, Ref: ref}
+// appendEntry stamps e with the operation's time, appends it and returns it
+// with its Seq. Callers build e as a literal, so every field is named.
+func appendEntry(tx Tx, e LedgerEntry) (LedgerEntry, error) {
+	e.At = tx.Now()
 	err := tx.AppendLedger(&e)
 	return e, err
 }

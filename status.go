@@ -81,7 +81,8 @@ func (s *Service) change(ctx context.Context, ref ResourceRef, fn func(Tx, *Reso
 		if err := tx.SaveResource(&r); err != nil {
 			return err
 		}
-		e, err := record(tx, actor, &r, op, 0, 0, "", reason, entryRef)
+		e, err := appendEntry(tx, LedgerEntry{ProjectID: r.ProjectID, ResourceID: r.ResourceID, Actor: actor.ID, Op: op,
+			Reason: reason, Ref: entryRef})
 		out = OpResult{Resource: r, Entries: []LedgerEntry{e}}
 		return err
 	})

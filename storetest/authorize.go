@@ -79,7 +79,7 @@ func testIdempotencyScope(t *testing.T, e *ledgerEnv) {
 		grant := pkg("lone", "", "TTS", 1, future)
 		grant.Source, grant.OrderID, grant.IdempotencyKey = allot.SourceAdminAllocated, "", key
 		out, err := e.svc.AddPackage(e.ctx, admin, grant)
-		if err != nil || out.Replayed || out.Resource.Source != allot.SourceAdminAllocated {
+		if err != nil || out.Replayed || !out.Created || out.Resource.Source != allot.SourceAdminAllocated {
 			t.Fatalf("grant with key %q: %+v %v", key, out, err)
 		}
 	}
