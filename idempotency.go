@@ -1,8 +1,8 @@
 package allot
 
 import (
-	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // idem names the idempotency scope of one operation. The key a client sends
@@ -15,7 +15,7 @@ type idem struct {
 	Key     string
 	// Shown is the key as the client sent it, for messages.
 	Shown   string
-	Request any
+	Request request
 	// LegacyKey is where release 1 kept the record of this operation, when
 	// it differs from Key; LegacyInScope tells whether a record found there
 	// belongs to this operation's scope (release 1's scope was wider).
@@ -37,11 +37,11 @@ func scopedKey(kind, resourceID, key string) string {
 // returns that answer and changes nothing; the same key with another
 // request is refused. The caller has authorized the actor already: a
 // replay must never answer someone who may not make the request.
+//
+// A record written by release 1 (a fingerprint without a version prefix)
+// is compared the way release 1 wrote it, with the request's frozen
+// release-1 JSON.
 func once(tx Tx, id idem, op func() (OpResult, error)) (OpResult, error) {
-	fp, err := json.Marshal(id.Request)
-	if err != nil {
-		return OpResult{}, err
-	}
 	rec, ok, err := tx.Idempotency(id.Project, id.Key)
 	if err != nil {
 		return OpResult{}, err
@@ -53,11 +53,19 @@ func once(tx Tx, id idem, op func() (OpResult, error)) (OpResult, error) {
 		ok = ok && (id.LegacyInScope == nil || id.LegacyInScope(rec.Fingerprint))
 	}
 	if ok {
-		if rec.Fingerprint != string(fp) {
+		same := rec.Fingerprint == id.Request.canonical().fingerprint()
+		if !strings.HasPrefix(rec.Fingerprint, fingerprintVersion) {
+			fp, err := legacyFingerprint(id.Request.legacy())
+			if err != nil {
+				return OpResult{}, err
+			}
+			same = rec.Fingerprint == fp
+		}
+		if !same {
 			return OpResult{}, Errorf(ECONFLICT, "idempotency_key %q was used for a different request", id.Shown)
 		}
-		var out OpResult
-		if err := json.Unmarshal(rec.Result, &out); err != nil {
+		out, err := decodeAnswer(rec.Result)
+		if err != nil {
 			return OpResult{}, fmt.Errorf("stored answer for idempotency key %q: %w", id.Shown, err)
 		}
 		out.Replayed = true
@@ -67,29 +75,17 @@ func once(tx Tx, id idem, op func() (OpResult, error)) (OpResult, error) {
 	if err != nil {
 		return OpResult{}, err
 	}
-	result, err := json.Marshal(out)
+	result, err := encodeAnswer(out)
 	if err != nil {
 		return OpResult{}, err
 	}
-	return out, tx.SaveIdempotency(IdempotencyRecord{ProjectID: id.Project, Key: id.Key, Fingerprint: string(fp), Result: result, CreatedAt: tx.Now()})
+	return out, tx.SaveIdempotency(IdempotencyRecord{ProjectID: id.Project, Key: id.Key,
+		Fingerprint: id.Request.canonical().fingerprint(), Result: result, CreatedAt: tx.Now()})
 }
 
-// legacyField reads one string field of a release-1 fingerprint (the JSON
-// of the request), to tell which scope the record belongs to.
-func legacyField(fingerprint, field string) string {
-	var m map[string]any
-	if json.Unmarshal([]byte(fingerprint), &m) != nil {
-		return ""
-	}
-	s, _ := m[field].(string)
-	return s
-}
-
-func legacyBool(fingerprint, field string) bool {
-	var m map[string]any
-	if json.Unmarshal([]byte(fingerprint), &m) != nil {
-		return false
-	}
-	b, _ := m[field].(bool)
-	return b
+// request is what an idempotent operation's request gives the record: its
+// canonical form and its release-1 shape.
+type request interface {
+	canonical() canon
+	legacy() any
 }
