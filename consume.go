@@ -36,9 +36,11 @@ func (s *Service) Consume(ctx context.Context, actor Actor, req ConsumeRequest) 
 		if err := ValidateID("resource_id", req.ResourceID); err != nil {
 			return OpResult{}, err
 		}
+	case req.ResourceType == "":
+		return OpResult{}, Invalid("resource_id", "or resource_type is required")
 	default:
 		if err := ValidateID("resource_type", req.ResourceType); err != nil {
-			return OpResult{}, Invalid("resource_id", "or resource_type is required")
+			return OpResult{}, err
 		}
 	}
 	if err := validatePositive("amount", req.Amount); err != nil {

@@ -38,6 +38,13 @@ func (s *Service) AddPackage(ctx context.Context, actor Actor, req PackageReques
 		if err := ValidateID("order_id", req.OrderID); err != nil {
 			return OpResult{}, err
 		}
+		// A purchase needs no key of its own, but one it carries goes
+		// into its ledger entry: it is held to the same rule.
+		if req.IdempotencyKey != "" {
+			if err := validateKey(req.IdempotencyKey); err != nil {
+				return OpResult{}, err
+			}
+		}
 		// An order is a purchase's identity: the order id is its key.
 		id = idem{Project: req.ProjectID, Key: "order:" + req.OrderID, Shown: "order:" + req.OrderID}
 	case SourceAdminAllocated:

@@ -54,9 +54,6 @@ type LedgerStore interface {
 	FindProject(ctx context.Context, id string) (Project, error)
 }
 
-// MaxReasonLen bounds the free text of a reason.
-const MaxReasonLen = 1024
-
 func forbidden(format string, args ...any) error { return Errorf(EFORBIDDEN, format, args...) }
 
 func (a Actor) requireAdmin() error {

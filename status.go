@@ -44,8 +44,8 @@ func (s *Service) BindAsset(ctx context.Context, actor Actor, ref ResourceRef, a
 		if err := ValidateID("asset_id", asset.AssetID); err != nil {
 			return OpResult{}, err
 		}
-		if len(asset.AssetName) > 255 {
-			return OpResult{}, Invalid("asset_name", "is longer than 255 bytes")
+		if err := validateName("asset_name", asset.AssetName); err != nil {
+			return OpResult{}, err
 		}
 	}
 	return s.change(ctx, ref, func(tx Tx, r *Resource) (Op, string, bool) {

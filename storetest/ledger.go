@@ -37,6 +37,7 @@ func RunLedger(t *testing.T, open func(t *testing.T) allot.Store) {
 		"SPCannotProbe":        testSPCannotProbe,
 		"LedgerReadAuthorized": testLedgerReadAuthorized,
 		"Created":              testCreated,
+		"BadText":              testBadText,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
