@@ -63,11 +63,13 @@ type refundRequestR1 struct {
 }
 
 func (req PackageRequest) legacy() any {
+	//lint:ignore S1016 a conversion would tie the frozen shape to the domain type
 	return packageRequestR1{req.ProjectID, req.ResourceID, req.Source, req.OrderID, req.ResourceType, req.BusinessType,
 		req.SubResourceType, req.IsSubResource, req.ChargingMode, req.Unit, req.Amount, req.ExpireTime, req.IdempotencyKey}
 }
 
 func (req AllocateRequest) legacy() any {
+	//lint:ignore S1016 a conversion would tie the frozen shape to the domain type
 	return allocateRequestR1{req.SPProjectID, req.CustomerProjectID, req.ResourceSpecCode, req.Amount, req.SPResourceID,
 		req.ExpireTime, req.IdempotencyKey}
 }
@@ -77,6 +79,7 @@ func (req ReclaimRequest) legacy() any {
 }
 
 func (req ConsumeRequest) legacy() any {
+	//lint:ignore S1016 a conversion would tie the frozen shape to the domain type
 	return consumeRequestR1{req.ProjectID, req.ResourceID, req.ResourceType, req.Amount, req.IdempotencyKey}
 }
 
