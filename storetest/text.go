@@ -144,6 +144,18 @@ func testBadText(t *testing.T, e *ledgerEnv) {
 		{"refund", "resource_id", ids, refund(func(r *allot.RefundRequest, v string) { r.ResourceID = v })},
 		{"refund", "reason", texts, refund(func(r *allot.RefundRequest, v string) { r.Reason = v })},
 		{"refund", "idempotency_key", keys, refund(func(r *allot.RefundRequest, v string) { r.IdempotencyKey = v })},
+		{"create project", "name", names, func(v string) error {
+			p := NewProject("named", "")
+			p.Name = v
+			return e.store.CreateProject(e.ctx, p)
+		}},
+		{"create project", "project_id", ids, func(v string) error { return e.store.CreateProject(e.ctx, NewProject(v, "")) }},
+		// An import names the item first, then the field.
+		{"import", "resource lone/imported: bound_asset.asset_name", names, func(v string) error {
+			r := NewResource("lone", "imported")
+			r.BoundAsset = &allot.BoundAsset{AssetID: "as-1", AssetName: v}
+			return e.store.Import(e.ctx, allot.ImportBatch{Resources: []allot.Resource{r}})
+		}},
 		{"ledger", "project_id", ids, func(v string) error {
 			_, _, err := e.svc.LedgerEntries(e.ctx, admin, allot.LedgerQuery{ProjectID: v, Page: allot.Page{Limit: 1}})
 			return err
@@ -164,8 +176,13 @@ func testBadText(t *testing.T, e *ledgerEnv) {
 	if got := MustTenantVersion(t, e.store, "cust-a"); got != v0 {
 		t.Fatalf("refused requests moved cust-a's version from %d to %d", v0, got)
 	}
-	if _, ok := e.resource(t, "lone", "x"); ok {
-		t.Fatal("a refused purchase was written")
+	for _, id := range []string{"x", "imported"} {
+		if _, ok := e.resource(t, "lone", id); ok {
+			t.Fatalf("refused resource %s was written", id)
+		}
+	}
+	if _, err := e.store.FindProject(e.ctx, "named"); allot.ErrorCodeOf(err) != allot.ENOTFOUND {
+		t.Fatalf("a refused project was written: %v", err)
 	}
 
 	// A reason may span lines; it is stored and read back as sent.
