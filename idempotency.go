@@ -13,7 +13,9 @@ import (
 type idem struct {
 	Project string
 	Key     string
-	// Shown is the key as the client sent it, for messages.
+	// Param and Shown name the key as the client sent it, for messages:
+	// "idempotency_key" (when Param is empty) or a purchase's "order_id".
+	Param   string
 	Shown   string
 	Request request
 	// LegacyKey is where release 1 kept the record of this operation, when
@@ -62,7 +64,11 @@ func once(tx Tx, id idem, op func() (OpResult, error)) (OpResult, error) {
 			same = rec.Fingerprint == fp
 		}
 		if !same {
-			return OpResult{}, Errorf(ECONFLICT, "idempotency_key %q was used for a different request", id.Shown)
+			param := id.Param
+			if param == "" {
+				param = "idempotency_key"
+			}
+			return OpResult{}, Errorf(ECONFLICT, "%s %q was used for a different request", param, id.Shown)
 		}
 		out, err := decodeAnswer(rec.Result)
 		if err != nil {

@@ -46,7 +46,7 @@ func (s *Service) AddPackage(ctx context.Context, actor Actor, req PackageReques
 			}
 		}
 		// An order is a purchase's identity: the order id is its key.
-		id = idem{Project: req.ProjectID, Key: "order:" + req.OrderID, Shown: "order:" + req.OrderID}
+		id = idem{Project: req.ProjectID, Key: "order:" + req.OrderID, Param: "order_id", Shown: req.OrderID}
 	case SourceAdminAllocated:
 		op = OpAdminGrant
 		if err := validateKey(req.IdempotencyKey); err != nil {

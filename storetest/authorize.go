@@ -107,6 +107,16 @@ func testIdempotencyScope(t *testing.T, e *ledgerEnv) {
 		}
 	}
 	e.expect(t, "lone", "p1", units(9), units(1))
+	// A conflict names the key the client sent, not its scoped form.
+	other := pkg("lone", "p1", "CHANNEL", 11, future)
+	_, err := e.svc.AddPackage(e.ctx, admin, other)
+	if want := `order_id "order-lone-p1" was used for a different request`; allot.ErrorCodeOf(err) != allot.ECONFLICT || allot.ErrorMessageOf(err) != want {
+		t.Errorf("re-sent order with another amount: %v, want ECONFLICT %q", err, want)
+	}
+	_, err = e.svc.Consume(e.ctx, admin, allot.ConsumeRequest{ProjectID: "lone", ResourceID: "p1", Amount: units(4), IdempotencyKey: "k1"})
+	if want := `idempotency_key "k1" was used for a different request`; allot.ErrorCodeOf(err) != allot.ECONFLICT || allot.ErrorMessageOf(err) != want {
+		t.Errorf("consume key with another amount: %v, want ECONFLICT %q", err, want)
+	}
 	e.noDrift(t)
 }
 
