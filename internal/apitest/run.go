@@ -16,15 +16,16 @@ import (
 // top-level group gets its own server and freshly loaded store.
 func Run(t *testing.T, open func(t *testing.T) allot.Store) {
 	groups := map[string]func(*testing.T, *env){
-		"ListFilters":   testListFilters,
-		"ListErrors":    testListErrors,
-		"AssignRecords": testAssignRecords,
-		"Auth":          testAuth,
-		"Transport":     testTransport,
-		"Freshness":     testFreshness,
-		"StablePaging":  testStablePaging,
-		"Management":    testManagement,
-		"Summaries":     testSummaries,
+		"ListFilters":         testListFilters,
+		"ListErrors":          testListErrors,
+		"AssignRecords":       testAssignRecords,
+		"Auth":                testAuth,
+		"Transport":           testTransport,
+		"Freshness":           testFreshness,
+		"StablePaging":        testStablePaging,
+		"Management":          testManagement,
+		"Summaries":           testSummaries,
+		"ManagementHardening": testManagementHardening,
 	}
 	t.Run("RateLimit", func(t *testing.T) {
 		t.Parallel()
