@@ -92,8 +92,9 @@ type Tx interface {
 	// otherwise; it stamps r.Version. The project must be held by the
 	// transaction. ECONFLICT if a new resource's id exists.
 	SaveResource(r *Resource) error
-	// Assignment returns an allocation record. ENOTFOUND if there is none.
-	Assignment(recordID string) (Assignment, error)
+	// Assignment returns an allocation record of a customer project, read
+	// with the project in the query. ENOTFOUND if there is none.
+	Assignment(customerProjectID, recordID string) (Assignment, error)
 	// SaveAssignment inserts or updates like SaveResource; the customer
 	// project must be held.
 	SaveAssignment(a *Assignment) error

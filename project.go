@@ -18,8 +18,11 @@ func (p *Project) Validate() error {
 	if err := ValidateID("project_id", p.ID); err != nil {
 		return err
 	}
-	if p.Name == "" || len(p.Name) > 255 {
+	if p.Name == "" || len(p.Name) > MaxNameLen {
 		return Invalid("name", "must be 1 to 255 bytes")
+	}
+	if err := validateName("name", p.Name); err != nil {
+		return err
 	}
 	if err := ValidateID("region_id", p.RegionID); err != nil {
 		return err
@@ -44,6 +47,11 @@ func ValidateID(param, id string) error {
 	}
 	if len(id) > 64 {
 		return Invalid(param, "is longer than 64 characters")
+	}
+	if id == "." || id == ".." {
+		// The router cleans them out of a path: such an id could be
+		// stored but never addressed.
+		return Invalid(param, "cannot be %q", id)
 	}
 	for i := 0; i < len(id); i++ {
 		c := id[i]

@@ -61,8 +61,8 @@ func (r *Resource) Validate() error {
 		if err := ValidateID("bound_asset.asset_id", r.BoundAsset.AssetID); err != nil {
 			return err
 		}
-		if len(r.BoundAsset.AssetName) > 255 {
-			return Invalid("bound_asset.asset_name", "is longer than 255 bytes")
+		if err := validateName("bound_asset.asset_name", r.BoundAsset.AssetName); err != nil {
+			return err
 		}
 	}
 	if err := ValidateID("resource_type", r.ResourceType); err != nil {

@@ -89,7 +89,8 @@ type Store interface {
 	// or refers to a missing project, or an assignment's customer is not a
 	// customer of its SP; ECONFLICT if an id exists already or appears twice
 	// in the batch. Error messages name the item. Nothing is written on any
-	// error.
+	// error. The rules are the package's Import, written once; a store
+	// implements Importer and calls Import over itself.
 	Import(ctx context.Context, b ImportBatch) error
 
 	// TenantVersion returns a project's current version. ENOTFOUND if the

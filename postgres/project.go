@@ -57,11 +57,10 @@ func scanProject(row pgx.Row, id string) (p allot.Project, version, gained int64
 	return p, version, gained, nil
 }
 
-// insertProjects writes a batch's new projects at version 1. A service
-// provider of the same batch goes before its customers, so the foreign key
-// holds however the caller ordered them.
+// insertProjects writes new projects at version 1 in the order given: a
+// service provider of the same batch must come before its customers
+// (allot.Import orders them), or the foreign key fails.
 func (s *Store) insertProjects(ctx context.Context, tx pgx.Tx, ps []allot.Project) error {
-	ps = spFirst(ps)
 	for len(ps) > 0 {
 		n := min(len(ps), insertChunk)
 		ids, names, regions := make([]string, n), make([]string, n), make([]string, n)
@@ -84,36 +83,6 @@ func (s *Store) insertProjects(ctx context.Context, tx pgx.Tx, ps []allot.Projec
 		ps = ps[n:]
 	}
 	return nil
-}
-
-// spFirst orders projects so that every project comes after the project of
-// the same batch that is its service provider. A cycle is left in the
-// caller's order and fails on the foreign key.
-func spFirst(ps []allot.Project) []allot.Project {
-	inBatch := make(map[string]bool, len(ps))
-	for _, p := range ps {
-		inBatch[p.ID] = true
-	}
-	placed := make(map[string]bool, len(ps))
-	done := make([]bool, len(ps))
-	out := make([]allot.Project, 0, len(ps))
-	for len(out) < len(ps) {
-		progress := false
-		for i, p := range ps {
-			if !done[i] && (!inBatch[p.SPProjectID] || placed[p.SPProjectID]) {
-				out, done[i], placed[p.ID], progress = append(out, p), true, true, true
-			}
-		}
-		if !progress {
-			for i, p := range ps {
-				if !done[i] {
-					out = append(out, p)
-				}
-			}
-			break
-		}
-	}
-	return out
 }
 
 func nullIfEmpty(s string) *string {

@@ -12,152 +12,72 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Import writes a batch in one transaction. Projects are written first,
-// so resources and assignments may refer to projects of the same batch.
-// EINVALID if an item is invalid or refers to a missing project, or an
-// assignment's customer is not a customer of its SP; ECONFLICT if an id
-// exists already. Nothing is written on any error.
-//
-// Each project that gains rows has its row updated exactly once: the update
-// raises its version by one and reserves as many sequence numbers as it gains
-// rows, and as many ledger seqs as it gains resources. The row lock taken by
-// that update serialises the writers of one project, so versions are handed
-// out in commit order and a reader that saw version v has seen every row at
-// or below v. Projects are updated in id order so that two batches touching
-// the same projects cannot deadlock.
-//
-// Every imported resource gets one import entry in the ledger, with its
-// amount and usage as deltas, so that the ledger accounts for it from the
-// start. Imported assignments get none: they have no allot-made package
-// behind them, and Drift checks only those that do.
+var _ allot.Importer = (*Store)(nil)
+
+// Import writes a batch all or nothing; the rules are allot.Import's, the
+// inserts BulkInsert's.
 func (s *Store) Import(ctx context.Context, b allot.ImportBatch) error {
-	if err := checkBatch(b); err != nil {
-		return err
-	}
-	gains, entries := make(map[string]int64), make(map[string]int64)
-	for _, r := range b.Resources {
-		gains[r.ProjectID]++
-		entries[r.ProjectID]++
-	}
-	for _, a := range b.Assignments {
-		gains[a.CustomerProjectID]++
-	}
-	touched := slices.Sorted(maps.Keys(gains))
-	// Copies, so the caller's slices are never written to and a retried
-	// transaction stamps every row afresh.
-	rs, as := slices.Clone(b.Resources), slices.Clone(b.Assignments)
-	es := make([]allot.LedgerEntry, len(rs))
-	at := s.Now().UTC().Truncate(time.Second)
+	return allot.Import(ctx, s, b)
+}
 
+// BulkInsert runs fn in one write transaction. Each project's row is
+// updated once by Reserve: the row lock serialises the writers of one
+// project, so versions are handed out in commit order and a reader that saw
+// version v has seen every row at or below v.
+//
+// The inserts are multi-row statements, which report only the constraint
+// that failed: after the rollback, explain looks up which of the rows given
+// to the transaction broke it.
+func (s *Store) BulkInsert(ctx context.Context, fn func(allot.ImportTx) error) error {
+	var t *importTx
 	err := s.withTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		if err := s.insertProjects(ctx, tx, b.Projects); err != nil {
-			return err
-		}
-		type stamp struct {
-			version, seq, ledgerSeq int64
-			sp                      string
-		}
-		stamps := make(map[string]*stamp, len(touched))
-		for _, id := range touched {
-			var st stamp
-			err := tx.QueryRow(ctx, `UPDATE projects SET version = version + 1, next_seq = next_seq + $2,
-					next_ledger_seq = next_ledger_seq + $3
-				WHERE id = $1 RETURNING version, next_seq - $2, next_ledger_seq - $3, COALESCE(sp_project_id, '')`,
-				id, gains[id], entries[id]).
-				Scan(&st.version, &st.seq, &st.ledgerSeq, &st.sp)
-			if errors.Is(err, pgx.ErrNoRows) {
-				if i := slices.IndexFunc(rs, func(r allot.Resource) bool { return r.ProjectID == id }); i >= 0 {
-					return allot.Errorf(allot.EINVALID, "resource %s/%s: project_id: project %s does not exist", id, rs[i].ResourceID, id)
-				}
-				i := slices.IndexFunc(as, func(a allot.Assignment) bool { return a.CustomerProjectID == id })
-				return allot.Errorf(allot.EINVALID, "assignment %s: customer_project_id: project %s does not exist", as[i].RecordID, id)
-			}
-			if err != nil {
-				return err
-			}
-			stamps[id] = &st
-		}
-		for i := range rs {
-			r := &rs[i]
-			st := stamps[r.ProjectID]
-			r.Version, r.Seq = st.version, st.seq
-			st.seq++
-			es[i] = allot.LedgerEntry{ProjectID: r.ProjectID, Seq: st.ledgerSeq, ResourceID: r.ResourceID, At: at,
-				Actor: "import", Op: allot.OpImport, AmountDelta: r.Amount, UsageDelta: r.Usage}
-			st.ledgerSeq++
-		}
-		for i := range as {
-			a := &as[i]
-			st := stamps[a.CustomerProjectID]
-			if st.sp != a.SPProjectID {
-				return allot.Errorf(allot.EINVALID, "assignment %s: customer_project_id: project %s is not a customer of %s",
-					a.RecordID, a.CustomerProjectID, a.SPProjectID)
-			}
-			a.Version, a.Seq = st.version, st.seq
-			st.seq++
-		}
-		if err := insertResources(ctx, tx, rs); err != nil {
-			return err
-		}
-		if err := insertLedger(ctx, tx, es); err != nil {
-			return err
-		}
-		return insertAssignments(ctx, tx, as)
+		t = &importTx{s: s, ctx: ctx, tx: tx, now: s.Now().UTC().Truncate(time.Second)}
+		return fn(t)
 	})
-	if err != nil {
-		return s.explain(ctx, b, err)
-	}
-	return nil
-}
-
-// checkBatch validates every item and refuses ids that a batch repeats,
-// before any round trip to the database. Messages name the item.
-func checkBatch(b allot.ImportBatch) error {
-	projects := make(map[string]bool, len(b.Projects))
-	for i := range b.Projects {
-		p := &b.Projects[i]
-		if err := p.Validate(); err != nil {
-			return itemError("project "+p.ID, err)
-		}
-		if projects[p.ID] {
-			return allot.Errorf(allot.ECONFLICT, "project %s appears twice in the batch", p.ID)
-		}
-		projects[p.ID] = true
-	}
-	type key struct{ project, id string }
-	resources := make(map[key]bool, len(b.Resources))
-	for i := range b.Resources {
-		r := &b.Resources[i]
-		if err := r.Validate(); err != nil {
-			return itemError("resource "+r.ProjectID+"/"+r.ResourceID, err)
-		}
-		k := key{r.ProjectID, r.ResourceID}
-		if resources[k] {
-			return allot.Errorf(allot.ECONFLICT, "resource %s/%s appears twice in the batch", r.ProjectID, r.ResourceID)
-		}
-		resources[k] = true
-	}
-	records := make(map[string]bool, len(b.Assignments))
-	for i := range b.Assignments {
-		a := &b.Assignments[i]
-		if err := a.Validate(); err != nil {
-			return itemError("assignment "+a.RecordID, err)
-		}
-		if records[a.RecordID] {
-			return allot.Errorf(allot.ECONFLICT, "assignment %s appears twice in the batch", a.RecordID)
-		}
-		records[a.RecordID] = true
-	}
-	return nil
-}
-
-// itemError prefixes an error's message with the batch item it is about.
-func itemError(item string, err error) error {
-	var e *allot.Error
-	if errors.As(err, &e) {
-		return &allot.Error{Code: e.Code, Message: item + ": " + e.Message, Err: e.Err}
+	if err != nil && t != nil {
+		return s.explain(ctx, t.batch, err)
 	}
 	return err
+}
+
+type importTx struct {
+	s     *Store
+	ctx   context.Context
+	tx    pgx.Tx
+	now   time.Time
+	batch allot.ImportBatch // the rows given so far, for explain
+}
+
+func (t *importTx) Now() time.Time { return t.now }
+
+func (t *importTx) InsertProjects(ps []allot.Project) error {
+	t.batch.Projects = append(t.batch.Projects, ps...)
+	return t.s.insertProjects(t.ctx, t.tx, ps)
+}
+
+func (t *importTx) Reserve(projectID string, rows, entries int64) (allot.ImportStamp, error) {
+	var st allot.ImportStamp
+	err := t.tx.QueryRow(t.ctx, `UPDATE projects SET version = version + 1, next_seq = next_seq + $2,
+			next_ledger_seq = next_ledger_seq + $3
+		WHERE id = $1 RETURNING version, next_seq - $2, next_ledger_seq - $3, COALESCE(sp_project_id, '')`,
+		projectID, rows, entries).
+		Scan(&st.Version, &st.Seq, &st.LedgerSeq, &st.SPProjectID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return allot.ImportStamp{}, projectNotFound(projectID)
+	}
+	return st, err
+}
+
+func (t *importTx) InsertResources(rs []allot.Resource) error {
+	t.batch.Resources = append(t.batch.Resources, rs...)
+	return insertResources(t.ctx, t.tx, rs)
+}
+
+func (t *importTx) InsertLedger(es []allot.LedgerEntry) error { return insertLedger(t.ctx, t.tx, es) }
+
+func (t *importTx) InsertAssignments(as []allot.Assignment) error {
+	t.batch.Assignments = append(t.batch.Assignments, as...)
+	return insertAssignments(t.ctx, t.tx, as)
 }
 
 // explain names the item behind a batch's failed unique or foreign key.

@@ -200,17 +200,18 @@ func (t *pgTx) SaveResource(r *allot.Resource) error {
 	return nil
 }
 
-func (t *pgTx) Assignment(recordID string) (allot.Assignment, error) {
+func (t *pgTx) Assignment(customerProjectID, recordID string) (allot.Assignment, error) {
 	var (
 		a                           allot.Assignment
 		mode                        string
 		num, used, allocate, expire int64
 	)
-	err := t.tx.QueryRow(t.ctx, `SELECT customer_project_id, `+assignmentColumns+` FROM assignments WHERE record_id = $1`, recordID).
+	err := t.tx.QueryRow(t.ctx, `SELECT customer_project_id, `+assignmentColumns+` FROM assignments
+		WHERE customer_project_id = $1 AND record_id = $2`, customerProjectID, recordID).
 		Scan(&a.CustomerProjectID, &a.RecordID, &a.SPProjectID, &a.Seq, &a.Version, &a.ResourceSpecCode,
 			&mode, &num, &used, &allocate, &expire, &a.SPResourceID)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return allot.Assignment{}, allot.Errorf(allot.ENOTFOUND, "assignment %s does not exist", recordID)
+		return allot.Assignment{}, allot.Errorf(allot.ENOTFOUND, "assignment %s of project %s does not exist", recordID, customerProjectID)
 	}
 	if err != nil {
 		return allot.Assignment{}, err

@@ -6,8 +6,6 @@ import (
 	"fmt"
 
 	"github.com/allot-dev/allot"
-
-	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // assignmentSelect is assignmentColumns without customer_project_id, which
@@ -28,36 +26,6 @@ func assignmentArgs(a *allot.Assignment) []any {
 	return []any{a.CustomerProjectID, a.Seq, a.RecordID, a.Version, a.SPProjectID,
 		a.ResourceSpecCode, string(a.ChargingMode), int64(a.ResourceNum), int64(a.ResourceUsedNum),
 		a.AllocateTime.Unix(), a.ExpireTime.Unix(), nullString(a.SPResourceID)}
-}
-
-// insertAssignments inserts allocation records under their customer
-// projects, whose versions bumpTenants has bumped. EINVALID if the customer
-// is not a customer of the record's service provider.
-func (s *Store) insertAssignments(ctx context.Context, tx *sql.Tx, as []allot.Assignment, tenants map[string]*tenant) error {
-	if len(as) == 0 {
-		return nil
-	}
-	stmt := tx.StmtContext(ctx, s.txStmts[stInsertAssignment])
-	for i := range as {
-		a := as[i] // a copy: the caller's batch is not written to
-		t := tenants[a.CustomerProjectID]
-		if t.sp != a.SPProjectID {
-			return allot.Errorf(allot.EINVALID, "assignment %s: customer_project_id: project %s is not a customer of %s",
-				a.RecordID, a.CustomerProjectID, a.SPProjectID)
-		}
-		a.Seq, a.Version = t.seq, t.version
-		_, err := stmt.ExecContext(ctx, assignmentArgs(&a)...)
-		switch constraint(err) {
-		case 0:
-		case sqlite3.SQLITE_CONSTRAINT_UNIQUE: // record_id
-			return allot.Errorf(allot.ECONFLICT, "assignment %s exists already", a.RecordID)
-		}
-		if err != nil {
-			return fmt.Errorf("sqlite: insert assignment %s: %w", a.RecordID, err)
-		}
-		t.seq++
-	}
-	return nil
 }
 
 // queryAssignments returns the records of customer project projectID changed

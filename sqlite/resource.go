@@ -3,139 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"time"
 
 	"github.com/allot-dev/allot"
-
-	sqlite3 "modernc.org/sqlite/lib"
 )
-
-// Import writes a batch in one transaction: first its projects, then one
-// version bump per project whose resources or assignments it adds, then the
-// rows themselves in batch order, each resource with its import ledger
-// entry. Any error rolls everything back. Imported assignments get no entry:
-// they have no allot-made package behind them, and Drift checks only those
-// that do.
-func (s *Store) Import(ctx context.Context, b allot.ImportBatch) error {
-	if err := validateBatch(&b); err != nil {
-		return err
-	}
-	projects, err := sortProjects(b.Projects)
-	if err != nil {
-		return err
-	}
-	for i := range projects {
-		projects[i].CreatedAt = s.now(projects[i].CreatedAt)
-	}
-	return s.write(ctx, func(tx *sql.Tx) error {
-		at := s.Now().UTC().Truncate(time.Second)
-		for i := range projects {
-			if err := insertProject(ctx, tx, &projects[i]); err != nil {
-				return err
-			}
-		}
-		tenants, err := bumpTenants(ctx, tx, &b)
-		if err != nil {
-			return err
-		}
-		if err := s.insertResources(ctx, tx, b.Resources, tenants, at); err != nil {
-			return err
-		}
-		return s.insertAssignments(ctx, tx, b.Assignments, tenants)
-	})
-}
-
-// validateBatch validates every item before anything is written, prefixing
-// the error's message with the item it is about.
-func validateBatch(b *allot.ImportBatch) error {
-	for i := range b.Projects {
-		if err := b.Projects[i].Validate(); err != nil {
-			return itemError("project "+b.Projects[i].ID, err)
-		}
-	}
-	for i := range b.Resources {
-		r := &b.Resources[i]
-		if err := r.Validate(); err != nil {
-			return itemError("resource "+r.ProjectID+"/"+r.ResourceID, err)
-		}
-	}
-	for i := range b.Assignments {
-		if err := b.Assignments[i].Validate(); err != nil {
-			return itemError("assignment "+b.Assignments[i].RecordID, err)
-		}
-	}
-	return nil
-}
-
-func itemError(item string, err error) error {
-	var e *allot.Error
-	if errors.As(err, &e) {
-		return &allot.Error{Code: e.Code, Message: item + ": " + e.Message, Err: e.Err}
-	}
-	return fmt.Errorf("%s: %w", item, err)
-}
-
-// tenant is a project the batch adds rows to, after its version bump.
-type tenant struct {
-	version   int64  // the new version, carried by the batch's rows
-	seq       int64  // the seq of the project's next row in the batch
-	ledgerSeq int64  // the seq of the project's next ledger entry
-	sp        string // the project's service provider, "" if none
-}
-
-// bumpTenants bumps the version of every project that gains rows, once, and
-// reserves the seq numbers of its new rows and of their ledger entries (one
-// per resource). An assignment belongs to its customer project. EINVALID if
-// a project does not exist.
-func bumpTenants(ctx context.Context, tx *sql.Tx, b *allot.ImportBatch) (map[string]*tenant, error) {
-	type use struct {
-		rows, entries int64
-		item          string // the first item naming the project, for the error message
-	}
-	uses := make(map[string]*use)
-	var order []string
-	add := func(projectID, item string, entries int64) {
-		u := uses[projectID]
-		if u == nil {
-			u = &use{item: item}
-			uses[projectID] = u
-			order = append(order, projectID)
-		}
-		u.rows++
-		u.entries += entries
-	}
-	for _, r := range b.Resources {
-		add(r.ProjectID, "resource "+r.ProjectID+"/"+r.ResourceID+": project_id", 1)
-	}
-	for _, a := range b.Assignments {
-		add(a.CustomerProjectID, "assignment "+a.RecordID+": customer_project_id", 0)
-	}
-
-	stmt, err := tx.PrepareContext(ctx, `
-		UPDATE projects SET version = version + 1, next_seq = next_seq + ?1, next_ledger_seq = next_ledger_seq + ?2
-		WHERE id = ?3
-		RETURNING version, next_seq - ?1, next_ledger_seq - ?2, COALESCE(sp_project_id, '')`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: prepare version bump: %w", err)
-	}
-	defer stmt.Close()
-	tenants := make(map[string]*tenant, len(order))
-	for _, id := range order {
-		u := uses[id]
-		t := new(tenant)
-		err := stmt.QueryRowContext(ctx, u.rows, u.entries, id).Scan(&t.version, &t.seq, &t.ledgerSeq, &t.sp)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, allot.Errorf(allot.EINVALID, "%s: project %s does not exist", u.item, id)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: bump version of %s: %w", id, err)
-		}
-		tenants[id] = t
-	}
-	return tenants, nil
-}
 
 // resourceSelect is resourceColumns without project_id, which the reader
 // knows already.
@@ -168,38 +39,6 @@ func resourceOptionals(r *allot.Resource) (asset sql.NullString, assetName strin
 		expire = sql.NullInt64{Int64: r.ExpireTime.Unix(), Valid: true}
 	}
 	return asset, assetName, expire
-}
-
-// insertResources inserts a batch's resources, each with its import ledger
-// entry (amount and usage as loaded), stamped at.
-func (s *Store) insertResources(ctx context.Context, tx *sql.Tx, rs []allot.Resource, tenants map[string]*tenant, at time.Time) error {
-	if len(rs) == 0 {
-		return nil
-	}
-	insert := tx.StmtContext(ctx, s.txStmts[stInsertResource])
-	ledger := tx.StmtContext(ctx, s.txStmts[stInsertLedger])
-	for i := range rs {
-		r := rs[i] // a copy: the caller's batch is not written to
-		t := tenants[r.ProjectID]
-		r.Seq, r.Version = t.seq, t.version
-		_, err := insert.ExecContext(ctx, resourceArgs(&r)...)
-		switch constraint(err) {
-		case 0:
-		case sqlite3.SQLITE_CONSTRAINT_UNIQUE: // (project_id, resource_id)
-			return allot.Errorf(allot.ECONFLICT, "resource %s/%s exists already", r.ProjectID, r.ResourceID)
-		}
-		if err != nil {
-			return fmt.Errorf("sqlite: insert resource %s/%s: %w", r.ProjectID, r.ResourceID, err)
-		}
-		t.seq++
-		e := allot.LedgerEntry{ProjectID: r.ProjectID, Seq: t.ledgerSeq, ResourceID: r.ResourceID, At: at,
-			Actor: "import", Op: allot.OpImport, AmountDelta: r.Amount, UsageDelta: r.Usage}
-		if _, err := ledger.ExecContext(ctx, ledgerArgs(&e)...); err != nil {
-			return fmt.Errorf("sqlite: ledger entry of resource %s/%s: %w", r.ProjectID, r.ResourceID, err)
-		}
-		t.ledgerSeq++
-	}
-	return nil
 }
 
 // queryResources returns a project's resources changed after version since,

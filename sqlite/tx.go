@@ -84,7 +84,7 @@ var txQueries = [numTxStmts]string{
 			resource_type = ?, business_type = ?, sub_resource_type = ?, is_sub_resource = ?, charging_mode = ?,
 			resource_source = ?, amount = ?, usage = ?, status = ?, unit = ?, removed = ?
 		WHERE project_id = ? AND resource_id = ?`,
-	stAssignment:       `SELECT customer_project_id, ` + assignmentSelect + ` FROM assignments WHERE record_id = ?`,
+	stAssignment:       `SELECT customer_project_id, ` + assignmentSelect + ` FROM assignments WHERE customer_project_id = ? AND record_id = ?`,
 	stInsertAssignment: insertAssignmentSQL,
 	stUpdateAssignment: `UPDATE assignments SET version = ?, sp_project_id = ?, resource_spec_code = ?, charging_mode = ?,
 			resource_num = ?, resource_used_num = ?, allocate_time = ?, expire_time = ?, sp_resource_id = ?
@@ -234,11 +234,11 @@ func (t *sqliteTx) SaveResource(r *allot.Resource) error {
 	return nil
 }
 
-func (t *sqliteTx) Assignment(recordID string) (allot.Assignment, error) {
+func (t *sqliteTx) Assignment(customerProjectID, recordID string) (allot.Assignment, error) {
 	var customer string
-	a, err := newAssignmentScanner(&customer).scan(t.stmt(stAssignment).QueryRowContext(t.ctx, recordID), "")
+	a, err := newAssignmentScanner(&customer).scan(t.stmt(stAssignment).QueryRowContext(t.ctx, customerProjectID, recordID), "")
 	if errors.Is(err, sql.ErrNoRows) {
-		return allot.Assignment{}, allot.Errorf(allot.ENOTFOUND, "assignment %s does not exist", recordID)
+		return allot.Assignment{}, allot.Errorf(allot.ENOTFOUND, "assignment %s of project %s does not exist", recordID, customerProjectID)
 	}
 	if err != nil {
 		return allot.Assignment{}, fmt.Errorf("sqlite: assignment %s: %w", recordID, err)

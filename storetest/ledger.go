@@ -18,19 +18,26 @@ import (
 func RunLedger(t *testing.T, open func(t *testing.T) allot.Store) {
 	t.Run("Update", func(t *testing.T) { testUpdate(t, open) })
 	t.Run("LedgerEntries", func(t *testing.T) { testLedgerEntries(t, open) })
+	t.Run("StoreFailureIsNotForbidden", func(t *testing.T) { testStoreFailureIsNotForbidden(t, open) })
 	tests := map[string]func(*testing.T, *ledgerEnv){
-		"Packages":          testPackages,
-		"Allocate":          testAllocate,
-		"AllocateRefused":   testAllocateRefused,
-		"Reclaim":           testReclaim,
-		"Status":            testStatus,
-		"BindAsset":         testBindAsset,
-		"Consume":           testConsume,
-		"ConsumeBestMatch":  testConsumeBestMatch,
-		"Refund":            testRefund,
-		"LedgerQuery":       testLedgerQuery,
-		"ImportIsLedgered":  testImportIsLedgered,
-		"ConcurrentConsume": testConcurrentConsume,
+		"Packages":             testPackages,
+		"Allocate":             testAllocate,
+		"AllocateRefused":      testAllocateRefused,
+		"Reclaim":              testReclaim,
+		"Status":               testStatus,
+		"BindAsset":            testBindAsset,
+		"Consume":              testConsume,
+		"ConsumeBestMatch":     testConsumeBestMatch,
+		"Refund":               testRefund,
+		"LedgerQuery":          testLedgerQuery,
+		"ImportIsLedgered":     testImportIsLedgered,
+		"ConcurrentConsume":    testConcurrentConsume,
+		"ReplayAuthorized":     testReplayAuthorized,
+		"IdempotencyScope":     testIdempotencyScope,
+		"SPCannotProbe":        testSPCannotProbe,
+		"LedgerReadAuthorized": testLedgerReadAuthorized,
+		"Created":              testCreated,
+		"BadText":              testBadText,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -89,13 +89,18 @@ func testUpdate(t *testing.T, open func(t *testing.T) allot.Store) {
 			if err := tx.SaveAssignment(&a); err != nil {
 				return err
 			}
-			if got, err := tx.Assignment("rec-1"); err != nil {
+			if got, err := tx.Assignment("p-b", "rec-1"); err != nil {
 				t.Errorf("Assignment read back: %v", err)
 			} else {
 				checkAssignment(t, got, a)
 			}
-			if _, err := tx.Assignment("rec-2"); allot.ErrorCodeOf(err) != allot.ENOTFOUND {
+			if _, err := tx.Assignment("p-b", "rec-2"); allot.ErrorCodeOf(err) != allot.ENOTFOUND {
 				t.Errorf("Assignment(rec-2): %v, want ENOTFOUND", err)
+			}
+			// The project is part of the query: the record is not found
+			// through another project, not even its SP's.
+			if _, err := tx.Assignment("p-a", "rec-1"); allot.ErrorCodeOf(err) != allot.ENOTFOUND {
+				t.Errorf("Assignment(p-a, rec-1): %v, want ENOTFOUND", err)
 			}
 			if _, ok, err := tx.Idempotency("p-b", "k"); ok || err != nil {
 				t.Errorf("Idempotency before saving: %v %v", ok, err)
@@ -261,7 +266,7 @@ func testUpdate(t *testing.T, open func(t *testing.T) allot.Store) {
 			if _, ok, err := tx.Idempotency("p-b", "k"); ok || err != nil {
 				t.Errorf("the failed fn's idempotency record: %v %v", ok, err)
 			}
-			if _, err := tx.Assignment("rec-1"); allot.ErrorCodeOf(err) != allot.ENOTFOUND {
+			if _, err := tx.Assignment("p-b", "rec-1"); allot.ErrorCodeOf(err) != allot.ENOTFOUND {
 				t.Errorf("the failed fn's assignment: %v, want ENOTFOUND", err)
 			}
 			r := NewResource("p-b", "r-4")

@@ -187,13 +187,12 @@ func (m *Main) ledger(ctx context.Context, args []string) error {
 	if err != nil {
 		return opError{err}
 	}
-	_, store, closeStore, err := openService(ctx, &c)
+	svc, _, closeStore, err := openService(ctx, &c)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	// cliActor is an admin, who may read every ledger.
-	entries, count, err := store.LedgerEntries(ctx, lq)
+	entries, count, err := svc.LedgerEntries(ctx, cliActor, lq)
 	if err != nil {
 		return opError{err}
 	}
@@ -214,12 +213,12 @@ func (m *Main) verify(ctx context.Context, args []string) error {
 	if err := m.parse(fs, args); err != nil {
 		return err
 	}
-	_, store, closeStore, err := openService(ctx, &c)
+	svc, _, closeStore, err := openService(ctx, &c)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	drift, err := store.Drift(ctx)
+	drift, err := svc.Drift(ctx, cliActor)
 	if err != nil {
 		return opError{err}
 	}

@@ -16,18 +16,19 @@ import (
 // top-level group gets its own server and freshly loaded store.
 func Run(t *testing.T, open func(t *testing.T) allot.Store) {
 	groups := map[string]func(*testing.T, *env){
-		"ListFilters":        testListFilters,
-		"ListErrors":         testListErrors,
-		"AssignRecords":      testAssignRecords,
-		"Auth":               testAuth,
-		"Transport":          testTransport,
-		"Freshness":          testFreshness,
-		"StablePaging":       testStablePaging,
-		"Management":         testManagement,
-		"Summaries":          testSummaries,
-		"CredentialHeaders":  testCredentialHeaders,
-		"MalformedAccessKey": testMalformedAccessKey,
-		"Revocation":         testRevocation,
+		"ListFilters":         testListFilters,
+		"ListErrors":          testListErrors,
+		"AssignRecords":       testAssignRecords,
+		"Auth":                testAuth,
+		"Transport":           testTransport,
+		"Freshness":           testFreshness,
+		"StablePaging":        testStablePaging,
+		"Management":          testManagement,
+		"Summaries":           testSummaries,
+		"CredentialHeaders":   testCredentialHeaders,
+		"MalformedAccessKey":  testMalformedAccessKey,
+		"Revocation":          testRevocation,
+		"ManagementHardening": testManagementHardening,
 	}
 	t.Run("Lockout", func(t *testing.T) {
 		t.Parallel()

@@ -1,0 +1,129 @@
+package allot
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// storedAnswerV1 is the answer an idempotency record keeps, as JSON. Like
+// the fingerprint it is persisted, so its shape is its own and frozen: the
+// field tags below never change with the domain types or the management
+// API's wire format. Its tags are those release 1 wrote (the JSON of
+// OpResult then), so one type reads the answers of both releases.
+type storedAnswerV1 struct {
+	Resource   storedResourceV1    `json:"resource"`
+	Assignment *storedAssignmentV1 `json:"assignment,omitempty"`
+	Entries    []storedEntryV1     `json:"entries"`
+}
+
+type storedAssetV1 struct {
+	AssetID   string `json:"asset_id"`
+	AssetName string `json:"asset_name,omitempty"`
+}
+
+type storedResourceV1 struct {
+	ProjectID       string         `json:"project_id"`
+	ResourceID      string         `json:"resource_id"`
+	OrderID         string         `json:"order_id,omitempty"`
+	BoundAsset      *storedAssetV1 `json:"bound_asset,omitempty"`
+	ExpireTime      time.Time      `json:"resource_expire_time,omitzero"`
+	ResourceType    string         `json:"resource_type"`
+	BusinessType    string         `json:"business_type"`
+	SubResourceType string         `json:"sub_resource_type,omitempty"`
+	IsSubResource   bool           `json:"is_sub_resource"`
+	ChargingMode    string         `json:"charging_mode"`
+	Source          string         `json:"resource_source"`
+	Amount          Quantity       `json:"amount"`
+	Usage           Quantity       `json:"usage"`
+	Status          int            `json:"status"`
+	Unit            string         `json:"unit"`
+	Removed         bool           `json:"removed,omitempty"`
+	Seq             int64          `json:"seq"`
+	Version         int64          `json:"version"`
+}
+
+type storedAssignmentV1 struct {
+	RecordID          string    `json:"assignment_record_id"`
+	SPProjectID       string    `json:"sp_project_id"`
+	CustomerProjectID string    `json:"customer_project_id"`
+	ResourceSpecCode  string    `json:"resource_spec_code"`
+	ChargingMode      string    `json:"charging_mode"`
+	ResourceNum       Quantity  `json:"resource_num"`
+	ResourceUsedNum   Quantity  `json:"resource_used_num"`
+	AllocateTime      time.Time `json:"resource_allocate_time"`
+	ExpireTime        time.Time `json:"resource_expire_time"`
+	SPResourceID      string    `json:"sp_resource_id,omitempty"`
+	Seq               int64     `json:"seq"`
+	Version           int64     `json:"version"`
+}
+
+type storedEntryV1 struct {
+	ProjectID      string    `json:"project_id"`
+	Seq            int64     `json:"seq"`
+	ResourceID     string    `json:"resource_id"`
+	At             time.Time `json:"at"`
+	Actor          string    `json:"actor"`
+	Op             string    `json:"op"`
+	AmountDelta    Quantity  `json:"amount_delta"`
+	UsageDelta     Quantity  `json:"usage_delta"`
+	IdempotencyKey string    `json:"idempotency_key,omitempty"`
+	Reason         string    `json:"reason,omitempty"`
+	Ref            string    `json:"ref,omitempty"`
+}
+
+func encodeAnswer(out OpResult) ([]byte, error) {
+	r := out.Resource
+	a := storedAnswerV1{
+		Resource: storedResourceV1{ProjectID: r.ProjectID, ResourceID: r.ResourceID, OrderID: r.OrderID, ExpireTime: r.ExpireTime,
+			ResourceType: r.ResourceType, BusinessType: string(r.BusinessType), SubResourceType: string(r.SubResourceType),
+			IsSubResource: r.IsSubResource, ChargingMode: string(r.ChargingMode), Source: string(r.Source), Amount: r.Amount,
+			Usage: r.Usage, Status: int(r.Status), Unit: string(r.Unit), Removed: r.Removed, Seq: r.Seq, Version: r.Version},
+		Entries: make([]storedEntryV1, len(out.Entries)),
+	}
+	if r.BoundAsset != nil {
+		a.Resource.BoundAsset = &storedAssetV1{AssetID: r.BoundAsset.AssetID, AssetName: r.BoundAsset.AssetName}
+	}
+	if s := out.Assignment; s != nil {
+		a.Assignment = &storedAssignmentV1{RecordID: s.RecordID, SPProjectID: s.SPProjectID, CustomerProjectID: s.CustomerProjectID,
+			ResourceSpecCode: s.ResourceSpecCode, ChargingMode: string(s.ChargingMode), ResourceNum: s.ResourceNum,
+			ResourceUsedNum: s.ResourceUsedNum, AllocateTime: s.AllocateTime, ExpireTime: s.ExpireTime, SPResourceID: s.SPResourceID,
+			Seq: s.Seq, Version: s.Version}
+	}
+	for i, e := range out.Entries {
+		a.Entries[i] = storedEntryV1{ProjectID: e.ProjectID, Seq: e.Seq, ResourceID: e.ResourceID, At: e.At, Actor: e.Actor,
+			Op: string(e.Op), AmountDelta: e.AmountDelta, UsageDelta: e.UsageDelta, IdempotencyKey: e.IdempotencyKey,
+			Reason: e.Reason, Ref: e.Ref}
+	}
+	return json.Marshal(a)
+}
+
+func decodeAnswer(b []byte) (OpResult, error) {
+	var a storedAnswerV1
+	if err := json.Unmarshal(b, &a); err != nil {
+		return OpResult{}, err
+	}
+	r := a.Resource
+	out := OpResult{
+		Resource: Resource{ProjectID: r.ProjectID, ResourceID: r.ResourceID, OrderID: r.OrderID, ExpireTime: r.ExpireTime,
+			ResourceType: r.ResourceType, BusinessType: BusinessType(r.BusinessType), SubResourceType: SubResourceType(r.SubResourceType),
+			IsSubResource: r.IsSubResource, ChargingMode: ChargingMode(r.ChargingMode), Source: ResourceSource(r.Source),
+			Amount: r.Amount, Usage: r.Usage, Status: ResourceStatus(r.Status), Unit: Unit(r.Unit), Removed: r.Removed,
+			Seq: r.Seq, Version: r.Version},
+		Entries: make([]LedgerEntry, len(a.Entries)),
+	}
+	if r.BoundAsset != nil {
+		out.Resource.BoundAsset = &BoundAsset{AssetID: r.BoundAsset.AssetID, AssetName: r.BoundAsset.AssetName}
+	}
+	if s := a.Assignment; s != nil {
+		out.Assignment = &Assignment{RecordID: s.RecordID, SPProjectID: s.SPProjectID, CustomerProjectID: s.CustomerProjectID,
+			ResourceSpecCode: s.ResourceSpecCode, ChargingMode: ChargingMode(s.ChargingMode), ResourceNum: s.ResourceNum,
+			ResourceUsedNum: s.ResourceUsedNum, AllocateTime: s.AllocateTime, ExpireTime: s.ExpireTime, SPResourceID: s.SPResourceID,
+			Seq: s.Seq, Version: s.Version}
+	}
+	for i, e := range a.Entries {
+		out.Entries[i] = LedgerEntry{ProjectID: e.ProjectID, Seq: e.Seq, ResourceID: e.ResourceID, At: e.At, Actor: e.Actor,
+			Op: Op(e.Op), AmountDelta: e.AmountDelta, UsageDelta: e.UsageDelta, IdempotencyKey: e.IdempotencyKey,
+			Reason: e.Reason, Ref: e.Ref}
+	}
+	return out, nil
+}
