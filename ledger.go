@@ -95,6 +95,10 @@ type Tx interface {
 	// Assignment returns an allocation record of a customer project, read
 	// with the project in the query. ENOTFOUND if there is none.
 	Assignment(customerProjectID, recordID string) (Assignment, error)
+	// AllocatedFrom returns the units an SP package has given away and its
+	// customers still hold: the sum of resource_num over the assignments
+	// drawn from it (0 when there are none).
+	AllocatedFrom(spProjectID, spResourceID string) (Quantity, error)
 	// SaveAssignment inserts or updates like SaveResource; the customer
 	// project must be held.
 	SaveAssignment(a *Assignment) error

@@ -222,6 +222,16 @@ func (t *pgTx) Assignment(customerProjectID, recordID string) (allot.Assignment,
 	return a, nil
 }
 
+func (t *pgTx) AllocatedFrom(spProjectID, spResourceID string) (allot.Quantity, error) {
+	var n int64
+	err := t.tx.QueryRow(t.ctx, `SELECT COALESCE(SUM(resource_num), 0)::bigint FROM assignments WHERE sp_project_id = $1 AND sp_resource_id = $2`,
+		spProjectID, spResourceID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: units allocated from %s: %w", spResourceID, err)
+	}
+	return allot.Quantity(n), nil
+}
+
 func (t *pgTx) SaveAssignment(a *allot.Assignment) error {
 	h, err := t.holding("saving assignment "+a.RecordID, a.CustomerProjectID)
 	if err != nil {

@@ -247,6 +247,16 @@ func (t *sqliteTx) Assignment(customerProjectID, recordID string) (allot.Assignm
 	return a, nil
 }
 
+func (t *sqliteTx) AllocatedFrom(spProjectID, spResourceID string) (allot.Quantity, error) {
+	var n int64
+	err := t.tx.QueryRowContext(t.ctx, `SELECT COALESCE(SUM(resource_num), 0) FROM assignments WHERE sp_project_id = ? AND sp_resource_id = ?`,
+		spProjectID, spResourceID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: units allocated from %s: %w", spResourceID, err)
+	}
+	return allot.Quantity(n), nil
+}
+
 func (t *sqliteTx) SaveAssignment(a *allot.Assignment) error {
 	h, err := t.holding("saving assignment "+a.RecordID, a.CustomerProjectID)
 	if err != nil {

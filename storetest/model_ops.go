@@ -278,9 +278,6 @@ func (m *modelRun) refund() (mStep, bool) {
 	case m.chance(15):
 		amount = r.usage + 1 // just over what was used
 	}
-	if amount <= r.usage && amount > r.usage-m.givenAway(r) {
-		return mStep{}, false
-	}
 	req := allot.RefundRequest{ResourceRef: allot.ResourceRef{ProjectID: r.project, ResourceID: r.id}, Amount: amount,
 		Reason: "metering correction", IdempotencyKey: fmt.Sprintf("k-%d", m.next())}
 	actor, isAdmin := m.adminOr()
@@ -291,7 +288,9 @@ func (m *modelRun) refund() (mStep, bool) {
 		return refused(desc, allot.EFORBIDDEN, call), true
 	case r.removed:
 		return refused(desc, allot.ENOTFOUND, call), true
-	case amount > r.usage:
+	case amount > r.usage-m.givenAway(r):
+		// More than was used, or than the SP package metered itself: its
+		// customers' units come back only by a reclaim.
 		return refused(desc, allot.ECONFLICT, call), true
 	}
 	vary := req
@@ -430,14 +429,8 @@ func (m *modelRun) conflict() (mStep, bool) {
 }
 
 // givenAway returns the units of SP package r that its allocations hold
-// now: part of r's usage, which the allocations' reclaims give back.
-//
-// The model does not send a refund that would take off part of them: the
-// service accepts it today, and the reclaim that later gives those units
-// back drives r's usage below 0, which the store's CHECK refuses as an
-// internal error. Which answer the refund should get (ECONFLICT, as for
-// more than was used?) is the domain's to decide; once it does, this
-// restriction goes and the model expects that answer.
+// now: part of r's usage that r did not meter, which the allocations'
+// reclaims give back and no refund may take off.
 func (m *modelRun) givenAway(r *mResource) allot.Quantity {
 	var q allot.Quantity
 	for _, a := range m.asgByOrder {
