@@ -29,6 +29,7 @@ func RunLedger(t *testing.T, open func(t *testing.T) allot.Store) {
 		"Consume":              testConsume,
 		"ConsumeBestMatch":     testConsumeBestMatch,
 		"Refund":               testRefund,
+		"RefundSPPool":         testRefundSPPool,
 		"LedgerQuery":          testLedgerQuery,
 		"ImportIsLedgered":     testImportIsLedgered,
 		"ConcurrentConsume":    testConcurrentConsume,
@@ -491,6 +492,33 @@ func testRefund(t *testing.T, e *ledgerEnv) {
 		t.Fatalf("refund retry: %+v %v", replay, err)
 	}
 	e.expect(t, "lone", "p", units(10), units(3))
+	e.noDrift(t)
+}
+
+// testRefundSPPool: an SP package's usage counts the units its customers
+// hold; a refund may take off only what the package metered itself, so the
+// reclaim that later brings the units back cannot drive its usage below 0.
+func testRefundSPPool(t *testing.T, e *ledgerEnv) {
+	e.mustAdd(t, pkg("sp-a", "pool", "MIN", 10, future))
+	alloc, err := e.svc.Allocate(e.ctx, spA, allot.AllocateRequest{SPProjectID: "sp-a", CustomerProjectID: "cust-a", ResourceSpecCode: "MIN", Amount: units(6), IdempotencyKey: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Consume(e.ctx, admin, allot.ConsumeRequest{ProjectID: "sp-a", ResourceID: "pool", Amount: units(2), IdempotencyKey: "c"}); err != nil {
+		t.Fatal(err)
+	}
+	e.expect(t, "sp-a", "pool", units(10), units(8)) // 6 allocated + 2 metered
+	ref := allot.ResourceRef{ProjectID: "sp-a", ResourceID: "pool"}
+	_, err = e.svc.Refund(e.ctx, admin, allot.RefundRequest{ResourceRef: ref, Amount: units(3), Reason: "x", IdempotencyKey: "r1"})
+	wantCode(t, err, allot.ECONFLICT)
+	e.expect(t, "sp-a", "pool", units(10), units(8))
+	if _, err := e.svc.Refund(e.ctx, admin, allot.RefundRequest{ResourceRef: ref, Amount: units(2), Reason: "x", IdempotencyKey: "r2"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Reclaim(e.ctx, spA, allot.ReclaimRequest{ResourceRef: allot.ResourceRef{ProjectID: "cust-a", ResourceID: alloc.Resource.ResourceID}, IdempotencyKey: "rc"}); err != nil {
+		t.Fatalf("reclaim after the refund: %v", err)
+	}
+	e.expect(t, "sp-a", "pool", units(10), 0)
 	e.noDrift(t)
 }
 
