@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -71,7 +70,6 @@ func TestImage(t *testing.T) {
 	}
 
 	run(makePath, "image",
-		"GO="+filepath.Join(runtime.GOROOT(), "bin", "go"),
 		"PODMAN="+strings.Join(podman, " "),
 		"IMAGE="+tag, "VERSION="+version, "IMAGE_ROOT="+filepath.Join(work, "context"))
 
