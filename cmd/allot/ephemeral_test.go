@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"os"
@@ -346,5 +347,23 @@ func TestDemoFixedCredentialClash(t *testing.T) {
 		if err == nil || exitCode(err) != 2 || !strings.Contains(errorText(err), bad.want) {
 			t.Fatalf("ALLOT_DEMO_AK=%q ALLOT_DEMO_SK=%q: %v, want %q", bad.ak, bad.sk, err, bad.want)
 		}
+	}
+}
+
+// TestConfigPrintDemoCredential: config print shows the fixed demo access
+// key and that a secret is set, never the secret itself.
+func TestConfigPrintDemoCredential(t *testing.T) {
+	const ak, sk = "DEMOACCESSKEY0000003", "demoSecretKey0000000000000000000000000003"
+	tm := newTestMain(t)
+	tm.env["ALLOT_DEMO_AK"], tm.env["ALLOT_DEMO_SK"] = ak, sk
+	var got map[string]string
+	if err := json.Unmarshal([]byte(tm.mustRun(t, "", "config", "print", "--ephemeral")), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got["demo_access_key"] != ak || !strings.Contains(got["demo_secret_key"], "not shown") || got["ephemeral"] != "true" {
+		t.Fatalf("config print: %v", got)
+	}
+	if out := tm.mustRun(t, "", "config", "print"); strings.Contains(out, sk) {
+		t.Fatalf("config print shows the demo secret key:\n%s", out)
 	}
 }
