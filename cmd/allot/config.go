@@ -20,6 +20,8 @@ type common struct {
 	db            string
 	masterKeyFile string
 	config        string
+	// ephemeral is set by serve --ephemeral: the key file is temporary too.
+	ephemeral bool
 }
 
 func (m *Main) flags(name string, c *common) *flag.FlagSet {
@@ -144,7 +146,7 @@ func (m *Main) keyring(ctx context.Context, c *common, store allot.Store) (*secr
 		src.Old = strings.Split(v, ",")
 	}
 	k, created, err := app.LoadKeyring(ctx, store, src)
-	if created {
+	if created && !c.ephemeral {
 		fmt.Fprintf(m.Stderr, "allot: created master key file %s (keep it safe and out of backups of the database)\n", c.masterKeyFile)
 	}
 	return k, err

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/internal/app"
 	"github.com/allot-dev/allot/secret"
 )
 
@@ -55,9 +57,43 @@ func demoBatch(now time.Time) allot.ImportBatch {
 	}
 }
 
-// demo makes sure the demo tenant exists, gives it a fresh credential and
-// token, and prints how to call the API with them.
-func (m *Main) demo(ctx context.Context, store allot.Store, keyring *secret.Keyring, endpoint, adminEndpoint string) error {
+// fixedCredential is an AK/SK pair given by the operator rather than
+// generated; the zero value means none was given.
+type fixedCredential struct{ ak, sk string }
+
+// demoCredential reads ALLOT_DEMO_AK and ALLOT_DEMO_SK, which fix the demo
+// tenant's credential so developers can hard-code it. Both or neither: one
+// without the other would silently fall back to a random pair.
+func (m *Main) demoCredential() (fixedCredential, error) {
+	f := fixedCredential{ak: m.Getenv("ALLOT_DEMO_AK"), sk: m.Getenv("ALLOT_DEMO_SK")}
+	switch {
+	case f.ak == "" && f.sk == "":
+		return f, nil
+	case f.sk == "":
+		return f, usageError{errors.New("ALLOT_DEMO_AK is set but ALLOT_DEMO_SK is not: set both to fix the demo credential, or neither for a random one")}
+	case f.ak == "":
+		return f, usageError{errors.New("ALLOT_DEMO_SK is set but ALLOT_DEMO_AK is not: set both to fix the demo credential, or neither for a random one")}
+	}
+	if err := allot.ValidateID("ALLOT_DEMO_AK", f.ak); err != nil {
+		return f, usageError{err}
+	}
+	if len(f.sk) > 128 {
+		return f, usageError{allot.Invalid("ALLOT_DEMO_SK", "is longer than 128 characters")}
+	}
+	for i := 0; i < len(f.sk); i++ {
+		// Printable ASCII only: the secret is printed, pasted into code and
+		// passed through environments, where anything else gets mangled.
+		if c := f.sk[i]; c <= ' ' || c > '~' {
+			return f, usageError{allot.Invalid("ALLOT_DEMO_SK", "has a character that is not printable ASCII (or is a space)")}
+		}
+	}
+	return f, nil
+}
+
+// demo makes sure the demo tenant exists, gives it a credential (fixed's,
+// when given, else a fresh one) and a fresh token, and prints how to call the
+// API with them.
+func (m *Main) demo(ctx context.Context, store allot.Store, keyring *secret.Keyring, fixed fixedCredential, endpoint, adminEndpoint string) error {
 	now := time.Now().UTC().Truncate(time.Second)
 	if _, err := store.FindProject(ctx, demoProject); allot.ErrorCodeOf(err) == allot.ENOTFOUND {
 		if err := store.Import(ctx, demoBatch(now)); err != nil {
@@ -66,8 +102,13 @@ func (m *Main) demo(ctx context.Context, store allot.Store, keyring *secret.Keyr
 	} else if err != nil {
 		return err
 	}
-	ak, sk, err := newCredential(ctx, store, keyring, demoProject, time.Time{})
-	if err != nil {
+	ak, sk := fixed.ak, fixed.sk
+	var err error
+	if ak != "" {
+		if _, err := app.EnsureCredential(ctx, store, keyring, demoProject, ak, sk); err != nil {
+			return fmt.Errorf("ALLOT_DEMO_AK/ALLOT_DEMO_SK: %w", err)
+		}
+	} else if ak, sk, err = newCredential(ctx, store, keyring, demoProject, time.Time{}); err != nil {
 		return err
 	}
 	token, expires, err := newToken(ctx, store, demoProject, 24*time.Hour)

@@ -55,6 +55,7 @@ commands:
   resources list        list a tenant's resources from a running server (AK/SK from ALLOT_AK/ALLOT_SK)
   assignments show      show a tenant's allocation records and overview
   config print          show the effective serve settings, secrets masked
+  healthcheck           GET /readyz (--url); exit 0 on 200, else 1 (the container image's HEALTHCHECK)
   version               print the version
 
 management (JSON in, JSON out; the same operations as the admin API):
@@ -127,6 +128,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.resourcesList(ctx, rest[1:])
 	case cmd == "assignments" && sub == "show":
 		return m.assignmentsShow(ctx, rest[1:])
+	case cmd == "healthcheck":
+		return m.healthcheck(ctx, rest)
 	case cmd == "version":
 		return m.version(rest)
 	case cmd == "config" && sub == "print":

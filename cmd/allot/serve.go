@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/allot-dev/allot/internal/app"
@@ -15,6 +17,7 @@ import (
 type serveOptions struct {
 	addr, adminAddr string
 	demo            bool
+	ephemeral       bool
 	logRequests     bool
 	cacheRows       int
 	shutdown        time.Duration
@@ -28,6 +31,7 @@ func (m *Main) serveFlags(c *common) (*flag.FlagSet, *serveOptions) {
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address of the tenant API (env ALLOT_ADDR)")
 	fs.StringVar(&o.adminAddr, "admin-addr", "127.0.0.1:8081", `address of the management API and /metrics; "off" disables it (env ALLOT_ADMIN_ADDR)`)
 	fs.BoolVar(&o.demo, "demo", false, "ensure a demo tenant with sample data exists and print its credentials and examples")
+	fs.BoolVar(&o.ephemeral, "ephemeral", false, "keep the database (and the master key file, unless ALLOT_MASTER_KEY is set) in a new temporary directory, removed at exit; not with --db")
 	fs.BoolVar(&o.logRequests, "log-requests", true, "write one JSON log line per request (env ALLOT_LOG_REQUESTS)")
 	fs.IntVar(&o.cacheRows, "cache-rows", view.DefaultMaxRows, "resources and assignments kept in the in-memory read model (env ALLOT_CACHE_ROWS)")
 	fs.DurationVar(&o.shutdown, "shutdown-timeout", 20*time.Second, "how long in-flight requests may run after SIGINT/SIGTERM (env ALLOT_SHUTDOWN_TIMEOUT)")
@@ -42,7 +46,32 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err := m.parse(fs, args); err != nil {
 		return err
 	}
+	var fixed fixedCredential
+	if o.demo {
+		var err error
+		if fixed, err = m.demoCredential(); err != nil {
+			return err
+		}
+	}
 	logger := slog.New(slog.NewJSONHandler(m.Stderr, nil))
+	if o.ephemeral {
+		if err := m.refuseWithEphemeral(fs, &c, "db", "it makes a new database in a temporary directory and deletes it at exit, which is not what a database you name should get"); err != nil {
+			return err
+		}
+		if err := m.refuseWithEphemeral(fs, &c, "master-key-file", "it keeps the master key beside its temporary database (or uses ALLOT_MASTER_KEY), so nothing outlives the run"); err != nil {
+			return err
+		}
+		dir, err := m.ephemeralDir()
+		if err != nil {
+			return err
+		}
+		// Deferred first, so it runs last: after the store is closed, on
+		// every return, start-up failures included.
+		defer os.RemoveAll(dir)
+		c.ephemeral = true
+		c.db, c.masterKeyFile = filepath.Join(dir, "allot.db"), filepath.Join(dir, "allot.key")
+		logger.Info("ephemeral store in "+dir+", removed at exit", slog.String("dir", dir))
+	}
 	opened, err := openStore(ctx, c.db)
 	if err != nil {
 		return err
@@ -76,7 +105,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stdout, "management API listening on %s\n", adminBound)
 	}
 	if o.demo {
-		if err := m.demo(ctx, a.Store, keyring, a.TenantURL(), a.AdminURL()); err != nil {
+		if err := m.demo(ctx, a.Store, keyring, fixed, a.TenantURL(), a.AdminURL()); err != nil {
 			a.Close(context.Background())
 			return err
 		}

@@ -47,6 +47,12 @@ func (m *Main) configPrint(_ context.Context, args []string) error {
 	if m.Getenv("ALLOT_MASTER_KEY_OLD") != "" {
 		out["master_key_old"] = "from ALLOT_MASTER_KEY_OLD (set, not shown)"
 	}
+	if ak := m.Getenv("ALLOT_DEMO_AK"); ak != "" {
+		out["demo_access_key"] = ak
+	}
+	if m.Getenv("ALLOT_DEMO_SK") != "" {
+		out["demo_secret_key"] = "from ALLOT_DEMO_SK (set, not shown)"
+	}
 	enc := json.NewEncoder(m.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
