@@ -242,13 +242,20 @@ func roleOf(sp string) allot.Role {
 // newAdminKey issues a management key (an sp key when sp is set); only its
 // hash is stored and the key is returned once.
 func newAdminKey(ctx context.Context, store allot.AdminKeys, name, sp string) (string, error) {
-	raw := make([]byte, 32)
-	rand.Read(raw)
-	key := "allot-admin-" + base64.RawURLEncoding.EncodeToString(raw)
-	hash := sha256.Sum256([]byte(key))
-	k := allot.AdminKey{ID: name, Hash: hash[:], Role: roleOf(sp), SPProjectID: sp, CreatedAt: time.Now().UTC().Truncate(time.Second)}
+	k, key := adminKeyRecord(name, sp, time.Now(), time.Time{})
 	if err := k.Validate(); err != nil {
 		return "", err
 	}
 	return key, store.CreateAdminKey(ctx, k)
+}
+
+// adminKeyRecord draws a new management key and returns the record that
+// stores it (its hash only) and the key itself, shown once.
+func adminKeyRecord(name, sp string, now, expires time.Time) (allot.AdminKey, string) {
+	raw := make([]byte, 32)
+	rand.Read(raw)
+	key := "allot-admin-" + base64.RawURLEncoding.EncodeToString(raw)
+	hash := sha256.Sum256([]byte(key))
+	return allot.AdminKey{ID: name, Hash: hash[:], Role: roleOf(sp), SPProjectID: sp,
+		CreatedAt: now.UTC().Truncate(time.Second), ExpiresAt: expires}, key
 }

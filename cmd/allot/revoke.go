@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -54,10 +51,25 @@ func (m *Main) oneArg(fs *flag.FlagSet, args []string, what string) (string, err
 	return fs.Arg(0), nil
 }
 
-func (m *Main) credentialList(ctx context.Context, args []string) error {
+// listing is one of the list commands: what it lists, how to read it from
+// the store, and its table.
+type listing[T any] struct {
+	name       string // the command, e.g. "credential list"
+	perProject string // the --project flag's help; "" when it has none
+	list       func(ctx context.Context, s allot.Store, project string) ([]T, error)
+	header     string
+	row        func(T) []any
+}
+
+// runList parses the flags, reads the list and prints it as a table, or as
+// a JSON array with --json.
+func runList[T any](m *Main, ctx context.Context, args []string, l listing[T]) error {
 	var c common
-	fs := m.flags("credential list", &c)
-	project := fs.String("project", "", "only this project's access keys (default: every project's)")
+	fs := m.flags(l.name, &c)
+	project := new(string)
+	if l.perProject != "" {
+		project = fs.String("project", "", l.perProject)
+	}
 	asJSON := fs.Bool("json", false, "print a JSON array")
 	if err := m.parse(fs, args); err != nil {
 		return err
@@ -72,144 +84,108 @@ func (m *Main) credentialList(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
-	list, err := store.ListCredentials(ctx, *project)
+	list, err := l.list(ctx, store, *project)
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return printList(m, list, []allot.CredentialInfo{})
+		return printList(m, list, []T{})
 	}
 	w := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "ACCESS KEY\tPROJECT\tCREATED\tEXPIRES\tREVOKED")
-	for _, k := range list {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", k.AccessKey, k.ProjectID, listedTime(k.CreatedAt), listedTime(k.ExpiresAt), listedTime(k.RevokedAt))
+	fmt.Fprintln(w, l.header)
+	for _, item := range list {
+		cells := l.row(item)
+		for i, cell := range cells {
+			sep := "\t"
+			if i == len(cells)-1 {
+				sep = "\n"
+			}
+			fmt.Fprint(w, cell, sep)
+		}
 	}
 	return w.Flush()
+}
+
+// runRevoke parses the one argument naming what to revoke (what), checks it
+// with valid, revokes it and says so.
+func (m *Main) runRevoke(ctx context.Context, args []string, name, what, shown string, valid func(string) error, revoke func(context.Context, allot.Store, string) error) error {
+	var c common
+	fs := m.flags(name, &c)
+	id, err := m.oneArg(fs, args, what)
+	if err != nil {
+		return err
+	}
+	if valid != nil {
+		if err := valid(id); err != nil {
+			return usageError{err}
+		}
+	}
+	store, err := openStore(ctx, c.db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := revoke(ctx, store, id); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "revoked %s %s\n", shown, id)
+	return nil
+}
+
+func (m *Main) credentialList(ctx context.Context, args []string) error {
+	return runList(m, ctx, args, listing[allot.CredentialInfo]{
+		name: "credential list", perProject: "only this project's access keys (default: every project's)",
+		list: func(ctx context.Context, s allot.Store, p string) ([]allot.CredentialInfo, error) {
+			return s.ListCredentials(ctx, p)
+		},
+		header: "ACCESS KEY\tPROJECT\tCREATED\tEXPIRES\tREVOKED",
+		row: func(k allot.CredentialInfo) []any {
+			return []any{k.AccessKey, k.ProjectID, listedTime(k.CreatedAt), listedTime(k.ExpiresAt), listedTime(k.RevokedAt)}
+		},
+	})
 }
 
 func (m *Main) credentialRevoke(ctx context.Context, args []string) error {
-	var c common
-	fs := m.flags("credential revoke", &c)
-	ak, err := m.oneArg(fs, args, "access key")
-	if err != nil {
-		return err
-	}
-	store, err := openStore(ctx, c.db)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	if err := store.RevokeCredential(ctx, ak); err != nil {
-		return err
-	}
-	fmt.Fprintf(m.Stdout, "revoked access key %s\n", ak)
-	return nil
+	return m.runRevoke(ctx, args, "credential revoke", "access key", "access key", nil,
+		func(ctx context.Context, s allot.Store, ak string) error { return s.RevokeCredential(ctx, ak) })
 }
 
 func (m *Main) tokenList(ctx context.Context, args []string) error {
-	var c common
-	fs := m.flags("token list", &c)
-	project := fs.String("project", "", "only this project's tokens (default: every project's)")
-	asJSON := fs.Bool("json", false, "print a JSON array")
-	if err := m.parse(fs, args); err != nil {
-		return err
-	}
-	if *project != "" {
-		if err := allot.ValidateID("--project", *project); err != nil {
-			return usageError{err}
-		}
-	}
-	store, err := openStore(ctx, c.db)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	list, err := store.ListTokens(ctx, *project)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return printList(m, list, []allot.TokenInfo{})
-	}
-	w := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "ID\tPROJECT\tCREATED\tEXPIRES\tREVOKED")
-	for _, t := range list {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.ID, t.ProjectID, listedTime(t.CreatedAt), listedTime(t.ExpiresAt), listedTime(t.RevokedAt))
-	}
-	return w.Flush()
+	return runList(m, ctx, args, listing[allot.TokenInfo]{
+		name: "token list", perProject: "only this project's tokens (default: every project's)",
+		list: func(ctx context.Context, s allot.Store, p string) ([]allot.TokenInfo, error) {
+			return s.ListTokens(ctx, p)
+		},
+		header: "ID\tPROJECT\tCREATED\tEXPIRES\tREVOKED",
+		row: func(t allot.TokenInfo) []any {
+			return []any{t.ID, t.ProjectID, listedTime(t.CreatedAt), listedTime(t.ExpiresAt), listedTime(t.RevokedAt)}
+		},
+	})
 }
 
 func (m *Main) tokenRevoke(ctx context.Context, args []string) error {
-	var c common
-	fs := m.flags("token revoke", &c)
-	id, err := m.oneArg(fs, args, "token id (as token list shows it)")
-	if err != nil {
-		return err
-	}
-	if err := allot.ValidateTokenID("token id", id); err != nil {
-		return usageError{err}
-	}
-	store, err := openStore(ctx, c.db)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	if err := store.RevokeToken(ctx, id); err != nil {
-		return err
-	}
-	fmt.Fprintf(m.Stdout, "revoked token %s\n", id)
-	return nil
+	return m.runRevoke(ctx, args, "token revoke", "token id (as token list shows it)", "token",
+		func(id string) error { return allot.ValidateTokenID("token id", id) },
+		func(ctx context.Context, s allot.Store, id string) error { return s.RevokeToken(ctx, id) })
 }
 
 func (m *Main) adminKeyList(ctx context.Context, args []string) error {
-	var c common
-	fs := m.flags("admin-key list", &c)
-	asJSON := fs.Bool("json", false, "print a JSON array")
-	if err := m.parse(fs, args); err != nil {
-		return err
-	}
-	store, err := openStore(ctx, c.db)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	ls := store
-	list, err := ls.ListAdminKeys(ctx)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return printList(m, list, []allot.AdminKeyInfo{})
-	}
-	w := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "NAME\tROLE\tSP\tCREATED\tEXPIRES\tREVOKED")
-	for _, k := range list {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Role, orDash(k.SPProjectID), listedTime(k.CreatedAt), listedTime(k.ExpiresAt), listedTime(k.RevokedAt))
-	}
-	return w.Flush()
+	return runList(m, ctx, args, listing[allot.AdminKeyInfo]{
+		name: "admin-key list",
+		list: func(ctx context.Context, s allot.Store, _ string) ([]allot.AdminKeyInfo, error) {
+			return s.ListAdminKeys(ctx)
+		},
+		header: "NAME\tROLE\tSP\tCREATED\tEXPIRES\tREVOKED",
+		row: func(k allot.AdminKeyInfo) []any {
+			return []any{k.ID, k.Role, orDash(k.SPProjectID), listedTime(k.CreatedAt), listedTime(k.ExpiresAt), listedTime(k.RevokedAt)}
+		},
+	})
 }
 
 func (m *Main) adminKeyRevoke(ctx context.Context, args []string) error {
-	var c common
-	fs := m.flags("admin-key revoke", &c)
-	name, err := m.oneArg(fs, args, "admin key's name")
-	if err != nil {
-		return err
-	}
-	if err := allot.ValidateID("name", name); err != nil {
-		return usageError{err}
-	}
-	store, err := openStore(ctx, c.db)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	ls := store
-	if err := ls.RevokeAdminKey(ctx, name); err != nil {
-		return err
-	}
-	fmt.Fprintf(m.Stdout, "revoked admin key %s\n", name)
-	return nil
+	return m.runRevoke(ctx, args, "admin-key revoke", "admin key's name", "admin key",
+		func(name string) error { return allot.ValidateID("name", name) },
+		func(ctx context.Context, s allot.Store, name string) error { return s.RevokeAdminKey(ctx, name) })
 }
 
 // adminKeyCreate is admin-key create with --expires.
@@ -228,11 +204,7 @@ func (m *Main) adminKeyCreate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	raw := make([]byte, 32)
-	rand.Read(raw)
-	key := "allot-admin-" + base64.RawURLEncoding.EncodeToString(raw)
-	hash := sha256.Sum256([]byte(key))
-	k := allot.AdminKey{ID: *name, Hash: hash[:], Role: roleOf(*sp), SPProjectID: *sp, CreatedAt: now, ExpiresAt: until}
+	k, key := adminKeyRecord(*name, *sp, now, until)
 	if err := k.Validate(); err != nil {
 		return usageError{err}
 	}
@@ -241,8 +213,7 @@ func (m *Main) adminKeyCreate(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
-	ls := store
-	if err := ls.CreateAdminKey(ctx, k); err != nil {
+	if err := store.CreateAdminKey(ctx, k); err != nil {
 		return err
 	}
 	if *asJSON {
