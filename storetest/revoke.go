@@ -370,43 +370,41 @@ func sortTokenInfos(ts []allot.TokenInfo) []allot.TokenInfo {
 	return ts
 }
 
-func checkCredentialInfos(tb testing.TB, got, want []allot.CredentialInfo) {
+// checkInfos compares two lists item by item with same, reporting them
+// whole under what.
+func checkInfos[T any](tb testing.TB, what string, got, want []T, same func(g, w T) bool) {
 	tb.Helper()
 	ok := len(got) == len(want)
 	for i := 0; ok && i < len(want); i++ {
-		g, w := got[i], want[i]
-		ok = g.AccessKey == w.AccessKey && g.ProjectID == w.ProjectID && sameTime(g.CreatedAt, w.CreatedAt) &&
-			sameOptionalTime(g.ExpiresAt, w.ExpiresAt) && sameOptionalTime(g.RevokedAt, w.RevokedAt)
+		ok = same(got[i], want[i])
 	}
 	if !ok {
-		tb.Errorf("credentials:\n got %+v\nwant %+v", got, want)
+		tb.Errorf("%s:\n got %+v\nwant %+v", what, got, want)
 	}
+}
+
+func checkCredentialInfos(tb testing.TB, got, want []allot.CredentialInfo) {
+	tb.Helper()
+	checkInfos(tb, "credentials", got, want, func(g, w allot.CredentialInfo) bool {
+		return g.AccessKey == w.AccessKey && g.ProjectID == w.ProjectID && sameTime(g.CreatedAt, w.CreatedAt) &&
+			sameOptionalTime(g.ExpiresAt, w.ExpiresAt) && sameOptionalTime(g.RevokedAt, w.RevokedAt)
+	})
 }
 
 func checkTokenInfos(tb testing.TB, got, want []allot.TokenInfo) {
 	tb.Helper()
-	ok := len(got) == len(want)
-	for i := 0; ok && i < len(want); i++ {
-		g, w := got[i], want[i]
-		ok = g.ID == w.ID && g.ProjectID == w.ProjectID && sameTime(g.CreatedAt, w.CreatedAt) &&
+	checkInfos(tb, "tokens", got, want, func(g, w allot.TokenInfo) bool {
+		return g.ID == w.ID && g.ProjectID == w.ProjectID && sameTime(g.CreatedAt, w.CreatedAt) &&
 			sameTime(g.ExpiresAt, w.ExpiresAt) && sameOptionalTime(g.RevokedAt, w.RevokedAt)
-	}
-	if !ok {
-		tb.Errorf("tokens:\n got %+v\nwant %+v", got, want)
-	}
+	})
 }
 
 func checkAdminKeyInfos(tb testing.TB, got, want []allot.AdminKeyInfo) {
 	tb.Helper()
-	ok := len(got) == len(want)
-	for i := 0; ok && i < len(want); i++ {
-		g, w := got[i], want[i]
-		ok = g.ID == w.ID && g.Role == w.Role && g.SPProjectID == w.SPProjectID && sameTime(g.CreatedAt, w.CreatedAt) &&
+	checkInfos(tb, "admin keys", got, want, func(g, w allot.AdminKeyInfo) bool {
+		return g.ID == w.ID && g.Role == w.Role && g.SPProjectID == w.SPProjectID && sameTime(g.CreatedAt, w.CreatedAt) &&
 			sameOptionalTime(g.ExpiresAt, w.ExpiresAt) && sameOptionalTime(g.RevokedAt, w.RevokedAt)
-	}
-	if !ok {
-		tb.Errorf("admin keys:\n got %+v\nwant %+v", got, want)
-	}
+	})
 }
 
 // sameOptionalTime is sameTime where zero means "none".
