@@ -32,10 +32,10 @@ type Resource struct {
 	Unit            Unit            `json:"unit"`
 	// Priority places the package in the burn-down order (burnsBefore):
 	// MinPriority to MaxPriority, higher first.
-	Priority int `json:"priority"`
+	Priority int `json:"priority,omitempty"`
 	// Held is what open reservations hold of the package: set aside, not
 	// yet used. The tenant API's usage shows settled units only.
-	Held Quantity `json:"held"`
+	Held Quantity `json:"held,omitempty"`
 
 	// Removed marks a package that was cancelled or fully reclaimed: it no
 	// longer appears in any list, and its history stays in the ledger.
