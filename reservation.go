@@ -311,9 +311,10 @@ const expireBatch = 100
 
 // ExpireHolds releases every open reservation whose expiry is at or before
 // now, writing hold_expired entries by SystemActor, and returns how many it
-// expired. Each reservation is its own Update, which reads it again under
-// its project's lock and expires it only if it is still open and overdue by
-// the transaction's time: two sweepers (two nodes on one database) may both
+// expired. now is the caller's reading of the clock the store stamps
+// entries with (app's sweeper passes Clock.Now). Each reservation is its
+// own Update, which reads it again under its project's lock and expires it
+// only if it is still open and overdue: two sweepers (two nodes on one database) may both
 // find a reservation due, and only the first releases it.
 func (s *Service) ExpireHolds(ctx context.Context, now time.Time) (int, error) {
 	n := 0
@@ -331,7 +332,7 @@ func (s *Service) ExpireHolds(ctx context.Context, now time.Time) (int, error) {
 				if err != nil {
 					return err
 				}
-				if v.State != ReservationOpen || v.ExpiresAt.After(tx.Now()) {
+				if v.State != ReservationOpen || v.ExpiresAt.After(now) {
 					return nil
 				}
 				if _, err := closeReservation(tx, v, SystemActor, OpHoldExpired, 0, ""); err != nil {
@@ -348,8 +349,8 @@ func (s *Service) ExpireHolds(ctx context.Context, now time.Time) (int, error) {
 				progress = true
 			}
 		}
-		// A batch in which nothing could be expired (the store's clock is
-		// behind now) would be read again and again.
+		// A batch in which nothing could be expired (another sweeper took
+		// them all) is not read again.
 		if len(due) < expireBatch || !progress {
 			return n, nil
 		}
