@@ -84,7 +84,9 @@ func (s *Server) handleReserve(w http.ResponseWriter, r *http.Request, actor all
 }
 
 func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request, actor allot.Actor) {
-	decode := func(body []byte) (allot.CommitRequest, error) { return DecodeCommitRequest(r.PathValue("reservation_id"), body) }
+	decode := func(body []byte) (allot.CommitRequest, error) {
+		return DecodeCommitRequest(r.PathValue("reservation_id"), body)
+	}
 	if req, ok := decoded(s, w, r, decode); ok {
 		out, err := s.cfg.Service.Commit(r.Context(), actor, req)
 		s.writeReservation(w, r, out, err)
@@ -92,7 +94,9 @@ func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request, actor allo
 }
 
 func (s *Server) handleRelease(w http.ResponseWriter, r *http.Request, actor allot.Actor) {
-	decode := func(body []byte) (allot.ReleaseRequest, error) { return DecodeReleaseRequest(r.PathValue("reservation_id"), body) }
+	decode := func(body []byte) (allot.ReleaseRequest, error) {
+		return DecodeReleaseRequest(r.PathValue("reservation_id"), body)
+	}
 	if req, ok := decoded(s, w, r, decode); ok {
 		out, err := s.cfg.Service.Release(r.Context(), actor, req)
 		s.writeReservation(w, r, out, err)
