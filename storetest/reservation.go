@@ -284,7 +284,8 @@ func testHoldExpiry(t *testing.T, e *ledgerEnv, clock *allot.ManualClock) {
 	e.noDrift(t)
 }
 
-// testCommitGrace commits a hold taken before its package expired.
+// testCommitGrace commits holds taken before their packages expired or
+// were frozen.
 func testCommitGrace(t *testing.T, e *ledgerEnv, clock *allot.ManualClock) {
 	e.mustAdd(t, pkg("lone", "p", "MIN", 10, clock.Now().Add(time.Hour)))
 	out := e.mustReserve(t, reserveReq("lone", "p", 5, 7200, "job-1"))
@@ -295,6 +296,19 @@ func testCommitGrace(t *testing.T, e *ledgerEnv, clock *allot.ManualClock) {
 		t.Fatalf("commit after the package expired: %v", err)
 	}
 	e.expect(t, "lone", "p", units(10), units(3))
+
+	// Frozen after the hold: the commit settles all the same.
+	e.mustAdd(t, pkg("lone", "q", "MIN", 10, future))
+	held := e.mustReserve(t, reserveReq("lone", "q", 5, 600, "job-2"))
+	if _, err := e.svc.SetStatus(e.ctx, admin, allot.ResourceRef{ProjectID: "lone", ResourceID: "q"}, allot.StatusFrozen, "unpaid"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.svc.Reserve(e.ctx, admin, reserveReq("lone", "q", 1, 600, "job-3"))
+	wantCode(t, err, allot.ECONFLICT)
+	if _, err := e.svc.Commit(e.ctx, admin, allot.CommitRequest{ReservationID: held.ReservationID, Amount: units(5), IdempotencyKey: "c"}); err != nil {
+		t.Fatalf("commit after the package was frozen: %v", err)
+	}
+	e.expect(t, "lone", "q", units(10), units(5))
 	e.noDrift(t)
 }
 
