@@ -119,3 +119,54 @@ func testSweeperFollowsTheClock(t *testing.T, dsn string) {
 		t.Fatalf("drift: %+v %v", d, err)
 	}
 }
+
+// TestSweeperAtStart: holds that fell due while no process ran are
+// released by the first sweep of the next one, with no request and no
+// clock move after it starts.
+func TestSweeperAtStart(t *testing.T) {
+	ctx := context.Background()
+	start := time.Now().UTC().Truncate(time.Second)
+	clock := allot.NewManualClock(start)
+	clock.Freeze(true)
+	clock.Set(start)
+	store, err := app.OpenStore(ctx, filepath.Join(t.TempDir(), "allot.db"), clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if err := store.CreateProject(ctx, allot.Project{ID: "tenant", Name: "T", RegionID: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	svc := &allot.Service{Store: store}
+	root := allot.Actor{ID: "ops", Role: allot.RoleAdmin}
+	if _, err := svc.AddPackage(ctx, root, allot.PackageRequest{ProjectID: "tenant", ResourceID: "pkg", Source: allot.SourcePurchased, OrderID: "o1",
+		ResourceType: "MIN", BusinessType: "VIDEO_2D", ChargingMode: "ONE_TIME", Unit: "MIN", Amount: 10 * allot.QuantityScale}); err != nil {
+		t.Fatal(err)
+	}
+	held, err := svc.Reserve(ctx, root, allot.ReserveRequest{ProjectID: "tenant", ResourceID: "pkg", Amount: allot.QuantityScale, TTL: 30, IdempotencyKey: "job"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Hour) // while nothing runs
+
+	key, _ := secret.ParseKey(secret.NewKey())
+	keyring, err := secret.NewKeyring(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.Open(ctx, app.Config{Store: store, Keyring: keyring, Clock: clock, Addr: "127.0.0.1:0", AdminAddr: "off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close(context.Background()) })
+	var v allot.Reservation
+	for v.State != allot.ReservationExpired {
+		if v, err = store.FindReservation(ctx, held.ReservationID); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !v.SettledAt.Equal(clock.Now()) {
+		t.Fatalf("settled at %v, want the clock's %v", v.SettledAt, clock.Now())
+	}
+}
