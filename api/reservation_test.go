@@ -40,7 +40,10 @@ func TestDecodeReservationBodies(t *testing.T) {
 		{"ttl not whole", func() error { _, err := DecodeReserveRequest([]byte(`{"amount":1,"ttl":1.5}`)); return err }, "ttl: must be an integer"},
 		{"ttl a string", func() error { _, err := DecodeReserveRequest([]byte(`{"amount":1,"ttl":"60"}`)); return err }, "ttl: must be an integer"},
 		{"no amount", func() error { _, err := DecodeReserveRequest([]byte(`{"ttl":60}`)); return err }, "amount: is required"},
-		{"split not a flag", func() error { _, err := DecodeReserveRequest([]byte(`{"amount":1,"ttl":6,"allow_split":"yes"}`)); return err }, "allow_split: must be true or false"},
+		{"split not a flag", func() error {
+			_, err := DecodeReserveRequest([]byte(`{"amount":1,"ttl":6,"allow_split":"yes"}`))
+			return err
+		}, "allow_split: must be true or false"},
 		{"commit without amount", func() error { _, err := DecodeCommitRequest("r", []byte(`{"idempotency_key":"k"}`)); return err }, "amount: is required"},
 		{"commit negative", func() error { _, err := DecodeCommitRequest("r", []byte(`{"amount":-1}`)); return err }, "amount: -1 is negative"},
 		{"release with a field", func() error { _, err := DecodeReleaseRequest("r", []byte(`{"amount":1}`)); return err }, "amount: is not a known field"},
