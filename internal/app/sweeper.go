@@ -32,15 +32,28 @@ func startSweeper(svc *allot.Service, clock allot.Clock, logger *slog.Logger, ev
 		defer close(s.done)
 		tick := time.NewTicker(every)
 		defer tick.Stop()
+		// While the database is down every sweep fails the same way: the
+		// failure is logged when it starts or changes, not ten times a
+		// second.
+		failing := ""
 		for {
 			n, err := svc.ExpireHolds(ctx, clock.Now())
 			switch {
 			case ctx.Err() != nil:
 				return
 			case err != nil:
-				logger.Warn("expiring overdue holds", slog.String("error", err.Error()))
-			case n > 0:
-				logger.Info("expired overdue holds", slog.Int("reservations", n))
+				if err.Error() != failing {
+					failing = err.Error()
+					logger.Warn("expiring overdue holds", slog.String("error", failing))
+				}
+			default:
+				if failing != "" {
+					failing = ""
+					logger.Info("expiring overdue holds again")
+				}
+				if n > 0 {
+					logger.Info("expired overdue holds", slog.Int("reservations", n))
+				}
 			}
 			select {
 			case <-ctx.Done():
