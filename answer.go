@@ -14,6 +14,9 @@ type storedAnswerV1 struct {
 	Resource   storedResourceV1    `json:"resource"`
 	Assignment *storedAssignmentV1 `json:"assignment,omitempty"`
 	Entries    []storedEntryV1     `json:"entries"`
+	// Split was added with split consumes; answers without it decode as
+	// one package's.
+	Split []storedResourceV1 `json:"split,omitempty"`
 }
 
 type storedAssetV1 struct {
@@ -40,6 +43,10 @@ type storedResourceV1 struct {
 	Removed         bool           `json:"removed,omitempty"`
 	Seq             int64          `json:"seq"`
 	Version         int64          `json:"version"`
+	// Added with reservations and burn-down; absent in earlier answers,
+	// where both were 0.
+	Priority int      `json:"priority,omitempty"`
+	Held     Quantity `json:"held,omitempty"`
 }
 
 type storedAssignmentV1 struct {
@@ -69,30 +76,66 @@ type storedEntryV1 struct {
 	IdempotencyKey string    `json:"idempotency_key,omitempty"`
 	Reason         string    `json:"reason,omitempty"`
 	Ref            string    `json:"ref,omitempty"`
+	// Added with reservations and user attribution.
+	HeldDelta Quantity `json:"held_delta,omitempty"`
+	UserID    string   `json:"user_id,omitempty"`
+	AppUserID string   `json:"app_user_id,omitempty"`
+}
+
+func storeResource(r Resource) storedResourceV1 {
+	s := storedResourceV1{ProjectID: r.ProjectID, ResourceID: r.ResourceID, OrderID: r.OrderID, ExpireTime: r.ExpireTime,
+		ResourceType: r.ResourceType, BusinessType: string(r.BusinessType), SubResourceType: string(r.SubResourceType),
+		IsSubResource: r.IsSubResource, ChargingMode: string(r.ChargingMode), Source: string(r.Source), Amount: r.Amount,
+		Usage: r.Usage, Status: int(r.Status), Unit: string(r.Unit), Removed: r.Removed, Seq: r.Seq, Version: r.Version,
+		Priority: r.Priority, Held: r.Held}
+	if r.BoundAsset != nil {
+		s.BoundAsset = &storedAssetV1{AssetID: r.BoundAsset.AssetID, AssetName: r.BoundAsset.AssetName}
+	}
+	return s
+}
+
+func loadResource(r storedResourceV1) Resource {
+	out := Resource{ProjectID: r.ProjectID, ResourceID: r.ResourceID, OrderID: r.OrderID, ExpireTime: r.ExpireTime,
+		ResourceType: r.ResourceType, BusinessType: BusinessType(r.BusinessType), SubResourceType: SubResourceType(r.SubResourceType),
+		IsSubResource: r.IsSubResource, ChargingMode: ChargingMode(r.ChargingMode), Source: ResourceSource(r.Source),
+		Amount: r.Amount, Usage: r.Usage, Status: ResourceStatus(r.Status), Unit: Unit(r.Unit), Removed: r.Removed,
+		Seq: r.Seq, Version: r.Version, Priority: r.Priority, Held: r.Held}
+	if r.BoundAsset != nil {
+		out.BoundAsset = &BoundAsset{AssetID: r.BoundAsset.AssetID, AssetName: r.BoundAsset.AssetName}
+	}
+	return out
+}
+
+func storeEntries(es []LedgerEntry) []storedEntryV1 {
+	out := make([]storedEntryV1, len(es))
+	for i, e := range es {
+		out[i] = storedEntryV1{ProjectID: e.ProjectID, Seq: e.Seq, ResourceID: e.ResourceID, At: e.At, Actor: e.Actor,
+			Op: string(e.Op), AmountDelta: e.AmountDelta, UsageDelta: e.UsageDelta, IdempotencyKey: e.IdempotencyKey,
+			Reason: e.Reason, Ref: e.Ref, HeldDelta: e.HeldDelta, UserID: e.UserID, AppUserID: e.AppUserID}
+	}
+	return out
+}
+
+func loadEntries(es []storedEntryV1) []LedgerEntry {
+	out := make([]LedgerEntry, len(es))
+	for i, e := range es {
+		out[i] = LedgerEntry{ProjectID: e.ProjectID, Seq: e.Seq, ResourceID: e.ResourceID, At: e.At, Actor: e.Actor,
+			Op: Op(e.Op), AmountDelta: e.AmountDelta, UsageDelta: e.UsageDelta, IdempotencyKey: e.IdempotencyKey,
+			Reason: e.Reason, Ref: e.Ref, HeldDelta: e.HeldDelta, UserID: e.UserID, AppUserID: e.AppUserID}
+	}
+	return out
 }
 
 func encodeAnswer(out OpResult) ([]byte, error) {
-	r := out.Resource
-	a := storedAnswerV1{
-		Resource: storedResourceV1{ProjectID: r.ProjectID, ResourceID: r.ResourceID, OrderID: r.OrderID, ExpireTime: r.ExpireTime,
-			ResourceType: r.ResourceType, BusinessType: string(r.BusinessType), SubResourceType: string(r.SubResourceType),
-			IsSubResource: r.IsSubResource, ChargingMode: string(r.ChargingMode), Source: string(r.Source), Amount: r.Amount,
-			Usage: r.Usage, Status: int(r.Status), Unit: string(r.Unit), Removed: r.Removed, Seq: r.Seq, Version: r.Version},
-		Entries: make([]storedEntryV1, len(out.Entries)),
-	}
-	if r.BoundAsset != nil {
-		a.Resource.BoundAsset = &storedAssetV1{AssetID: r.BoundAsset.AssetID, AssetName: r.BoundAsset.AssetName}
+	a := storedAnswerV1{Resource: storeResource(out.Resource), Entries: storeEntries(out.Entries)}
+	for _, r := range out.Split {
+		a.Split = append(a.Split, storeResource(r))
 	}
 	if s := out.Assignment; s != nil {
 		a.Assignment = &storedAssignmentV1{RecordID: s.RecordID, SPProjectID: s.SPProjectID, CustomerProjectID: s.CustomerProjectID,
 			ResourceSpecCode: s.ResourceSpecCode, ChargingMode: string(s.ChargingMode), ResourceNum: s.ResourceNum,
 			ResourceUsedNum: s.ResourceUsedNum, AllocateTime: s.AllocateTime, ExpireTime: s.ExpireTime, SPResourceID: s.SPResourceID,
 			Seq: s.Seq, Version: s.Version}
-	}
-	for i, e := range out.Entries {
-		a.Entries[i] = storedEntryV1{ProjectID: e.ProjectID, Seq: e.Seq, ResourceID: e.ResourceID, At: e.At, Actor: e.Actor,
-			Op: string(e.Op), AmountDelta: e.AmountDelta, UsageDelta: e.UsageDelta, IdempotencyKey: e.IdempotencyKey,
-			Reason: e.Reason, Ref: e.Ref}
 	}
 	return json.Marshal(a)
 }
@@ -102,28 +145,15 @@ func decodeAnswer(b []byte) (OpResult, error) {
 	if err := json.Unmarshal(b, &a); err != nil {
 		return OpResult{}, err
 	}
-	r := a.Resource
-	out := OpResult{
-		Resource: Resource{ProjectID: r.ProjectID, ResourceID: r.ResourceID, OrderID: r.OrderID, ExpireTime: r.ExpireTime,
-			ResourceType: r.ResourceType, BusinessType: BusinessType(r.BusinessType), SubResourceType: SubResourceType(r.SubResourceType),
-			IsSubResource: r.IsSubResource, ChargingMode: ChargingMode(r.ChargingMode), Source: ResourceSource(r.Source),
-			Amount: r.Amount, Usage: r.Usage, Status: ResourceStatus(r.Status), Unit: Unit(r.Unit), Removed: r.Removed,
-			Seq: r.Seq, Version: r.Version},
-		Entries: make([]LedgerEntry, len(a.Entries)),
-	}
-	if r.BoundAsset != nil {
-		out.Resource.BoundAsset = &BoundAsset{AssetID: r.BoundAsset.AssetID, AssetName: r.BoundAsset.AssetName}
+	out := OpResult{Resource: loadResource(a.Resource), Entries: loadEntries(a.Entries)}
+	for _, r := range a.Split {
+		out.Split = append(out.Split, loadResource(r))
 	}
 	if s := a.Assignment; s != nil {
 		out.Assignment = &Assignment{RecordID: s.RecordID, SPProjectID: s.SPProjectID, CustomerProjectID: s.CustomerProjectID,
 			ResourceSpecCode: s.ResourceSpecCode, ChargingMode: ChargingMode(s.ChargingMode), ResourceNum: s.ResourceNum,
 			ResourceUsedNum: s.ResourceUsedNum, AllocateTime: s.AllocateTime, ExpireTime: s.ExpireTime, SPResourceID: s.SPResourceID,
 			Seq: s.Seq, Version: s.Version}
-	}
-	for i, e := range a.Entries {
-		out.Entries[i] = LedgerEntry{ProjectID: e.ProjectID, Seq: e.Seq, ResourceID: e.ResourceID, At: e.At, Actor: e.Actor,
-			Op: Op(e.Op), AmountDelta: e.AmountDelta, UsageDelta: e.UsageDelta, IdempotencyKey: e.IdempotencyKey,
-			Reason: e.Reason, Ref: e.Ref}
 	}
 	return out, nil
 }

@@ -2,46 +2,37 @@ package allot
 
 import (
 	"context"
-	"time"
 )
 
 // ConsumeRequest meters usage: Amount units of one package, or of the
-// project's best package of ResourceType when ResourceID is empty.
+// project's packages of ResourceType in burn-down order when ResourceID is
+// empty.
 type ConsumeRequest struct {
-	ProjectID      string   `json:"project_id"`
-	ResourceID     string   `json:"resource_id,omitempty"`
-	ResourceType   string   `json:"resource_type,omitempty"`
-	Amount         Quantity `json:"amount"`
-	IdempotencyKey string   `json:"idempotency_key"`
+	ProjectID    string   `json:"project_id"`
+	ResourceID   string   `json:"resource_id,omitempty"`
+	ResourceType string   `json:"resource_type,omitempty"`
+	Amount       Quantity `json:"amount"`
+	// AllowSplit lets a consume by ResourceType that no single package can
+	// cover draw from several, in burn-down order, atomically.
+	AllowSplit     bool   `json:"allow_split,omitempty"`
+	IdempotencyKey string `json:"idempotency_key"`
+	Attribution
 }
 
 // Consume adds Amount to a package's usage. It is refused, and nothing is
 // written, when the package is frozen, expired, cancelled, of another
-// project, or would go over its amount. Without a ResourceID the package is
-// the project's best match of ResourceType: among those not frozen, not
-// expired and with at least Amount left, the one that expires first (one
-// without expiry last; ties go to the older package). A retry with the same
-// idempotency key counts once and gets the first answer.
+// project, or would go over what it has left (its amount less its usage and
+// its open holds). Without a ResourceID the package is the first of
+// ResourceType in burn-down order (burnsBefore) that is usable and has
+// Amount left; with AllowSplit, when none has, the amount is split over
+// the usable packages in that order, and the entries share one Ref. A retry
+// with the same idempotency key counts once and gets the first answer.
 func (s *Service) Consume(ctx context.Context, actor Actor, req ConsumeRequest) (OpResult, error) {
 	if err := actor.requireAdmin(); err != nil {
 		return OpResult{}, err
 	}
-	if err := ValidateID("project_id", req.ProjectID); err != nil {
+	if err := validateDraw(req.ProjectID, req.ResourceID, req.ResourceType, req.AllowSplit); err != nil {
 		return OpResult{}, err
-	}
-	switch {
-	case req.ResourceID != "" && req.ResourceType != "":
-		return OpResult{}, Invalid("resource_id", "give resource_id or resource_type, not both")
-	case req.ResourceID != "":
-		if err := ValidateID("resource_id", req.ResourceID); err != nil {
-			return OpResult{}, err
-		}
-	case req.ResourceType == "":
-		return OpResult{}, Invalid("resource_id", "or resource_type is required")
-	default:
-		if err := ValidateID("resource_type", req.ResourceType); err != nil {
-			return OpResult{}, err
-		}
 	}
 	if err := validatePositive("amount", req.Amount); err != nil {
 		return OpResult{}, err
@@ -49,73 +40,78 @@ func (s *Service) Consume(ctx context.Context, actor Actor, req ConsumeRequest) 
 	if err := validateKey(req.IdempotencyKey); err != nil {
 		return OpResult{}, err
 	}
+	if err := req.Attribution.validate(); err != nil {
+		return OpResult{}, err
+	}
+	group := newID("consume-")
 	var out OpResult
 	err := s.Store.Update(ctx, []string{req.ProjectID}, func(tx Tx) (err error) {
 		out, err = once(tx, idem{Project: req.ProjectID, Key: scopedKey("consume", "", req.IdempotencyKey), Shown: req.IdempotencyKey, Request: req}, func() (OpResult, error) {
-			return consume(tx, actor, req)
+			return consume(tx, actor, req, group)
 		})
 		return err
 	})
 	return out, err
 }
 
-func consume(tx Tx, actor Actor, req ConsumeRequest) (OpResult, error) {
-	now := tx.Now()
-	consumable := func(r *Resource) error {
-		switch {
-		case r.Status == StatusFrozen:
-			return Errorf(ECONFLICT, "resource %s is frozen", r.ResourceID)
-		case r.Expired(now):
-			return Errorf(ECONFLICT, "resource %s expired at %s", r.ResourceID, r.ExpireTime.Format(time.RFC3339))
-		case r.Remaining() < req.Amount:
-			return Errorf(ECONFLICT, "resource %s has %s left, fewer than the %s to consume", r.ResourceID, r.Remaining(), req.Amount)
-		}
-		return nil
+// consume applies a validated consume. group links the entries of a split
+// consume (their Ref); a consume from one package has no Ref.
+func consume(tx Tx, actor Actor, req ConsumeRequest, group string) (OpResult, error) {
+	parts, err := burnDown(tx, drawRequest{ProjectID: req.ProjectID, ResourceID: req.ResourceID, ResourceType: req.ResourceType,
+		Amount: req.Amount, AllowSplit: req.AllowSplit, Verb: "consume"})
+	if err != nil {
+		return OpResult{}, err
 	}
-	var r Resource
-	if req.ResourceID != "" {
-		var err error
-		if r, err = liveResource(tx, ResourceRef{req.ProjectID, req.ResourceID}); err != nil {
-			return OpResult{}, err
-		}
-		if err := consumable(&r); err != nil {
-			return OpResult{}, err
-		}
-	} else {
-		candidates, err := tx.ResourcesOfType(req.ProjectID, req.ResourceType)
+	if len(parts) == 1 {
+		group = ""
+	}
+	var out OpResult
+	for i, p := range parts {
+		one, err := settle(tx, p.Resource, LedgerEntry{ProjectID: p.Resource.ProjectID, ResourceID: p.Resource.ResourceID, Actor: actor.ID,
+			Op: OpConsume, UsageDelta: p.Amount, IdempotencyKey: req.IdempotencyKey, Ref: group,
+			UserID: req.UserID, AppUserID: req.AppUserID})
 		if err != nil {
 			return OpResult{}, err
 		}
-		var ok bool
-		if r, ok = earliestExpiring(candidates, func(r *Resource) bool { return consumable(r) == nil }); !ok {
-			return OpResult{}, Errorf(ECONFLICT, "project %s has no usable package of %s with %s left", req.ProjectID, req.ResourceType, req.Amount)
+		if i == 0 {
+			out = one
+			continue
 		}
+		out.Split = append(out.Split, one.Resource)
+		out.Entries = append(out.Entries, one.Entries...)
 	}
-	return addUsage(tx, actor, r, OpConsume, req.Amount, req.IdempotencyKey, "")
+	return out, nil
 }
 
 // addUsage changes a package's usage by delta, keeping the assignment record
 // of an SP allocation in step.
 func addUsage(tx Tx, actor Actor, r Resource, op Op, delta Quantity, key, reason string) (OpResult, error) {
-	r.Usage += delta
+	return settle(tx, r, LedgerEntry{ProjectID: r.ProjectID, ResourceID: r.ResourceID, Actor: actor.ID, Op: op,
+		UsageDelta: delta, IdempotencyKey: key, Reason: reason})
+}
+
+// settle applies e's usage and held deltas to r and appends e, keeping the
+// assignment record of an SP allocation in step with the usage.
+func settle(tx Tx, r Resource, e LedgerEntry) (OpResult, error) {
+	r.Usage += e.UsageDelta
+	r.Held += e.HeldDelta
 	if err := tx.SaveResource(&r); err != nil {
 		return OpResult{}, err
 	}
-	e, err := appendEntry(tx, LedgerEntry{ProjectID: r.ProjectID, ResourceID: r.ResourceID, Actor: actor.ID, Op: op,
-		UsageDelta: delta, IdempotencyKey: key, Reason: reason})
+	e, err := appendEntry(tx, e)
 	if err != nil {
 		return OpResult{}, err
 	}
 	out := OpResult{Resource: r, Entries: []LedgerEntry{e}}
-	if r.Source == SourceSPAllocated {
+	if r.Source == SourceSPAllocated && e.UsageDelta != 0 {
 		a, err := tx.Assignment(r.ProjectID, r.ResourceID)
 		if err == nil {
-			a.ResourceUsedNum += delta
+			a.ResourceUsedNum += e.UsageDelta
 			if err := tx.SaveAssignment(&a); err != nil {
 				return OpResult{}, err
 			}
 			out.Assignment = &a
-		} else if err != nil && ErrorCodeOf(err) != ENOTFOUND {
+		} else if ErrorCodeOf(err) != ENOTFOUND {
 			return OpResult{}, err
 		}
 	}

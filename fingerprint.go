@@ -57,6 +57,35 @@ func (c canon) optQuantity(name string, q *Quantity) canon {
 	return c.int(name, int64(*q))
 }
 
+// Fields added to a request after its canonical form was first written are
+// written only when set, after the original fields: a request that does not
+// use them keeps the fingerprint it always had, so the records of earlier
+// releases still match their retries, and one that does is told apart.
+
+// optStr writes a later field when it is not empty.
+func (c canon) optStr(name, v string) canon {
+	if v == "" {
+		return c
+	}
+	return c.str(name, v)
+}
+
+// optTrue writes a later field when it is true.
+func (c canon) optTrue(name string, v bool) canon {
+	if !v {
+		return c
+	}
+	return c.bool(name, v)
+}
+
+// optInt writes a later field when it is given.
+func (c canon) optInt(name string, v *int) canon {
+	if v == nil {
+		return c
+	}
+	return c.int(name, int64(*v))
+}
+
 func (c canon) fingerprint() string {
 	sum := sha256.Sum256(c)
 	return fingerprintVersion + hex.EncodeToString(sum[:])
@@ -76,7 +105,8 @@ func (req PackageRequest) canonical() canon {
 		str("unit", string(req.Unit)).
 		int("amount", int64(req.Amount)).
 		time("expire_time", req.ExpireTime).
-		str("idempotency_key", req.IdempotencyKey)
+		str("idempotency_key", req.IdempotencyKey).
+		optInt("priority", req.Priority)
 }
 
 func (req AllocateRequest) canonical() canon {
@@ -109,7 +139,35 @@ func (req ConsumeRequest) canonical() canon {
 		str("resource_id", req.ResourceID).
 		str("resource_type", req.ResourceType).
 		int("amount", int64(req.Amount)).
+		str("idempotency_key", req.IdempotencyKey).
+		optTrue("allow_split", req.AllowSplit).
+		optStr("user_id", req.UserID).
+		optStr("app_user_id", req.AppUserID)
+}
+
+func (req ReserveRequest) canonical() canon {
+	return newCanon("reserve").
+		str("project_id", req.ProjectID).
+		str("resource_id", req.ResourceID).
+		str("resource_type", req.ResourceType).
+		int("amount", int64(req.Amount)).
+		int("ttl", req.TTL).
+		bool("allow_split", req.AllowSplit).
+		str("user_id", req.UserID).
+		str("app_user_id", req.AppUserID).
 		str("idempotency_key", req.IdempotencyKey)
+}
+
+func (req CommitRequest) canonical() canon {
+	return newCanon("commit").
+		str("reservation_id", req.ReservationID).
+		int("amount", int64(req.Amount)).
+		str("idempotency_key", req.IdempotencyKey)
+}
+
+func (req ReleaseRequest) canonical() canon {
+	return newCanon("release").
+		str("reservation_id", req.ReservationID)
 }
 
 func (req RefundRequest) canonical() canon {

@@ -13,6 +13,7 @@ import (
 func TestFingerprintGolden(t *testing.T) {
 	expire := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	amount := Quantity(2500)
+	priority := 70
 	for _, c := range []struct {
 		name      string
 		req       request
@@ -56,6 +57,34 @@ func TestFingerprintGolden(t *testing.T) {
 		{"refund", RefundRequest{ResourceRef: ResourceRef{"c", "r"}, Amount: 250, Reason: `retry, with "quotes"`, IdempotencyKey: "rf-1"},
 			"refund\nproject_id=1:c\nresource_id=1:r\namount=3:250\nreason=20:retry, with \"quotes\"\nidempotency_key=4:rf-1\n",
 			"v1:29a834843044e62e0df4c08b4bccc1e9f3c02a1ca7af0eae16d36d9b34e61d90"},
+		// Fields added later are written after the original ones and only
+		// when set: the consumes above keep their fingerprints.
+		{"split consume for a user", ConsumeRequest{ProjectID: "c", ResourceType: "VIDEO_2D_MIN", Amount: 30 * QuantityScale, AllowSplit: true,
+			IdempotencyKey: "use-3", Attribution: Attribution{UserID: "u-1", AppUserID: "app-7"}},
+			"consume\nproject_id=1:c\nresource_id=0:\nresource_type=12:VIDEO_2D_MIN\namount=8:30000000\nidempotency_key=5:use-3\n" +
+				"allow_split=4:true\nuser_id=3:u-1\napp_user_id=5:app-7\n",
+			"v1:ca721232c73d4d7584c930465e1c71307e1aca1a1d1576556cda10affba2c704"},
+		{"grant with priority", PackageRequest{ProjectID: "p", Source: SourceAdminAllocated, ResourceType: "TTS", BusinessType: "VOICE_CLONE",
+			ChargingMode: "ONE_TIME", Unit: "TIME", Amount: 3 * QuantityScale, IdempotencyKey: "grant-2", Priority: &priority},
+			"package\nproject_id=1:p\nresource_id=0:\nresource_source=15:ADMIN_ALLOCATED\norder_id=0:\nresource_type=3:TTS\n" +
+				"business_type=11:VOICE_CLONE\nsub_resource_type=0:\nis_sub_resource=5:false\ncharging_mode=8:ONE_TIME\nunit=4:TIME\n" +
+				"amount=7:3000000\nexpire_time=0:\nidempotency_key=7:grant-2\npriority=2:70\n",
+			"v1:b89fdd4103cc7d00a14edb10211abcb0d593680b720a2fdf0781e0557e5675b3"},
+		{"reserve by type", ReserveRequest{ProjectID: "c", ResourceType: "VIDEO_2D_MIN", Amount: 5 * QuantityScale, TTL: 900, AllowSplit: true,
+			IdempotencyKey: "rsv-1", Attribution: Attribution{UserID: "u-1", AppUserID: "app-7"}},
+			"reserve\nproject_id=1:c\nresource_id=0:\nresource_type=12:VIDEO_2D_MIN\namount=7:5000000\nttl=3:900\nallow_split=4:true\n" +
+				"user_id=3:u-1\napp_user_id=5:app-7\nidempotency_key=5:rsv-1\n",
+			"v1:9b7994f69632c6c0947136b64ca3cb389f787d42bb1d66726f76af2992d554c0"},
+		{"reserve by id", ReserveRequest{ProjectID: "c", ResourceID: "r", Amount: 1 * QuantityScale, TTL: 60, IdempotencyKey: "rsv-2"},
+			"reserve\nproject_id=1:c\nresource_id=1:r\nresource_type=0:\namount=7:1000000\nttl=2:60\nallow_split=5:false\n" +
+				"user_id=0:\napp_user_id=0:\nidempotency_key=5:rsv-2\n",
+			"v1:e110e7cff24781eb9081232d23759f43fbea4e95c00a1939421d3f28078a7ae2"},
+		{"commit", CommitRequest{ReservationID: "rsv-0123456789abcdef", Amount: 700000, IdempotencyKey: "c-1"},
+			"commit\nreservation_id=20:rsv-0123456789abcdef\namount=6:700000\nidempotency_key=3:c-1\n",
+			"v1:0e8c4519173fe0a81664787f1bac7e10747ac3dff892a1dc0ec07d40be73e942"},
+		{"release", ReleaseRequest{ReservationID: "rsv-0123456789abcdef"},
+			"release\nreservation_id=20:rsv-0123456789abcdef\n",
+			"v1:7bca39b15a66307c8a7b7357cd1f5e578bb15a72a4683eb3c67d02b9fbda67ef"},
 	} {
 		if got := string(c.req.canonical()); got != c.canonical {
 			t.Errorf("%s: canonical form\n%q\nwant\n%q", c.name, got, c.canonical)
@@ -99,6 +128,41 @@ func TestStoredAnswerGolden(t *testing.T) {
 		t.Fatalf("stored answer\n%s\nwant\n%s", b, want)
 	}
 	back, err := decodeAnswer(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, out) {
+		t.Fatalf("read back\n%+v\nwant\n%+v", back, out)
+	}
+}
+
+// TestStoredReservationGolden pins the JSON an idempotency record keeps of
+// a reservation step, and that it reads back to the same answer.
+func TestStoredReservationGolden(t *testing.T) {
+	at := time.Date(2026, 12, 2, 5, 15, 47, 0, time.UTC)
+	out := ReservationResult{
+		Reservation: Reservation{ReservationID: "rsv-1", ProjectID: "c", State: ReservationCommitted, Amount: 30 * QuantityScale,
+			Committed: 25 * QuantityScale, Holds: []Hold{{ResourceID: "a", Amount: 20 * QuantityScale, Committed: 20 * QuantityScale},
+				{ResourceID: "b", Amount: 10 * QuantityScale, Committed: 5 * QuantityScale}},
+			CreatedAt: at, ExpiresAt: at.Add(time.Hour), SettledAt: at.Add(time.Minute), Actor: "admin-1", IdempotencyKey: "k",
+			Attribution: Attribution{UserID: "u", AppUserID: "app"}},
+		Entries: []LedgerEntry{{ProjectID: "c", Seq: 3, ResourceID: "b", At: at, Actor: "admin-1", Op: OpCommit,
+			UsageDelta: 5 * QuantityScale, HeldDelta: -10 * QuantityScale, IdempotencyKey: "c", Ref: "rsv-1", UserID: "u", AppUserID: "app"}},
+	}
+	const want = `{"reservation_id":"rsv-1","project_id":"c","state":"committed","amount":30,"committed":25,` +
+		`"holds":[{"resource_id":"a","amount":20,"committed":20},{"resource_id":"b","amount":10,"committed":5}],` +
+		`"created_at":"2026-12-02T05:15:47Z","expires_at":"2026-12-02T06:15:47Z","settled_at":"2026-12-02T05:16:47Z",` +
+		`"actor":"admin-1","idempotency_key":"k","user_id":"u","app_user_id":"app",` +
+		`"entries":[{"project_id":"c","seq":3,"resource_id":"b","at":"2026-12-02T05:15:47Z","actor":"admin-1","op":"commit",` +
+		`"amount_delta":0,"usage_delta":5,"idempotency_key":"c","ref":"rsv-1","held_delta":-10,"user_id":"u","app_user_id":"app"}]}`
+	b, err := encodeReservation(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != want {
+		t.Fatalf("stored answer\n%s\nwant\n%s", b, want)
+	}
+	back, err := decodeReservation(b)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,13 +44,20 @@ func scopedKey(kind, resourceID, key string) string {
 // is compared the way release 1 wrote it, with the request's frozen
 // release-1 JSON.
 func once(tx Tx, id idem, op func() (OpResult, error)) (OpResult, error) {
+	return onceAs(tx, id, op, encodeAnswer, decodeAnswer, func(o *OpResult) { o.Replayed = true })
+}
+
+// onceAs is once for an operation whose answer is of type T, stored with
+// its own frozen encoding.
+func onceAs[T any](tx Tx, id idem, op func() (T, error), encode func(T) ([]byte, error), decode func([]byte) (T, error), replayed func(*T)) (T, error) {
+	var zero T
 	rec, ok, err := tx.Idempotency(id.Project, id.Key)
 	if err != nil {
-		return OpResult{}, err
+		return zero, err
 	}
 	if !ok && id.LegacyKey != "" {
 		if rec, ok, err = tx.Idempotency(id.Project, id.LegacyKey); err != nil {
-			return OpResult{}, err
+			return zero, err
 		}
 		ok = ok && (id.LegacyInScope == nil || id.LegacyInScope(rec.Fingerprint))
 	}
@@ -59,7 +66,7 @@ func once(tx Tx, id idem, op func() (OpResult, error)) (OpResult, error) {
 		if !strings.HasPrefix(rec.Fingerprint, fingerprintVersion) {
 			fp, err := legacyFingerprint(id.Request.legacy())
 			if err != nil {
-				return OpResult{}, err
+				return zero, err
 			}
 			same = rec.Fingerprint == fp
 		}
@@ -68,22 +75,22 @@ func once(tx Tx, id idem, op func() (OpResult, error)) (OpResult, error) {
 			if param == "" {
 				param = "idempotency_key"
 			}
-			return OpResult{}, Errorf(ECONFLICT, "%s %q was used for a different request", param, id.Shown)
+			return zero, Errorf(ECONFLICT, "%s %q was used for a different request", param, id.Shown)
 		}
-		out, err := decodeAnswer(rec.Result)
+		out, err := decode(rec.Result)
 		if err != nil {
-			return OpResult{}, fmt.Errorf("stored answer for idempotency key %q: %w", id.Shown, err)
+			return zero, fmt.Errorf("stored answer for idempotency key %q: %w", id.Shown, err)
 		}
-		out.Replayed = true
+		replayed(&out)
 		return out, nil
 	}
 	out, err := op()
 	if err != nil {
-		return OpResult{}, err
+		return zero, err
 	}
-	result, err := encodeAnswer(out)
+	result, err := encode(out)
 	if err != nil {
-		return OpResult{}, err
+		return zero, err
 	}
 	return out, tx.SaveIdempotency(IdempotencyRecord{ProjectID: id.Project, Key: id.Key,
 		Fingerprint: id.Request.canonical().fingerprint(), Result: result, CreatedAt: tx.Now()})

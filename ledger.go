@@ -23,6 +23,11 @@ const (
 	OpUnbindAsset Op = "unbind_asset" // bound_asset cleared
 	OpConsume     Op = "consume"      // +usage
 	OpRefund      Op = "refund"       // -usage
+	// The steps of a reservation (reservation.go); Ref holds its id.
+	OpReserve     Op = "reserve"      // +held
+	OpCommit      Op = "commit"       // +usage of what is settled, -held of the whole hold
+	OpRelease     Op = "release"      // -held
+	OpHoldExpired Op = "hold_expired" // -held, by the sweeper (actor system) after the TTL
 )
 
 // LedgerEntry is one append-only record of a change to a resource. A
@@ -37,13 +42,20 @@ type LedgerEntry struct {
 	Op         Op        `json:"op"`
 	// AmountDelta and UsageDelta are the changes to the resource's amount
 	// and usage; zero for entries that change neither (freeze, bind).
-	AmountDelta    Quantity `json:"amount_delta"`
-	UsageDelta     Quantity `json:"usage_delta"`
+	AmountDelta Quantity `json:"amount_delta"`
+	UsageDelta  Quantity `json:"usage_delta"`
+	// HeldDelta is the change to the units the resource holds for open
+	// reservations: a resource's held total is the sum of its entries'.
+	HeldDelta      Quantity `json:"held_delta,omitempty"`
 	IdempotencyKey string   `json:"idempotency_key,omitempty"`
 	Reason         string   `json:"reason,omitempty"`
 	// Ref links related records: the assignment record of an SP
 	// allocation, an order id, a bound asset id.
 	Ref string `json:"ref,omitempty"`
+	// UserID and AppUserID attribute a consume or a reservation's steps to
+	// the platform's user, as the request gave them.
+	UserID    string `json:"user_id,omitempty"`
+	AppUserID string `json:"app_user_id,omitempty"`
 }
 
 // LedgerQuery selects ledger entries of one project, oldest first.
@@ -67,11 +79,14 @@ type IdempotencyRecord struct {
 // Drift is a difference between what a resource or an assignment holds and
 // what the ledger says it should hold.
 type Drift struct {
-	ProjectID  string   `json:"project_id"`
-	ResourceID string   `json:"resource_id"`
-	Field      string   `json:"field"` // amount, usage, resource_num, resource_used_num
-	Stored     Quantity `json:"stored"`
-	Ledger     Quantity `json:"ledger"`
+	ProjectID  string `json:"project_id"`
+	ResourceID string `json:"resource_id"`
+	// Field is amount, usage, held (against the ledger), held_open
+	// (against the open reservations' holds), resource_num or
+	// resource_used_num.
+	Field  string   `json:"field"`
+	Stored Quantity `json:"stored"`
+	Ledger Quantity `json:"ledger"`
 }
 
 // Tx is one write transaction of a Ledger store, holding a set of projects.
@@ -110,6 +125,16 @@ type Tx interface {
 	// held: its lock is what makes a key safe when two nodes see the same
 	// retry at once (the second waits, then finds the first's record).
 	SaveIdempotency(rec IdempotencyRecord) error
+	// Reservation returns a reservation of a project with its holds.
+	// ENOTFOUND if the project has none with this id.
+	Reservation(projectID, id string) (Reservation, error)
+	// InsertReservation adds a reservation and its holds. The project must
+	// be held. ECONFLICT if the id exists.
+	InsertReservation(v Reservation) error
+	// UpdateReservation writes a reservation's state, committed total,
+	// settle time and each hold's committed units. The project must be
+	// held. ENOTFOUND if it does not exist.
+	UpdateReservation(v Reservation) error
 }
 
 // Ledger is the write side of a store: every lifecycle operation runs in
@@ -124,9 +149,21 @@ type Ledger interface {
 	Update(ctx context.Context, projectIDs []string, fn func(Tx) error) error
 	// LedgerEntries returns one page of entries and the count of all that match.
 	LedgerEntries(ctx context.Context, q LedgerQuery) ([]LedgerEntry, int, error)
-	// Drift recomputes every resource's amount and usage and every
-	// assignment's numbers from the ledger and returns each difference.
+	// Drift recomputes every resource's amount, usage and held units and
+	// every assignment's numbers from the ledger, and every resource's held
+	// units from its open reservations, and returns each difference.
 	Drift(ctx context.Context) ([]Drift, error)
+
+	// FindReservation returns a reservation by its id, which is unique
+	// across projects. ENOTFOUND if there is none.
+	FindReservation(ctx context.Context, id string) (Reservation, error)
+	// Reservations returns one page of a project's reservations, newest
+	// first, optionally of one state, and the count of all that match.
+	// EINVALID if the query names no project.
+	Reservations(ctx context.Context, q ReservationQuery) ([]Reservation, int, error)
+	// DueReservations returns up to limit open reservations of any project
+	// whose expiry is at or before now, the most overdue first.
+	DueReservations(ctx context.Context, now time.Time, limit int) ([]Reservation, error)
 }
 
 // AppendDrift appends to ds a Drift for each of a row's two balances that

@@ -22,6 +22,8 @@ type PackageRequest struct {
 	Amount          Quantity        `json:"amount"`
 	ExpireTime      time.Time       `json:"resource_expire_time,omitzero"`
 	IdempotencyKey  string          `json:"idempotency_key,omitempty"`
+	// Priority places the package in the burn-down order; nil is 0.
+	Priority *int `json:"priority,omitempty"`
 }
 
 // AddPackage records a purchase or an administrator allocation. Re-sending
@@ -66,6 +68,9 @@ func (s *Service) AddPackage(ctx context.Context, actor Actor, req PackageReques
 		ProjectID: req.ProjectID, ResourceID: req.ResourceID, OrderID: req.OrderID, ResourceType: req.ResourceType,
 		BusinessType: req.BusinessType, SubResourceType: req.SubResourceType, IsSubResource: req.IsSubResource,
 		ChargingMode: req.ChargingMode, Source: req.Source, Unit: req.Unit, Amount: req.Amount, ExpireTime: req.ExpireTime.UTC(),
+	}
+	if req.Priority != nil {
+		r.Priority = *req.Priority
 	}
 	if r.ResourceID == "" {
 		r.ResourceID = newID("res-")

@@ -107,6 +107,11 @@ func reclaim(tx Tx, actor Actor, req ReclaimRequest, r Resource, a *Assignment) 
 		}
 		take = *req.Amount
 	}
+	if req.Cancel && r.Held > 0 {
+		// A cancel removes the package, and a commit could then no longer
+		// settle what it holds.
+		return OpResult{}, Errorf(ECONFLICT, "resource %s holds %s for open reservations: commit or release them before a cancel", r.ResourceID, r.Held)
+	}
 	op := OpReclaim
 	if req.Cancel {
 		op = OpCancel

@@ -30,6 +30,12 @@ type Resource struct {
 	Usage           Quantity        `json:"usage"`
 	Status          ResourceStatus  `json:"status"`
 	Unit            Unit            `json:"unit"`
+	// Priority places the package in the burn-down order (burnsBefore):
+	// MinPriority to MaxPriority, higher first.
+	Priority int `json:"priority,omitempty"`
+	// Held is what open reservations hold of the package: set aside, not
+	// yet used. The tenant API's usage shows settled units only.
+	Held Quantity `json:"held,omitempty"`
 
 	// Removed marks a package that was cancelled or fully reclaimed: it no
 	// longer appears in any list, and its history stays in the ledger.
@@ -90,6 +96,12 @@ func (r *Resource) Validate() error {
 	}
 	if r.Usage < 0 || r.Usage > r.Amount {
 		return Invalid("usage", "must be between 0 and amount (%s)", r.Amount)
+	}
+	if r.Priority < MinPriority || r.Priority > MaxPriority {
+		return Invalid("priority", "must be between %d and %d", MinPriority, MaxPriority)
+	}
+	if r.Held != 0 {
+		return Invalid("held", "is kept by reservations and cannot be set")
 	}
 	if !r.Status.Valid() {
 		return Invalid("status", "must be 0 (normal) or 1 (frozen)")
@@ -193,8 +205,11 @@ type ResourcePage struct {
 	Resources []*Resource
 }
 
-// Remaining returns the units of r not yet used.
-func (r *Resource) Remaining() Quantity { return r.Amount - r.Usage }
+// Remaining returns the units of r available: neither used nor held by an
+// open reservation. Every operation that takes units (consume, reserve,
+// allocate, reclaim, cancel) takes at most these, so usage and holds
+// together never pass the amount.
+func (r *Resource) Remaining() Quantity { return r.Amount - r.Usage - r.Held }
 
 // Expired reports whether r has an expiry time at or before now.
 func (r *Resource) Expired(now time.Time) bool {

@@ -32,6 +32,9 @@ type OpResult struct {
 	Resource   Resource      `json:"resource"`
 	Assignment *Assignment   `json:"assignment,omitempty"`
 	Entries    []LedgerEntry `json:"entries"`
+	// Split holds the other packages of a split consume, in burn-down
+	// order after Resource.
+	Split []Resource `json:"split,omitempty"`
 	// Replayed is true when the answer comes from an earlier request with
 	// the same idempotency key; nothing was changed this time.
 	Replayed bool `json:"replayed,omitempty"`

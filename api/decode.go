@@ -33,13 +33,15 @@ func DecodePackageRequest(body []byte) (allot.PackageRequest, error) {
 		Amount          number                `json:"amount"`
 		ExpireTime      string                `json:"resource_expire_time"`
 		IdempotencyKey  string                `json:"idempotency_key"`
+		Priority        *int                  `json:"priority"`
 	}
 	if err := decodeJSON(body, &b); err != nil {
 		return allot.PackageRequest{}, err
 	}
 	req := allot.PackageRequest{ProjectID: b.ProjectID, ResourceID: b.ResourceID, Source: b.Source, OrderID: b.OrderID,
 		ResourceType: b.ResourceType, BusinessType: b.BusinessType, SubResourceType: b.SubResourceType,
-		IsSubResource: b.IsSubResource, ChargingMode: b.ChargingMode, Unit: b.Unit, IdempotencyKey: b.IdempotencyKey}
+		IsSubResource: b.IsSubResource, ChargingMode: b.ChargingMode, Unit: b.Unit, IdempotencyKey: b.IdempotencyKey,
+		Priority: b.Priority}
 	var err error
 	if req.Amount, err = b.Amount.quantity("amount", true); err != nil {
 		return allot.PackageRequest{}, err
@@ -84,6 +86,9 @@ func DecodeConsumeRequest(body []byte) (allot.ConsumeRequest, error) {
 		ResourceType   string `json:"resource_type"`
 		Amount         number `json:"amount"`
 		IdempotencyKey string `json:"idempotency_key"`
+		AllowSplit     bool   `json:"allow_split"`
+		UserID         string `json:"user_id"`
+		AppUserID      string `json:"app_user_id"`
 	}
 	if err := decodeJSON(body, &b); err != nil {
 		return allot.ConsumeRequest{}, err
@@ -93,7 +98,65 @@ func DecodeConsumeRequest(body []byte) (allot.ConsumeRequest, error) {
 		return allot.ConsumeRequest{}, err
 	}
 	return allot.ConsumeRequest{ProjectID: b.ProjectID, ResourceID: b.ResourceID, ResourceType: b.ResourceType,
-		Amount: amount, IdempotencyKey: b.IdempotencyKey}, nil
+		Amount: amount, IdempotencyKey: b.IdempotencyKey, AllowSplit: b.AllowSplit,
+		Attribution: allot.Attribution{UserID: b.UserID, AppUserID: b.AppUserID}}, nil
+}
+
+// DecodeReserveRequest decodes the body of POST /admin/v1/reservations.
+// ttl is in whole seconds.
+func DecodeReserveRequest(body []byte) (allot.ReserveRequest, error) {
+	var b struct {
+		ProjectID      string `json:"project_id"`
+		ResourceID     string `json:"resource_id"`
+		ResourceType   string `json:"resource_type"`
+		Amount         number `json:"amount"`
+		TTL            *int64 `json:"ttl"`
+		IdempotencyKey string `json:"idempotency_key"`
+		AllowSplit     bool   `json:"allow_split"`
+		UserID         string `json:"user_id"`
+		AppUserID      string `json:"app_user_id"`
+	}
+	if err := decodeJSON(body, &b); err != nil {
+		return allot.ReserveRequest{}, err
+	}
+	amount, err := b.Amount.quantity("amount", true)
+	if err != nil {
+		return allot.ReserveRequest{}, err
+	}
+	if b.TTL == nil {
+		return allot.ReserveRequest{}, allot.Invalid("ttl", "is required: the seconds the hold lasts unless committed or released")
+	}
+	return allot.ReserveRequest{ProjectID: b.ProjectID, ResourceID: b.ResourceID, ResourceType: b.ResourceType,
+		Amount: amount, TTL: *b.TTL, IdempotencyKey: b.IdempotencyKey, AllowSplit: b.AllowSplit,
+		Attribution: allot.Attribution{UserID: b.UserID, AppUserID: b.AppUserID}}, nil
+}
+
+// DecodeCommitRequest decodes the body of a commit of reservation id.
+func DecodeCommitRequest(id string, body []byte) (allot.CommitRequest, error) {
+	var b struct {
+		Amount         number `json:"amount"`
+		IdempotencyKey string `json:"idempotency_key"`
+	}
+	if err := decodeJSON(body, &b); err != nil {
+		return allot.CommitRequest{}, err
+	}
+	amount, err := b.Amount.quantity("amount", true)
+	if err != nil {
+		return allot.CommitRequest{}, err
+	}
+	return allot.CommitRequest{ReservationID: id, Amount: amount, IdempotencyKey: b.IdempotencyKey}, nil
+}
+
+// DecodeReleaseRequest decodes the body of a release of reservation id:
+// empty, or an empty JSON object.
+func DecodeReleaseRequest(id string, body []byte) (allot.ReleaseRequest, error) {
+	if len(bytes.TrimSpace(body)) > 0 {
+		var b struct{}
+		if err := decodeJSON(body, &b); err != nil {
+			return allot.ReleaseRequest{}, err
+		}
+	}
+	return allot.ReleaseRequest{ReservationID: id}, nil
 }
 
 // reclaimBody is the body of reclaim, cancel and refund.

@@ -433,6 +433,9 @@ type contract struct {
 	token, expiredToken string
 	adminKey, spKey     string
 	creds               credentialFixture
+	// Reservations made before the calls, whose generated ids the calls
+	// name: one to commit, one to release.
+	toCommit, toRelease string
 
 	mu       sync.Mutex
 	covered  map[string]map[int]bool // operation key -> statuses seen
@@ -490,6 +493,16 @@ func newContract(t *testing.T) *contract {
 	c.adminKey = newKey("ops", allot.RoleAdmin, "")
 	c.spKey = newKey("sp-1-key", allot.RoleSP, spProj)
 	c.creds = newCredentialFixture(t, store, keyring)
+	svc := &allot.Service{Store: store}
+	reserve := func(key string) string {
+		out, err := svc.Reserve(ctx, allot.Actor{ID: "ops", Role: allot.RoleAdmin}, allot.ReserveRequest{ProjectID: projA, ResourceID: "r-video",
+			Amount: allot.QuantityScale, TTL: 3600, IdempotencyKey: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.ReservationID
+	}
+	c.toCommit, c.toRelease = reserve("fixture-commit"), reserve("fixture-release")
 
 	// Each variant runs through the wiring 'allot serve' uses; only the
 	// store (a broken one) or the rate limit differs.
@@ -1057,6 +1070,39 @@ func contractCalls(c *contract) []call {
 		// A tenant's signature is no management credential.
 		admin("drift signed with AK/SK", "GET", "/admin/v1/drift", signed, "", 401, docRefuses),
 	)
+	// Reservations: c.toCommit and c.toRelease hold 1 unit of r-video each.
+	rsv := "/admin/v1/reservations"
+	reserve := `{"project_id":"` + projA + `","resource_id":"r-video","amount":2.5,"ttl":600,"idempotency_key":"rs-1","user_id":"u-1"}`
+	commit, release := rsv+"/"+c.toCommit+"/commit", rsv+"/"+c.toRelease+"/release"
+	add(
+		admin("reserve", "POST", rsv, adminKey, reserve, 201, docAccepts),
+		admin("reserve again", "POST", rsv, adminKey, reserve, 200, docAccepts),
+		admin("reserve by type, split", "POST", rsv, adminKey, `{"project_id":"`+projA+`","resource_type":"VIDEO_2D_MIN","amount":1,"ttl":60,"allow_split":true,"idempotency_key":"rs-2"}`, 201, docAccepts),
+		admin("reserve too much", "POST", rsv, adminKey, `{"project_id":"`+projA+`","resource_id":"r-video","amount":1000,"ttl":60,"idempotency_key":"rs-3"}`, 409, docAccepts),
+		admin("reserve frozen", "POST", rsv, adminKey, `{"project_id":"`+projA+`","resource_id":"r-flexus","amount":1,"ttl":60,"idempotency_key":"rs-4"}`, 409, docAccepts),
+		admin("reserve unknown resource", "POST", rsv, adminKey, `{"project_id":"`+projA+`","resource_id":"nothing","amount":1,"ttl":60,"idempotency_key":"rs-5"}`, 404, docAccepts),
+		admin("reserve by an sp key", "POST", rsv, spKey, reserve, 403, docAccepts),
+		admin("reserve without ttl", "POST", rsv, adminKey, `{"project_id":"`+projA+`","resource_id":"r-video","amount":1,"idempotency_key":"rs-6"}`, 400, docRefuses),
+		admin("reserve ttl too long", "POST", rsv, adminKey, `{"project_id":"`+projA+`","resource_id":"r-video","amount":1,"ttl":604801,"idempotency_key":"rs-7"}`, 400, docRefuses),
+		admin("reservations", "GET", rsv+"?project_id="+projA+"&limit=100", adminKey, "", 200, docAccepts),
+		admin("reservations open", "GET", rsv+"?project_id="+projA+"&state=open", adminKey, "", 200, docAccepts),
+		admin("reservations bad state", "GET", rsv+"?project_id="+projA+"&state=pending", adminKey, "", 400, docRefuses),
+		admin("reservations without project", "GET", rsv, adminKey, "", 400, docRefuses),
+		admin("reservations by an sp key", "GET", rsv+"?project_id="+projA, spKey, "", 403, docAccepts),
+		admin("commit more than held", "POST", commit, adminKey, `{"amount":2,"idempotency_key":"cm-0"}`, 400, docAccepts),
+		admin("commit", "POST", commit, adminKey, `{"amount":0.7,"idempotency_key":"cm-1"}`, 200, docAccepts),
+		admin("commit again", "POST", commit, adminKey, `{"amount":0.7,"idempotency_key":"cm-1"}`, 200, docAccepts),
+		admin("commit committed", "POST", commit, adminKey, `{"amount":0.1,"idempotency_key":"cm-2"}`, 409, docAccepts),
+		admin("commit unknown reservation", "POST", rsv+"/rsv-nothing/commit", adminKey, `{"amount":1,"idempotency_key":"cm-3"}`, 404, docAccepts),
+		admin("commit by an sp key", "POST", commit, spKey, `{"amount":1,"idempotency_key":"cm-4"}`, 403, docAccepts),
+		admin("commit without key", "POST", commit, adminKey, `{"amount":1}`, 400, docRefuses),
+		admin("release", "POST", release, adminKey, "", 200, docAccepts),
+		admin("release again", "POST", release, adminKey, `{}`, 200, docAccepts),
+		admin("release committed", "POST", rsv+"/"+c.toCommit+"/release", adminKey, "", 409, docAccepts),
+		admin("release unknown reservation", "POST", rsv+"/rsv-nothing/release", adminKey, "", 404, docAccepts),
+		admin("release by an sp key", "POST", release, spKey, "", 403, docAccepts),
+		admin("release with a body", "POST", release, adminKey, `{"amount":1}`, 400, docRefuses),
+	)
 	// What every management route shares: authentication, the body limit,
 	// the rate limit and internal errors.
 	type route struct{ method, path, body string }
@@ -1073,6 +1119,10 @@ func contractCalls(c *contract) []call {
 		{"POST", "/admin/v1/consume", `{"project_id":"` + projA + `","resource_id":"pkg-1","amount":1,"idempotency_key":"c-9"}`},
 		{"GET", "/admin/v1/ledger?project_id=" + projA, ""},
 		{"GET", "/admin/v1/drift", ""},
+		{"POST", rsv, reserve},
+		{"GET", rsv + "?project_id=" + projA, ""},
+		{"POST", commit, `{"amount":1,"idempotency_key":"cm-9"}`},
+		{"POST", release, `{}`},
 	}
 	add(call{name: "first call within the rate limit", server: "admin-limited", method: "GET", target: "/admin/v1/drift", auth: adminKey, want: 200})
 	for _, r := range routes {

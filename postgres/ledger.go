@@ -24,17 +24,20 @@ func insertLedger(ctx context.Context, tx pgx.Tx, es []allot.LedgerEntry) error 
 			projects, ids, actors, ops = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 			keys, reasons, refs        = make([]string, n), make([]string, n), make([]string, n)
 			seqs, ats, amounts, usages = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+			helds                      = make([]int64, n)
+			users, appUsers            = make([]string, n), make([]string, n)
 		)
 		for i, e := range es[:n] {
 			projects[i], seqs[i], ids[i], ats[i] = e.ProjectID, e.Seq, e.ResourceID, e.At.Unix()
 			actors[i], ops[i], amounts[i], usages[i] = e.Actor, string(e.Op), int64(e.AmountDelta), int64(e.UsageDelta)
 			keys[i], reasons[i], refs[i] = e.IdempotencyKey, e.Reason, e.Ref
+			helds[i], users[i], appUsers[i] = int64(e.HeldDelta), e.UserID, e.AppUserID
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO ledger (project_id, seq, resource_id, at, actor, op,
-				amount_delta, usage_delta, idempotency_key, reason, ref)
+				amount_delta, usage_delta, idempotency_key, reason, ref, held_delta, user_id, app_user_id)
 			SELECT * FROM unnest($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::BIGINT[], $5::TEXT[], $6::TEXT[],
-				$7::BIGINT[], $8::BIGINT[], $9::TEXT[], $10::TEXT[], $11::TEXT[])`,
-			projects, seqs, ids, ats, actors, ops, amounts, usages, keys, reasons, refs)
+				$7::BIGINT[], $8::BIGINT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], $12::BIGINT[], $13::TEXT[], $14::TEXT[])`,
+			projects, seqs, ids, ats, actors, ops, amounts, usages, keys, reasons, refs, helds, users, appUsers)
 		if err != nil {
 			return err
 		}
@@ -43,7 +46,8 @@ func insertLedger(ctx context.Context, tx pgx.Tx, es []allot.LedgerEntry) error 
 	return nil
 }
 
-const ledgerColumns = `seq, resource_id, at, actor, op, amount_delta, usage_delta, idempotency_key, reason, ref`
+const ledgerColumns = `seq, resource_id, at, actor, op, amount_delta, usage_delta, idempotency_key, reason, ref,
+	held_delta, user_id, app_user_id`
 
 // LedgerEntries returns one page of a project's entries, oldest first, and
 // the count of all that match. EINVALID if the query names no project.
@@ -116,16 +120,18 @@ func scanLedger(rows pgx.Rows, projectID string) ([]allot.LedgerEntry, error) {
 		es            []allot.LedgerEntry
 		at            int64
 		amount, usage int64
+		held          int64
 		op            string
 	)
 	for rows.Next() {
 		e := allot.LedgerEntry{ProjectID: projectID}
-		err := rows.Scan(&e.Seq, &e.ResourceID, &at, &e.Actor, &op, &amount, &usage, &e.IdempotencyKey, &e.Reason, &e.Ref)
+		err := rows.Scan(&e.Seq, &e.ResourceID, &at, &e.Actor, &op, &amount, &usage, &e.IdempotencyKey, &e.Reason, &e.Ref,
+			&held, &e.UserID, &e.AppUserID)
 		if err != nil {
 			return nil, err
 		}
 		e.At, e.Op = fromUnix(at), allot.Op(op)
-		e.AmountDelta, e.UsageDelta = allot.Quantity(amount), allot.Quantity(usage)
+		e.AmountDelta, e.UsageDelta, e.HeldDelta = allot.Quantity(amount), allot.Quantity(usage), allot.Quantity(held)
 		es = append(es, e)
 	}
 	return es, rows.Err()
@@ -156,6 +162,20 @@ const (
 			AND r.resource_source = 'SP_ALLOCATED'
 		WHERE a.sp_resource_id IS NOT NULL
 			AND (a.resource_num <> r.amount OR a.resource_used_num <> r.usage)`
+	// heldDriftQuery sets each resource's held units beside the sum of
+	// its entries' held deltas and beside the sum of its open
+	// reservations' holds, in check's column order: stored, stored,
+	// ledger, open.
+	heldDriftQuery = `SELECT project_id, resource_id, CAST(SUM(stored) AS BIGINT), CAST(SUM(stored) AS BIGINT),
+			CAST(SUM(ledger) AS BIGINT), CAST(SUM(open) AS BIGINT)
+		FROM (SELECT project_id, resource_id, held AS stored, 0::BIGINT AS ledger, 0::BIGINT AS open FROM resources
+			UNION ALL
+			SELECT project_id, resource_id, 0, held_delta, 0 FROM ledger WHERE held_delta <> 0
+			UNION ALL
+			SELECT h.project_id, h.resource_id, 0, 0, h.amount FROM reservation_holds h
+				JOIN reservations v ON v.reservation_id = h.reservation_id WHERE v.state = 'open') t
+		GROUP BY project_id, resource_id
+		HAVING SUM(stored) <> SUM(ledger) OR SUM(stored) <> SUM(open)`
 )
 
 // Drift recomputes every resource's amount and usage and every allot-made
@@ -189,7 +209,10 @@ func (s *Store) Drift(ctx context.Context) ([]allot.Drift, error) {
 		if err := check(tx, resourceDriftQuery, "amount", "usage"); err != nil {
 			return err
 		}
-		return check(tx, assignmentDriftQuery, "resource_num", "resource_used_num")
+		if err := check(tx, assignmentDriftQuery, "resource_num", "resource_used_num"); err != nil {
+			return err
+		}
+		return check(tx, heldDriftQuery, "held", "held_open")
 	})
 	if err != nil {
 		return nil, fmt.Errorf("postgres: drift: %w", err)

@@ -34,6 +34,17 @@ func TestLedger(t *testing.T) {
 	storetest.RunLedger(t, open)
 }
 
+// TestReservations runs the suite of reservations and burn-down on a
+// store whose clock the suite moves.
+func TestReservations(t *testing.T) {
+	pgtest.NeedDB(t)
+	storetest.RunReservations(t, func(t *testing.T, clock allot.Clock) allot.Store {
+		s := pgtest.MustOpen(t)
+		s.Now = clock.Now
+		return s
+	})
+}
+
 // TestShared opens two stores on one schema, each with its own pool, as
 // two allot nodes on one database would. Their writers serialise on the
 // projects' row locks.

@@ -36,11 +36,11 @@ func insertResources(ctx context.Context, tx pgx.Tx, rs []allot.Resource) error 
 
 const insertResourcesSQL = `INSERT INTO resources (project_id, resource_id, seq, version, order_id,
 		asset_id, asset_name, expire_time, resource_type, business_type, sub_resource_type,
-		is_sub_resource, charging_mode, resource_source, amount, usage, status, unit, removed)
+		is_sub_resource, charging_mode, resource_source, amount, usage, status, unit, removed, held, priority)
 	SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[], $5::TEXT[],
 		$6::TEXT[], $7::TEXT[], $8::BIGINT[], $9::TEXT[], $10::TEXT[], $11::TEXT[],
 		$12::BOOLEAN[], $13::TEXT[], $14::TEXT[], $15::BIGINT[], $16::BIGINT[], $17::INTEGER[], $18::TEXT[],
-		$19::BOOLEAN[])`
+		$19::BOOLEAN[], $20::BIGINT[], $21::INTEGER[])`
 
 // resourceArrays returns the arguments of insertResourcesSQL for rs.
 func resourceArrays(rs []allot.Resource) []any {
@@ -53,7 +53,8 @@ func resourceArrays(rs []allot.Resource) []any {
 		expires                           = make([]*int64, n)
 		seqs, versions, amounts, used     = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 		isSub, removed                    = make([]bool, n), make([]bool, n)
-		statuses                          = make([]int32, n)
+		statuses, priorities              = make([]int32, n), make([]int32, n)
+		held                              = make([]int64, n)
 	)
 	for i, r := range rs {
 		projects[i], ids[i], orders[i] = r.ProjectID, r.ResourceID, r.OrderID
@@ -65,10 +66,11 @@ func resourceArrays(rs []allot.Resource) []any {
 		isSub[i], modes[i], sources[i] = r.IsSubResource, string(r.ChargingMode), string(r.Source)
 		amounts[i], used[i], statuses[i], units[i] = int64(r.Amount), int64(r.Usage), int32(r.Status), string(r.Unit)
 		seqs[i], versions[i], removed[i] = r.Seq, r.Version, r.Removed
+		held[i], priorities[i] = int64(r.Held), int32(r.Priority)
 	}
 	return []any{projects, ids, seqs, versions, orders,
 		assetIDs, assetNames, expires, types, businesses, subTypes,
-		isSub, modes, sources, amounts, used, statuses, units, removed}
+		isSub, modes, sources, amounts, used, statuses, units, removed, held, priorities}
 }
 
 // The resource reads, in Seq order: all of a project's rows, and those
@@ -79,7 +81,7 @@ func resourceArrays(rs []allot.Resource) []any {
 const (
 	resourceColumns = `resource_id, seq, version, order_id, asset_id, asset_name,
 		expire_time, resource_type, business_type, sub_resource_type, is_sub_resource,
-		charging_mode, resource_source, amount, usage, status, unit, removed`
+		charging_mode, resource_source, amount, usage, status, unit, removed, held, priority`
 	allResourcesQuery     = `SELECT ` + resourceColumns + ` FROM resources WHERE project_id = $1 ORDER BY seq`
 	changedResourcesQuery = `SELECT ` + resourceColumns + ` FROM resources WHERE project_id = $1 AND version > $2 ORDER BY seq`
 )
@@ -99,8 +101,8 @@ func scanResources(rows pgx.Rows, projectID string, hint int) ([]allot.Resource,
 		assetID                               pgtype.Text
 		assetName                             string
 		expire                                pgtype.Int8
-		amount, usage                         int64
-		status                                int32
+		amount, usage, held                   int64
+		status, priority                      int32
 		rtype, business, sub, mode, src, unit pgtype.DriverBytes
 		types                                 = make(map[string]string)
 	)
@@ -108,7 +110,7 @@ func scanResources(rows pgx.Rows, projectID string, hint int) ([]allot.Resource,
 		r := allot.Resource{ProjectID: projectID}
 		err := rows.Scan(&r.ResourceID, &r.Seq, &r.Version, &r.OrderID, &assetID, &assetName,
 			&expire, &rtype, &business, &sub, &r.IsSubResource,
-			&mode, &src, &amount, &usage, &status, &unit, &r.Removed)
+			&mode, &src, &amount, &usage, &status, &unit, &r.Removed, &held, &priority)
 		if err != nil {
 			return nil, err
 		}
@@ -129,6 +131,7 @@ func scanResources(rows pgx.Rows, projectID string, hint int) ([]allot.Resource,
 		}
 		r.ResourceType = shared(types, rtype)
 		r.Amount, r.Usage, r.Status = allot.Quantity(amount), allot.Quantity(usage), allot.ResourceStatus(status)
+		r.Held, r.Priority = allot.Quantity(held), int(priority)
 		rs = append(rs, r)
 	}
 	return rs, rows.Err()

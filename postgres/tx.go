@@ -185,11 +185,13 @@ func (t *pgTx) SaveResource(r *allot.Resource) error {
 	}
 	tag, err := t.tx.Exec(t.ctx, `UPDATE resources SET version = $3, order_id = $4, asset_id = $5, asset_name = $6,
 			expire_time = $7, resource_type = $8, business_type = $9, sub_resource_type = $10, is_sub_resource = $11,
-			charging_mode = $12, resource_source = $13, amount = $14, usage = $15, status = $16, unit = $17, removed = $18
+			charging_mode = $12, resource_source = $13, amount = $14, usage = $15, status = $16, unit = $17, removed = $18,
+			held = $19, priority = $20
 		WHERE project_id = $1 AND resource_id = $2`,
 		r.ProjectID, r.ResourceID, h.version, r.OrderID, assetID, assetName,
 		unixOrNull(r.ExpireTime), r.ResourceType, string(r.BusinessType), string(r.SubResourceType), r.IsSubResource,
-		string(r.ChargingMode), string(r.Source), int64(r.Amount), int64(r.Usage), int32(r.Status), string(r.Unit), r.Removed)
+		string(r.ChargingMode), string(r.Source), int64(r.Amount), int64(r.Usage), int32(r.Status), string(r.Unit), r.Removed,
+		int64(r.Held), int32(r.Priority))
 	if err != nil {
 		return err
 	}

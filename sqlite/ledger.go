@@ -12,15 +12,17 @@ import (
 )
 
 const (
-	ledgerColumns   = `seq, resource_id, at, actor, op, amount_delta, usage_delta, idempotency_key, reason, ref`
-	insertLedgerSQL = `INSERT INTO ledger (project_id, ` + ledgerColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	ledgerColumns = `seq, resource_id, at, actor, op, amount_delta, usage_delta, idempotency_key, reason, ref,
+		held_delta, user_id, app_user_id`
+	insertLedgerSQL = `INSERT INTO ledger (project_id, ` + ledgerColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
 // ledgerArgs returns the arguments of insertLedgerSQL for e, whose Seq and
 // At are set.
 func ledgerArgs(e *allot.LedgerEntry) []any {
 	return []any{e.ProjectID, e.Seq, e.ResourceID, e.At.Unix(), e.Actor, string(e.Op),
-		int64(e.AmountDelta), int64(e.UsageDelta), e.IdempotencyKey, e.Reason, e.Ref}
+		int64(e.AmountDelta), int64(e.UsageDelta), e.IdempotencyKey, e.Reason, e.Ref,
+		int64(e.HeldDelta), e.UserID, e.AppUserID}
 }
 
 // LedgerEntries returns one page of a project's entries, oldest first, and
@@ -86,16 +88,18 @@ func scanLedger(rows *sql.Rows, projectID string, n int) ([]allot.LedgerEntry, e
 		e             allot.LedgerEntry
 		at            int64
 		amount, usage int64
+		held          int64
 		op            string
 	)
-	dest := []any{&e.Seq, &e.ResourceID, &at, &e.Actor, &op, &amount, &usage, &e.IdempotencyKey, &e.Reason, &e.Ref}
+	dest := []any{&e.Seq, &e.ResourceID, &at, &e.Actor, &op, &amount, &usage, &e.IdempotencyKey, &e.Reason, &e.Ref,
+		&held, &e.UserID, &e.AppUserID}
 	for rows.Next() {
 		e = allot.LedgerEntry{}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
 		e.ProjectID, e.At, e.Op = projectID, fromUnix(at), allot.Op(op)
-		e.AmountDelta, e.UsageDelta = allot.Quantity(amount), allot.Quantity(usage)
+		e.AmountDelta, e.UsageDelta, e.HeldDelta = allot.Quantity(amount), allot.Quantity(usage), allot.Quantity(held)
 		es = append(es, e)
 	}
 	return es, rows.Err()
@@ -130,6 +134,19 @@ const (
 			AND r.resource_source = 'SP_ALLOCATED'
 		WHERE a.sp_resource_id IS NOT NULL
 			AND (a.resource_num <> r.amount OR a.resource_used_num <> r.usage)`
+	// heldDriftQuery sets each resource's held units beside the sum of
+	// its entries' held deltas and beside the sum of its open
+	// reservations' holds, in check's column order: stored, stored,
+	// ledger, open.
+	heldDriftQuery = `SELECT project_id, resource_id, SUM(stored), SUM(stored), SUM(ledger), SUM(open)
+		FROM (SELECT project_id, resource_id, held AS stored, 0 AS ledger, 0 AS open FROM resources
+			UNION ALL
+			SELECT project_id, resource_id, 0, held_delta, 0 FROM ledger WHERE held_delta <> 0
+			UNION ALL
+			SELECT h.project_id, h.resource_id, 0, 0, h.amount FROM reservation_holds h
+				JOIN reservations v ON v.reservation_id = h.reservation_id WHERE v.state = 'open')
+		GROUP BY project_id, resource_id
+		HAVING SUM(stored) <> SUM(ledger) OR SUM(stored) <> SUM(open)`
 )
 
 // Drift recomputes every resource's amount and usage and every allot-made
@@ -161,7 +178,10 @@ func (s *Store) Drift(ctx context.Context) ([]allot.Drift, error) {
 		if err := check(tx, resourceDriftQuery, "amount", "usage"); err != nil {
 			return err
 		}
-		return check(tx, assignmentDriftQuery, "resource_num", "resource_used_num")
+		if err := check(tx, assignmentDriftQuery, "resource_num", "resource_used_num"); err != nil {
+			return err
+		}
+		return check(tx, heldDriftQuery, "held", "held_open")
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: drift: %w", err)

@@ -13,10 +13,10 @@ import (
 const (
 	resourceSelect = `seq, resource_id, version, order_id, asset_id, asset_name,
 	expire_time, resource_type, business_type, sub_resource_type, is_sub_resource,
-	charging_mode, resource_source, amount, usage, status, unit, removed`
+	charging_mode, resource_source, amount, usage, status, unit, removed, held, priority`
 	resourceColumns   = `project_id, ` + resourceSelect
 	insertResourceSQL = `INSERT INTO resources (` + resourceColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
 // resourceArgs returns the arguments of insertResourceSQL for r, whose Seq
@@ -26,7 +26,7 @@ func resourceArgs(r *allot.Resource) []any {
 	return []any{r.ProjectID, r.Seq, r.ResourceID, r.Version, r.OrderID,
 		asset, assetName, expire, r.ResourceType, string(r.BusinessType),
 		string(r.SubResourceType), r.IsSubResource, string(r.ChargingMode), string(r.Source),
-		int64(r.Amount), int64(r.Usage), int64(r.Status), string(r.Unit), r.Removed}
+		int64(r.Amount), int64(r.Usage), int64(r.Status), string(r.Unit), r.Removed, int64(r.Held), int64(r.Priority)}
 }
 
 // resourceOptionals returns the columns of r's optional fields: NULL when unset.
@@ -89,7 +89,7 @@ type resourceScanner struct {
 	assetName                             string
 	expire                                sql.NullInt64
 	business, sub, charging, source, unit string
-	amount, usage, status                 int64
+	amount, usage, status, held, priority int64
 	dest                                  []any
 }
 
@@ -98,7 +98,7 @@ func newResourceScanner() *resourceScanner {
 	r := &sc.r
 	sc.dest = []any{&r.Seq, &r.ResourceID, &r.Version, &r.OrderID, &sc.asset, &sc.assetName,
 		&sc.expire, &r.ResourceType, &sc.business, &sc.sub, &r.IsSubResource,
-		&sc.charging, &sc.source, &sc.amount, &sc.usage, &sc.status, &sc.unit, &r.Removed}
+		&sc.charging, &sc.source, &sc.amount, &sc.usage, &sc.status, &sc.unit, &r.Removed, &sc.held, &sc.priority}
 	return sc
 }
 
@@ -124,6 +124,7 @@ func (sc *resourceScanner) scan(row interface{ Scan(...any) error }, projectID s
 	r.Source = intern(resourceSources, sc.source)
 	r.Unit = intern(units, sc.unit)
 	r.Amount, r.Usage, r.Status = allot.Quantity(sc.amount), allot.Quantity(sc.usage), allot.ResourceStatus(sc.status)
+	r.Held, r.Priority = allot.Quantity(sc.held), int(sc.priority)
 	return r, nil
 }
 

@@ -45,6 +45,14 @@ func TestLedger(t *testing.T) {
 	})
 }
 
+func TestReservations(t *testing.T) {
+	storetest.RunReservations(t, func(t *testing.T, clock allot.Clock) allot.Store {
+		s := MustOpen(t, filepath.Join(t.TempDir(), "allot.db"))
+		s.Now = clock.Now
+		return s
+	})
+}
+
 // TestShared opens two stores on one file, as two processes would, each
 // with its own writer and readers. SQLite's file lock serialises the
 // writers; with BEGIN IMMEDIATE, the busy timeout and the retries of a busy

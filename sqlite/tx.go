@@ -82,7 +82,7 @@ var txQueries = [numTxStmts]string{
 	stInsertResource:  insertResourceSQL,
 	stUpdateResource: `UPDATE resources SET version = ?, order_id = ?, asset_id = ?, asset_name = ?, expire_time = ?,
 			resource_type = ?, business_type = ?, sub_resource_type = ?, is_sub_resource = ?, charging_mode = ?,
-			resource_source = ?, amount = ?, usage = ?, status = ?, unit = ?, removed = ?
+			resource_source = ?, amount = ?, usage = ?, status = ?, unit = ?, removed = ?, held = ?, priority = ?
 		WHERE project_id = ? AND resource_id = ?`,
 	stAssignment:       `SELECT customer_project_id, ` + assignmentSelect + ` FROM assignments WHERE customer_project_id = ? AND record_id = ?`,
 	stInsertAssignment: insertAssignmentSQL,
@@ -223,7 +223,7 @@ func (t *sqliteTx) SaveResource(r *allot.Resource) error {
 	res, err := t.stmt(stUpdateResource).ExecContext(t.ctx, h.version, r.OrderID, asset, assetName, expire,
 		r.ResourceType, string(r.BusinessType), string(r.SubResourceType), r.IsSubResource, string(r.ChargingMode),
 		string(r.Source), int64(r.Amount), int64(r.Usage), int64(r.Status), string(r.Unit), r.Removed,
-		r.ProjectID, r.ResourceID)
+		int64(r.Held), int64(r.Priority), r.ProjectID, r.ResourceID)
 	if err := affected(res, err); err != nil {
 		if errors.Is(err, errNoRow) {
 			return allot.Errorf(allot.ENOTFOUND, "resource %s of project %s does not exist", r.ResourceID, r.ProjectID)

@@ -15,7 +15,7 @@ type Exec func(query string) error
 // store. open returns a new, empty store that implements
 // allot.LedgerStore, with an Exec on its database. The suite corrupts rows
 // through the table and column names every store shares (resources,
-// assignments, ledger, amounts in millionths), one change at a time, and
+// assignments, ledger, reservation_holds, amounts in millionths), one change at a time, and
 // Drift must name exactly the row and field changed.
 func RunDrift(t *testing.T, open func(t *testing.T) (allot.Store, Exec)) {
 	s, exec := open(t)
@@ -41,6 +41,9 @@ func RunDrift(t *testing.T, open func(t *testing.T) (allot.Store, Exec)) {
 	must(alloc, err)
 	granted := alloc.Resource.ResourceID
 	must(svc.Consume(ctx, admin, allot.ConsumeRequest{ProjectID: "cust", ResourceID: granted, Amount: units(4), IdempotencyKey: "c1"}))
+	if _, err := svc.Reserve(ctx, admin, allot.ReserveRequest{ProjectID: "cust", ResourceID: granted, Amount: units(5), TTL: 600, IdempotencyKey: "h1"}); err != nil {
+		t.Fatal(err)
+	}
 
 	// The imported record has no SP_ALLOCATED package of its customer, so
 	// Drift has nothing to compare it with, whatever its numbers.
@@ -67,6 +70,14 @@ func RunDrift(t *testing.T, open func(t *testing.T) (allot.Store, Exec)) {
 				idempotency_key, reason, ref) VALUES ('sp', 999, 'ghost', 0, 't', 'purchase', 7, 0, '', '', '')`,
 			`DELETE FROM ledger WHERE project_id = 'sp' AND seq = 999`,
 			allot.Drift{ProjectID: "sp", ResourceID: "ghost", Field: "amount", Stored: 0, Ledger: 7}},
+		// A package's held units are checked against its entries and,
+		// independently, against its open reservations' holds.
+		{"held entry", `UPDATE ledger SET held_delta = held_delta - 1 WHERE project_id = 'cust' AND op = 'reserve'`,
+			`UPDATE ledger SET held_delta = held_delta + 1 WHERE project_id = 'cust' AND op = 'reserve'`,
+			allot.Drift{ProjectID: "cust", ResourceID: granted, Field: "held", Stored: units(5), Ledger: units(5) - 1}},
+		{"lost hold", `UPDATE reservation_holds SET amount = amount - 1 WHERE project_id = 'cust'`,
+			`UPDATE reservation_holds SET amount = amount + 1 WHERE project_id = 'cust'`,
+			allot.Drift{ProjectID: "cust", ResourceID: granted, Field: "held_open", Stored: units(5), Ledger: units(5) - 1}},
 	} {
 		if err := exec(c.corrupt); err != nil {
 			t.Fatalf("%s: %v", c.name, err)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -65,6 +66,8 @@ type (
 		project, id, rtype string
 		source             allot.ResourceSource
 		amount, usage      allot.Quantity
+		held               allot.Quantity // by open reservations
+		priority           int
 		status             allot.ResourceStatus
 		removed            bool
 		expire             time.Time
@@ -81,8 +84,19 @@ type (
 	mEntry struct {
 		project, resource, actor string
 		op                       allot.Op
-		amount, usage            allot.Quantity
+		amount, usage, held      allot.Quantity
 		key, reason, ref         string
+		user                     string
+	}
+	// mReservation is an open reservation: its holds, in order.
+	mReservation struct {
+		id, project, user string
+		holds             []mHold
+		committed         bool // closed by a commit (else by a release)
+	}
+	mHold struct {
+		r      *mResource
+		amount allot.Quantity
 	}
 	// mAnswer is a request that succeeded with an idempotency key: sent
 	// again it must get first back, and sent with other terms (vary) it
@@ -117,6 +131,8 @@ type modelRun struct {
 	asgByOrder  []*mAssignment
 	entries     map[string][]mEntry // per project, in order
 	answers     []*mAnswer
+	open        []*mReservation // open reservations, oldest first
+	closed      []*mReservation
 	n           int // numbers ids, keys and creation order
 	stats       map[string]int
 	verbose     bool // log every step: ALLOT_MODEL_VERBOSE=1
@@ -195,13 +211,68 @@ func (m *modelRun) adminOr() (allot.Actor, bool) {
 // expired is the model's rule: an expiry at or before now.
 func (m *modelRun) expired(r *mResource) bool { return !r.expire.IsZero() && !r.expire.After(m.now) }
 
-// best is the model's choice of package by type: of those not removed, not
-// frozen, not expired and with enough left, the earliest expiry first, no
-// expiry last, ties to the older package.
+// left is what r can give: neither used nor held.
+func left(r *mResource) allot.Quantity { return r.amount - r.usage - r.held }
+
+// burnOrder is the model's order of a project's usable packages of a type
+// for consumption by type: higher priority first, then the earliest expiry,
+// no expiry last, then the older package. Packages with nothing left are
+// left out.
+func (m *modelRun) burnOrder(project, rtype string) []*mResource {
+	var rs []*mResource
+	for _, r := range m.byOrder {
+		if r.project == project && r.rtype == rtype && !r.removed && r.status != allot.StatusFrozen && !m.expired(r) && left(r) > 0 {
+			rs = append(rs, r)
+		}
+	}
+	slices.SortStableFunc(rs, func(a, b *mResource) int {
+		switch {
+		case a.priority != b.priority:
+			return b.priority - a.priority
+		case a.expire.IsZero() != b.expire.IsZero():
+			if a.expire.IsZero() {
+				return 1
+			}
+			return -1
+		}
+		return a.expire.Compare(b.expire) // equal: byOrder keeps the older first
+	})
+	return rs
+}
+
+// draw is the model's choice of packages for a consume or a reservation by
+// type: the first in burn order with the whole amount left; else, with
+// split, each in burn order giving all it has left until the amount is
+// covered; nil when the packages cannot cover it.
+func (m *modelRun) draw(project, rtype string, amount allot.Quantity, split bool) []mHold {
+	order := m.burnOrder(project, rtype)
+	for _, r := range order {
+		if left(r) >= amount {
+			return []mHold{{r, amount}}
+		}
+	}
+	if !split {
+		return nil
+	}
+	var hs []mHold
+	for _, r := range order {
+		take := min(left(r), amount)
+		hs = append(hs, mHold{r, take})
+		if amount -= take; amount == 0 {
+			return hs
+		}
+	}
+	return nil
+}
+
+// best is the model's choice of an SP package for an allocation: of those
+// not removed, not frozen, not expired and with enough left, the earliest
+// expiry first, no expiry last, ties to the older package (allocations do
+// not read priorities).
 func (m *modelRun) best(project, rtype string, amount allot.Quantity) *mResource {
 	var b *mResource
 	for _, r := range m.byOrder {
-		if r.project != project || r.rtype != rtype || r.removed || r.status == allot.StatusFrozen || m.expired(r) || r.amount-r.usage < amount {
+		if r.project != project || r.rtype != rtype || r.removed || r.status == allot.StatusFrozen || m.expired(r) || left(r) < amount {
 			continue
 		}
 		if b == nil {
@@ -226,7 +297,7 @@ func (m *modelRun) best(project, rtype string, amount allot.Quantity) *mResource
 // usable is why the model refuses to take amount from r: "" if it may.
 func (m *modelRun) usable(r *mResource, amount allot.Quantity) allot.ErrorCode {
 	switch {
-	case r.status == allot.StatusFrozen, m.expired(r), r.amount-r.usage < amount:
+	case r.status == allot.StatusFrozen, m.expired(r), left(r) < amount:
 		return allot.ECONFLICT
 	}
 	return ""

@@ -46,15 +46,21 @@ func (m *modelRun) generate() mStep {
 			s, ok = m.consumeByID()
 		case w < 56:
 			s = m.consumeByType()
-		case w < 64:
+		case w < 62:
 			s, ok = m.reclaim(false)
-		case w < 68:
+		case w < 65:
 			s, ok = m.reclaim(true)
-		case w < 76:
+		case w < 70:
 			s, ok = m.refund()
-		case w < 84:
+		case w < 76:
 			s, ok = m.setStatus()
-		case w < 94:
+		case w < 82:
+			s, ok = m.reserve()
+		case w < 86:
+			s, ok = m.commit()
+		case w < 88:
+			s, ok = m.release()
+		case w < 95:
 			s, ok = m.retry()
 		default:
 			s, ok = m.conflict()
@@ -77,6 +83,10 @@ func (m *modelRun) addPackage(source allot.ResourceSource) mStep {
 	req := allot.PackageRequest{ProjectID: project, ResourceID: fmt.Sprintf("r-%d", n), Source: source,
 		ResourceType: pickOf(m, modelTypes), BusinessType: "VIDEO_2D", ChargingMode: "PERIODIC", Unit: "MIN",
 		Amount: m.quantity(40), ExpireTime: pickOf(m, m.expiries)}
+	if m.chance(30) {
+		p := m.pick(3)
+		req.Priority = &p
+	}
 	op := allot.OpPurchase
 	if source == allot.SourcePurchased {
 		req.OrderID = fmt.Sprintf("o-%d", n)
@@ -105,6 +115,9 @@ func (m *modelRun) addPackage(source allot.ResourceSource) mStep {
 		apply: func(allot.OpResult) (*mResource, *mAssignment, []mEntry) {
 			r := &mResource{project: project, id: req.ResourceID, rtype: req.ResourceType, source: source,
 				amount: req.Amount, status: allot.StatusNormal, expire: req.ExpireTime}
+			if req.Priority != nil {
+				r.priority = *req.Priority
+			}
 			m.add(r)
 			return r, nil, []mEntry{{project: project, resource: r.id, actor: actor.ID, op: op, amount: req.Amount,
 				key: req.IdempotencyKey, ref: req.OrderID}}
@@ -128,7 +141,7 @@ func (m *modelRun) allocate() mStep {
 	if m.chance(40) {
 		if r := m.resource(sp); r != nil && !m.chance(10) {
 			req.SPResourceID = r.id
-			req.Amount = m.amountFor(r.amount - r.usage)
+			req.Amount = m.amountFor(left(r))
 		} else {
 			req.SPResourceID = "r-none"
 		}
@@ -222,7 +235,7 @@ func (m *modelRun) consumeByID() (mStep, bool) {
 	if r == nil {
 		return mStep{}, false
 	}
-	req := allot.ConsumeRequest{ProjectID: project, ResourceID: r.id, Amount: m.amountFor(r.amount - r.usage),
+	req := allot.ConsumeRequest{ProjectID: project, ResourceID: r.id, Amount: m.amountFor(left(r)),
 		IdempotencyKey: fmt.Sprintf("k-%d", m.next())}
 	actor, isAdmin := m.adminOr()
 	call := func() (allot.OpResult, error) { return m.env.svc.Consume(m.env.ctx, actor, req) }
@@ -242,18 +255,52 @@ func (m *modelRun) consumeByID() (mStep, bool) {
 func (m *modelRun) consumeByType() mStep {
 	project := pickOf(m, modelProjects)
 	req := allot.ConsumeRequest{ProjectID: project, ResourceType: pickOf(m, modelTypes), Amount: m.quantity(10),
-		IdempotencyKey: fmt.Sprintf("k-%d", m.next())}
+		IdempotencyKey: fmt.Sprintf("k-%d", m.next()), AllowSplit: m.chance(40)}
+	if m.chance(30) {
+		req.UserID = fmt.Sprintf("user-%d", m.pick(3))
+	}
+	if req.AllowSplit && m.chance(50) {
+		req.Amount = m.quantity(40) // more than most packages have left
+	}
 	actor, isAdmin := m.adminOr()
 	call := func() (allot.OpResult, error) { return m.env.svc.Consume(m.env.ctx, actor, req) }
 	desc := fmt.Sprintf("Consume(%s, %+v)", actor.ID, req)
 	if !isAdmin {
 		return refused(desc, allot.EFORBIDDEN, call)
 	}
-	r := m.best(project, req.ResourceType, req.Amount)
-	if r == nil {
+	parts := m.draw(project, req.ResourceType, req.Amount, req.AllowSplit)
+	if parts == nil {
 		return refused(desc, allot.ECONFLICT, call)
 	}
-	return m.consumeStep(desc, call, actor, req, r)
+	if len(parts) == 1 {
+		return m.consumeStep(desc, call, actor, req, parts[0].r)
+	}
+	vary := req
+	vary.Amount += allot.QuantityScale / 4
+	return mStep{desc: desc, call: call,
+		vary: func() (allot.OpResult, error) { return m.env.svc.Consume(m.env.ctx, actor, vary) },
+		apply: func(out allot.OpResult) (*mResource, *mAssignment, []mEntry) {
+			// The entries' shared ref is the store's to choose: the model
+			// takes it from the answer and holds every entry to it.
+			ref := ""
+			if len(out.Entries) > 0 {
+				ref = out.Entries[0].Ref
+			}
+			var es []mEntry
+			var first *mAssignment
+			for i, p := range parts {
+				_, a, e := m.addUsage(p.r, actor, allot.OpConsume, p.amount, req.IdempotencyKey, "")
+				e[0].ref, e[0].user = ref, req.UserID
+				es = append(es, e...)
+				if i == 0 {
+					first = a
+				}
+			}
+			if ref == "" {
+				es[0].ref = "(no ref)" // a split's entries must be linked
+			}
+			return parts[0].r, first, es
+		}}
 }
 
 func (m *modelRun) consumeStep(desc string, call func() (allot.OpResult, error), actor allot.Actor, req allot.ConsumeRequest, r *mResource) mStep {
@@ -262,7 +309,9 @@ func (m *modelRun) consumeStep(desc string, call func() (allot.OpResult, error),
 	return mStep{desc: desc, call: call,
 		vary: func() (allot.OpResult, error) { return m.env.svc.Consume(m.env.ctx, actor, vary) },
 		apply: func(allot.OpResult) (*mResource, *mAssignment, []mEntry) {
-			return m.addUsage(r, actor, allot.OpConsume, req.Amount, req.IdempotencyKey, "")
+			r, a, es := m.addUsage(r, actor, allot.OpConsume, req.Amount, req.IdempotencyKey, "")
+			es[0].user = req.UserID
+			return r, a, es
 		}}
 }
 
@@ -315,7 +364,7 @@ func (m *modelRun) reclaim(cancel bool) (mStep, bool) {
 		req.Reason = "taken back"
 	}
 	if !cancel && m.chance(60) {
-		amount := m.amountFor(r.amount - r.usage)
+		amount := m.amountFor(left(r))
 		req.Amount = &amount
 	}
 	actor := admin
@@ -336,7 +385,10 @@ func (m *modelRun) reclaim(cancel bool) (mStep, bool) {
 	if actor.Role != allot.RoleAdmin && (a == nil || a.sp != actor.SPProjectID) {
 		return refused(desc, allot.EFORBIDDEN, call), true
 	}
-	take := r.amount - r.usage
+	if cancel && r.held > 0 {
+		return refused(desc, allot.ECONFLICT, call), true
+	}
+	take := left(r)
 	if req.Amount != nil {
 		if *req.Amount > take {
 			return refused(desc, allot.ECONFLICT, call), true

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/allot-dev/allot"
 )
@@ -27,6 +28,73 @@ func RunShared(t *testing.T, open func(t *testing.T) (first, second allot.Store)
 		t.Parallel()
 		testSharedConsume(t, open)
 	})
+	t.Run("ConcurrentExpiry", func(t *testing.T) {
+		t.Parallel()
+		testSharedExpiry(t, open)
+	})
+}
+
+// testSharedExpiry runs the sweeper of two nodes at once over the same
+// overdue holds: each hold is released exactly once, with one hold_expired
+// entry, and the two sweeps together count each once.
+func testSharedExpiry(t *testing.T, open func(t *testing.T) (first, second allot.Store)) {
+	first, second := open(t)
+	ctx := context.Background()
+	MustCreateProject(t, first, NewProject("tenant", ""))
+	svcs := []*allot.Service{{Store: mustLedger(t, first)}, {Store: mustLedger(t, second)}}
+	if _, err := svcs[0].AddPackage(ctx, admin, pkg("tenant", "hot", "VIDEO_2D_MIN", 100, future)); err != nil {
+		t.Fatal(err)
+	}
+	const holds = 30
+	for i := range holds {
+		if _, err := svcs[i%2].Reserve(ctx, admin, allot.ReserveRequest{ProjectID: "tenant", ResourceID: "hot", Amount: units(1), TTL: 60,
+			IdempotencyKey: fmt.Sprint("job-", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Both sweep as if an hour had passed (ExpireHolds takes the time it
+	// compares with), so nothing waits for a clock.
+	later := time.Now().Add(time.Hour)
+	var (
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+		n     [2]int
+	)
+	for i, svc := range svcs {
+		wg.Go(func() {
+			<-start
+			var err error
+			if n[i], err = svc.ExpireHolds(ctx, later); err != nil {
+				t.Errorf("sweeper %d: %v", i, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if n[0]+n[1] != holds {
+		t.Fatalf("the sweepers expired %d and %d, want %d in all", n[0], n[1], holds)
+	}
+	es, _, err := svcs[1].Store.LedgerEntries(ctx, allot.LedgerQuery{ProjectID: "tenant", ResourceID: "hot", Page: allot.Page{Limit: 1000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired := map[string]int{}
+	for _, e := range es {
+		if e.Op == allot.OpHoldExpired {
+			expired[e.Ref]++
+		}
+	}
+	if len(expired) != holds {
+		t.Fatalf("%d reservations have hold_expired entries, want %d", len(expired), holds)
+	}
+	for ref, c := range expired {
+		if c != 1 {
+			t.Errorf("reservation %s expired %d times", ref, c)
+		}
+	}
+	if d := mustDrift(t, svcs[0].Store); len(d) != 0 {
+		t.Fatalf("drift: %+v", d)
+	}
 }
 
 // testSharedSeesWrites: a write acknowledged by one store is seen by the

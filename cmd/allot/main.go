@@ -64,7 +64,11 @@ management (JSON in, JSON out; the same operations as the admin API):
   admin-key revoke NAME revoke an admin key
   package add JSON      record a purchase (PURCHASED, order_id) or admin allocation (ADMIN_ALLOCATED)
   allocate JSON         a service provider allocates units of its package to a customer
-  consume JSON          meter usage of a package (idempotency_key required)
+  consume JSON          meter usage of a package (idempotency_key required; allow_split, user_id, app_user_id)
+  reserve JSON          hold units for ttl seconds (idempotency_key required); prints the reservation
+  commit --reservation ID JSON   settle {"amount":N,"idempotency_key":"..."} of a hold, release the rest
+  release --reservation ID       give a hold back
+  reservations          --project P [--state open|committed|released|expired] [--limit N] [--offset N]
   reclaim|cancel|refund --project P --resource R JSON
   freeze|unfreeze       --project P --resource R ['{"reason":"..."}']
   asset bind|unbind     --project P --resource R ['{"asset_id":"...","asset_name":"..."}']
@@ -124,6 +128,14 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.ledger(ctx, rest)
 	case cmd == "verify":
 		return m.verify(ctx, rest)
+	case cmd == "reserve":
+		return m.reserve(ctx, rest)
+	case cmd == "commit":
+		return m.commit(ctx, rest)
+	case cmd == "release":
+		return m.release(ctx, rest)
+	case cmd == "reservations":
+		return m.reservations(ctx, rest)
 	case cmd == "resources" && sub == "list":
 		return m.resourcesList(ctx, rest[1:])
 	case cmd == "assignments" && sub == "show":

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/allot-dev/allot"
 	"github.com/allot-dev/allot/api"
@@ -44,6 +45,10 @@ type Config struct {
 	RateLimit float64
 	RateBurst int
 
+	// SweepInterval is how often, in wall time, overdue holds are looked
+	// for and released (DefaultSweepInterval if 0).
+	SweepInterval time.Duration
+
 	// Tune, when set, adjusts each plane's api.Config after it is built
 	// ("tenant" or "admin"): tests use it for clocks and timeouts.
 	Tune func(plane string, c *api.Config)
@@ -60,6 +65,8 @@ type App struct {
 	Tenant  *api.Server
 	// Admin is the management plane; nil when it is off.
 	Admin *api.Server
+
+	sweeper *sweeper
 }
 
 // Open builds allot over cfg.Store and binds its listeners. A taken port
@@ -76,6 +83,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	if cfg.CacheRows == 0 {
 		cfg.CacheRows = view.DefaultMaxRows
+	}
+	if cfg.SweepInterval == 0 {
+		cfg.SweepInterval = DefaultSweepInterval
 	}
 	met := metrics.New()
 	store := met.Wrap(cfg.Store)
@@ -115,6 +125,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 			return nil, fmt.Errorf("management API: %w", err)
 		}
 	}
+	a.sweeper = startSweeper(a.Service, cfg.Clock, cfg.Logger, cfg.SweepInterval)
 	return a, nil
 }
 
@@ -151,5 +162,8 @@ func (a *App) Close(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	// After the planes: a request in flight may still commit a hold the
+	// sweeper would otherwise expire.
+	a.sweeper.stop()
 	return errors.Join(errs...)
 }

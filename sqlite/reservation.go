@@ -1,0 +1,213 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/allot-dev/allot"
+
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+const reservationColumns = `reservation_id, project_id, state, amount, committed, created_at, expires_at, settled_at,
+	actor, idempotency_key, user_id, app_user_id`
+
+// querier is what reservation reads need: a transaction of Update or of read.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// queryReservations reads reservations and then their holds.
+func queryReservations(ctx context.Context, q querier, where string, args ...any) ([]allot.Reservation, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+reservationColumns+` FROM reservations `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		vs    []allot.Reservation
+		index = map[string]int{}
+	)
+	for rows.Next() {
+		var (
+			v                                  allot.Reservation
+			state                              string
+			amount, committed, created, expire int64
+			settled                            sql.NullInt64
+		)
+		if err := rows.Scan(&v.ReservationID, &v.ProjectID, &state, &amount, &committed, &created, &expire, &settled,
+			&v.Actor, &v.IdempotencyKey, &v.UserID, &v.AppUserID); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		v.State, v.Amount, v.Committed = allot.ReservationState(state), allot.Quantity(amount), allot.Quantity(committed)
+		v.CreatedAt, v.ExpiresAt = fromUnix(created), fromUnix(expire)
+		if settled.Valid {
+			v.SettledAt = fromUnix(settled.Int64)
+		}
+		index[v.ReservationID] = len(vs)
+		vs = append(vs, v)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(vs) == 0 {
+		return nil, nil
+	}
+	ids := make([]any, len(vs))
+	for i, v := range vs {
+		ids[i] = v.ReservationID
+	}
+	rows, err = q.QueryContext(ctx, `SELECT reservation_id, resource_id, amount, committed FROM reservation_holds
+		WHERE reservation_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`) ORDER BY reservation_id, idx`, ids...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id                string
+			h                 allot.Hold
+			amount, committed int64
+		)
+		if err := rows.Scan(&id, &h.ResourceID, &amount, &committed); err != nil {
+			return nil, err
+		}
+		h.Amount, h.Committed = allot.Quantity(amount), allot.Quantity(committed)
+		v := &vs[index[id]]
+		v.Holds = append(v.Holds, h)
+	}
+	return vs, rows.Err()
+}
+
+func reservationNotFound(id string) error {
+	return allot.Errorf(allot.ENOTFOUND, "reservation %s does not exist", id)
+}
+
+func (t *sqliteTx) Reservation(projectID, id string) (allot.Reservation, error) {
+	vs, err := queryReservations(t.ctx, t.tx, `WHERE project_id = ? AND reservation_id = ?`, projectID, id)
+	if err != nil {
+		return allot.Reservation{}, fmt.Errorf("sqlite: reservation %s: %w", id, err)
+	}
+	if len(vs) == 0 {
+		return allot.Reservation{}, reservationNotFound(id)
+	}
+	return vs[0], nil
+}
+
+func (t *sqliteTx) InsertReservation(v allot.Reservation) error {
+	if _, err := t.holding("saving reservation "+v.ReservationID, v.ProjectID); err != nil {
+		return err
+	}
+	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO reservations (`+reservationColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		v.ReservationID, v.ProjectID, string(v.State), int64(v.Amount), int64(v.Committed), v.CreatedAt.Unix(), v.ExpiresAt.Unix(),
+		unixOrNull(v.SettledAt), v.Actor, v.IdempotencyKey, v.UserID, v.AppUserID)
+	switch constraint(err) {
+	case 0:
+	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return allot.Errorf(allot.ECONFLICT, "reservation %s exists already", v.ReservationID)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: insert reservation %s: %w", v.ReservationID, err)
+	}
+	for i, h := range v.Holds {
+		if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO reservation_holds (reservation_id, idx, project_id, resource_id, amount, committed)
+			VALUES (?, ?, ?, ?, ?, ?)`, v.ReservationID, i, v.ProjectID, h.ResourceID, int64(h.Amount), int64(h.Committed)); err != nil {
+			return fmt.Errorf("sqlite: insert hold of reservation %s: %w", v.ReservationID, err)
+		}
+	}
+	return nil
+}
+
+func (t *sqliteTx) UpdateReservation(v allot.Reservation) error {
+	if _, err := t.holding("saving reservation "+v.ReservationID, v.ProjectID); err != nil {
+		return err
+	}
+	res, err := t.tx.ExecContext(t.ctx, `UPDATE reservations SET state = ?, committed = ?, settled_at = ?
+		WHERE project_id = ? AND reservation_id = ?`,
+		string(v.State), int64(v.Committed), unixOrNull(v.SettledAt), v.ProjectID, v.ReservationID)
+	if err := affected(res, err); err != nil {
+		if errors.Is(err, errNoRow) {
+			return reservationNotFound(v.ReservationID)
+		}
+		return fmt.Errorf("sqlite: update reservation %s: %w", v.ReservationID, err)
+	}
+	for i, h := range v.Holds {
+		if _, err := t.tx.ExecContext(t.ctx, `UPDATE reservation_holds SET committed = ? WHERE reservation_id = ? AND idx = ?`,
+			int64(h.Committed), v.ReservationID, i); err != nil {
+			return fmt.Errorf("sqlite: update hold of reservation %s: %w", v.ReservationID, err)
+		}
+	}
+	return nil
+}
+
+// unixOrNull is NULL for the zero time.
+func unixOrNull(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.Unix(), Valid: true}
+}
+
+// FindReservation returns a reservation by id. ENOTFOUND if there is none.
+func (s *Store) FindReservation(ctx context.Context, id string) (allot.Reservation, error) {
+	var vs []allot.Reservation
+	err := s.read(ctx, func(tx *sql.Tx) (err error) {
+		vs, err = queryReservations(ctx, tx, `WHERE reservation_id = ?`, id)
+		return err
+	})
+	if err != nil {
+		return allot.Reservation{}, fmt.Errorf("sqlite: reservation %s: %w", id, err)
+	}
+	if len(vs) == 0 {
+		return allot.Reservation{}, reservationNotFound(id)
+	}
+	return vs[0], nil
+}
+
+// Reservations returns one page of a project's reservations, newest first,
+// and the count of all that match, from one snapshot.
+func (s *Store) Reservations(ctx context.Context, q allot.ReservationQuery) ([]allot.Reservation, int, error) {
+	if err := allot.ValidateID("project_id", q.ProjectID); err != nil {
+		return nil, 0, err
+	}
+	where, args := `WHERE project_id = ?`, []any{q.ProjectID}
+	if q.State != "" {
+		where, args = where+` AND state = ?`, append(args, string(q.State))
+	}
+	var (
+		vs    []allot.Reservation
+		count int
+	)
+	err := s.read(ctx, func(tx *sql.Tx) (err error) {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM reservations `+where, args...).Scan(&count); err != nil {
+			return err
+		}
+		vs, err = queryReservations(ctx, tx, where+` ORDER BY created_at DESC, reservation_id DESC LIMIT ? OFFSET ?`,
+			append(args, max(q.Page.Limit, 0), max(q.Page.Offset, 0))...)
+		return err
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlite: reservations of %s: %w", q.ProjectID, err)
+	}
+	return vs, count, nil
+}
+
+// DueReservations returns up to limit open reservations whose expiry is at
+// or before now, the most overdue first.
+func (s *Store) DueReservations(ctx context.Context, now time.Time, limit int) ([]allot.Reservation, error) {
+	var vs []allot.Reservation
+	err := s.read(ctx, func(tx *sql.Tx) (err error) {
+		vs, err = queryReservations(ctx, tx, `WHERE state = 'open' AND expires_at <= ? ORDER BY expires_at, reservation_id LIMIT ?`,
+			now.Unix(), limit)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: due reservations: %w", err)
+	}
+	return vs, nil
+}
