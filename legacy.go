@@ -63,7 +63,6 @@ type refundRequestR1 struct {
 }
 
 func (req PackageRequest) legacy() any {
-	//lint:ignore S1016 a conversion would tie the frozen shape to the domain type
 	return packageRequestR1{req.ProjectID, req.ResourceID, req.Source, req.OrderID, req.ResourceType, req.BusinessType,
 		req.SubResourceType, req.IsSubResource, req.ChargingMode, req.Unit, req.Amount, req.ExpireTime, req.IdempotencyKey}
 }
@@ -79,7 +78,6 @@ func (req ReclaimRequest) legacy() any {
 }
 
 func (req ConsumeRequest) legacy() any {
-	//lint:ignore S1016 a conversion would tie the frozen shape to the domain type
 	return consumeRequestR1{req.ProjectID, req.ResourceID, req.ResourceType, req.Amount, req.IdempotencyKey}
 }
 

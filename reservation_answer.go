@@ -37,6 +37,7 @@ func encodeReservation(out ReservationResult) ([]byte, error) {
 		IdempotencyKey: v.IdempotencyKey, UserID: v.UserID, AppUserID: v.AppUserID, Entries: storeEntries(out.Entries),
 		Holds: make([]storedHoldV1, len(v.Holds))}
 	for i, h := range v.Holds {
+		//lint:ignore S1016 a conversion would tie the frozen shape to the domain type
 		a.Holds[i] = storedHoldV1{ResourceID: h.ResourceID, Amount: h.Amount, Committed: h.Committed}
 	}
 	return json.Marshal(a)
@@ -53,6 +54,7 @@ func decodeReservation(b []byte) (ReservationResult, error) {
 		Attribution: Attribution{UserID: a.UserID, AppUserID: a.AppUserID}, Holds: make([]Hold, len(a.Holds))},
 		Entries: loadEntries(a.Entries)}
 	for i, h := range a.Holds {
+		//lint:ignore S1016 a conversion would tie the frozen shape to the domain type
 		out.Holds[i] = Hold{ResourceID: h.ResourceID, Amount: h.Amount, Committed: h.Committed}
 	}
 	return out, nil
