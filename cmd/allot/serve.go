@@ -20,6 +20,7 @@ type serveOptions struct {
 	shutdown        time.Duration
 	rateLimit       float64
 	rateBurst       int
+	test            testModeOptions
 }
 
 func (m *Main) serveFlags(c *common) (*flag.FlagSet, *serveOptions) {
@@ -33,6 +34,7 @@ func (m *Main) serveFlags(c *common) (*flag.FlagSet, *serveOptions) {
 	fs.DurationVar(&o.shutdown, "shutdown-timeout", 20*time.Second, "how long in-flight requests may run after SIGINT/SIGTERM (env ALLOT_SHUTDOWN_TIMEOUT)")
 	fs.Float64Var(&o.rateLimit, "rate-limit", 0, "requests per second one credential may make; 0 is unlimited (env ALLOT_RATE_LIMIT)")
 	fs.IntVar(&o.rateBurst, "rate-burst", 0, "burst above --rate-limit; default: one second's worth (env ALLOT_RATE_BURST)")
+	o.test.flags(fs)
 	return fs, o
 }
 
@@ -43,12 +45,16 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(m.Stderr, nil))
-	opened, err := openStore(ctx, c.db)
+	opened, err := o.test.openStore(ctx, c.db)
 	if err != nil {
 		return err
 	}
 	defer opened.Close()
 	keyring, err := m.keyring(ctx, &c, opened)
+	if err != nil {
+		return err
+	}
+	seed, err := o.test.loadSeed()
 	if err != nil {
 		return err
 	}
@@ -62,10 +68,14 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		CacheRows:   o.cacheRows,
 		RateLimit:   o.rateLimit,
 		RateBurst:   o.rateBurst,
+		Clock:       o.test.appClock(),
+		Seed:        seed,
+		TestMode:    o.test.enabled,
 	})
 	if err != nil {
 		return err
 	}
+	o.test.announce(m, logger)
 	tenantAddr := a.Tenant.Addr()
 	logger.Info("listening on "+tenantAddr, slog.String("addr", tenantAddr), slog.String("db", redactDSN(c.db)))
 	fmt.Fprintf(m.Stdout, "listening on %s\n", tenantAddr)

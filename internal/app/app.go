@@ -44,6 +44,17 @@ type Config struct {
 	RateLimit float64
 	RateBurst int
 
+	// Seed, when set, is applied at Open (only what the store lacks, so
+	// restarts change nothing) and again by a test-mode reset.
+	Seed *Seed
+	// TestMode adds the /_allot/ routes to the tenant plane (reset, clock,
+	// requests, faults; api.TestMode). It needs Clock to be an
+	// *allot.ManualClock, the clock the store was opened with.
+	TestMode bool
+	// RecordedRequests bounds test mode's request ring
+	// (api.DefaultRecordedRequests if 0).
+	RecordedRequests int
+
 	// Tune, when set, adjusts each plane's api.Config after it is built
 	// ("tenant" or "admin"): tests use it for clocks and timeouts.
 	Tune func(plane string, c *api.Config)
@@ -60,6 +71,11 @@ type App struct {
 	Tenant  *api.Server
 	// Admin is the management plane; nil when it is off.
 	Admin *api.Server
+	// TestMode is test mode's state; nil unless Config.TestMode.
+	TestMode *api.TestMode
+
+	keyring *secret.Keyring
+	seed    *Seed
 }
 
 // Open builds allot over cfg.Store and binds its listeners. A taken port
@@ -80,7 +96,10 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	met := metrics.New()
 	store := met.Wrap(cfg.Store)
 	reader := view.New(store, cfg.CacheRows)
-	a := &App{Store: store, Service: &allot.Service{Store: store}, Reader: reader, Metrics: met, Clock: cfg.Clock}
+	a := &App{Store: store, Service: &allot.Service{Store: store}, Reader: reader, Metrics: met, Clock: cfg.Clock, keyring: cfg.Keyring, seed: cfg.Seed}
+	if err := cfg.Seed.Apply(ctx, store, cfg.Keyring, cfg.Clock.Now()); err != nil {
+		return nil, err
+	}
 
 	base := api.Config{
 		Reader:      reader,
@@ -95,6 +114,14 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		Observer:    met,
 		Metrics:     met.Handler(),
 		Service:     a.Service,
+	}
+	if cfg.TestMode {
+		clock, ok := cfg.Clock.(*allot.ManualClock)
+		if !ok {
+			return nil, errors.New("app: test mode needs an *allot.ManualClock as Config.Clock")
+		}
+		a.TestMode = api.NewTestMode(a.resetData, clock, cfg.RecordedRequests)
+		base.TestMode = a.TestMode
 	}
 	tenantCfg := base
 	if cfg.Tune != nil {
@@ -152,4 +179,32 @@ func (a *App) Close(ctx context.Context) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// Reset puts a test-mode allot back to its seed state: the store wiped and
+// re-seeded, every snapshot of the read model dropped, the recorded
+// requests and fault rules forgotten. The clock stays where it is. It is
+// what POST /_allot/reset does.
+func (a *App) Reset(ctx context.Context) error {
+	if a.TestMode == nil {
+		return errors.New("app: reset needs test mode")
+	}
+	if err := a.resetData(ctx); err != nil {
+		return err
+	}
+	a.TestMode.Clear()
+	return nil
+}
+
+// resetData wipes and re-seeds the store. The read model is invalidated
+// after the wipe and again after the seed, so a request that refreshed a
+// snapshot in between cannot keep rows of neither state.
+func (a *App) resetData(ctx context.Context) error {
+	if err := a.Store.Wipe(ctx); err != nil {
+		return err
+	}
+	a.Reader.Invalidate()
+	err := a.seed.Apply(ctx, a.Store, a.keyring, a.Clock.Now())
+	a.Reader.Invalidate()
+	return err
 }
