@@ -264,11 +264,11 @@ func redactQuery(raw string) string {
 // tenantOperations names the tenant routes as the SDK and the OpenAPI
 // document do; fault rules select requests by these names.
 var tenantOperations = map[string]string{
-	"GET /v1/{project_id}/tenants/resources":             "ListTenantResources",
+	"GET /v1/{project_id}/tenants/resources":              "ListTenantResources",
 	"GET /v1/{project_id}/tenants/resource/assignrecourd": "ShowTenantAssginRecord",
-	"GET /v1/{project_id}/tenants/resources-count":       "CountTenantResources",
-	"GET /v1/{project_id}/tenants/resources-usage":       "ShowResourceUsage",
-	"GET /v3/projects":                                   "KeystoneListProjects",
+	"GET /v1/{project_id}/tenants/resources-count":        "CountTenantResources",
+	"GET /v1/{project_id}/tenants/resources-usage":        "ShowResourceUsage",
+	"GET /v3/projects": "KeystoneListProjects",
 }
 
 func operationOf(pattern string) string { return tenantOperations[pattern] }
