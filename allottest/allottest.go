@@ -25,6 +25,7 @@ package allottest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	_ "embed"
 	"net/http"
 	"path/filepath"
@@ -51,6 +52,10 @@ const (
 	Token     = "allot-test-token-0000000000000001"
 	AdminKey  = "allot-test-admin-key-000000000000001"
 )
+
+// UserAgent is the user agent of the SDK clients Client returns.
+const UserAgent = "allottest"
+
 
 //go:embed default.jsonl
 var defaultSeed []byte
@@ -214,24 +219,35 @@ func (s *Server) Client() *metastudio.MetaStudioClient {
 // ClientFor is Client for other credentials (of a seed with several).
 func (s *Server) ClientFor(ak, sk, projectID string) *metastudio.MetaStudioClient {
 	s.tb.Helper()
-	creds, err := basic.NewCredentialsBuilder().WithAk(ak).WithSk(sk).WithProjectId(projectID).
-		WithIamEndpointOverride(s.Endpoint).SafeBuild()
-	if err != nil {
-		s.tb.Fatalf("allottest: SDK credentials: %v", err)
-	}
-	transport := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 8}
+	transport := &http.Transport{MaxIdleConnsPerHost: 8}
 	s.mu.Lock()
 	s.transports = append(s.transports, transport)
 	s.mu.Unlock()
+	c, err := newClient(s.Endpoint, ak, sk, projectID, transport)
+	if err != nil {
+		s.tb.Fatalf("allottest: %v", err)
+	}
+	return c
+}
+
+// newClient builds an official SDK client for endpoint over transport.
+func newClient(endpoint, ak, sk, projectID string, transport *http.Transport) (*metastudio.MetaStudioClient, error) {
+	creds, err := basic.NewCredentialsBuilder().WithAk(ak).WithSk(sk).WithProjectId(projectID).
+		WithIamEndpointOverride(endpoint).SafeBuild()
+	if err != nil {
+		return nil, fmt.Errorf("SDK credentials: %w", err)
+	}
+	// A user agent of our own: without one the SDK makes its default,
+	// which writes an application id into ~/.huaweicloud.
 	hc, err := metastudio.MetaStudioClientBuilder().
-		WithEndpoints([]string{s.Endpoint}).
+		WithEndpoints([]string{endpoint}).
 		WithCredential(creds).
-		WithHttpConfig(config.DefaultHttpConfig().WithTimeout(30 * time.Second).WithHttpTransport(transport)).
+		WithHttpConfig(config.DefaultHttpConfig().WithTimeout(30 * time.Second).WithHttpTransport(transport).WithUserAgent(UserAgent)).
 		SafeBuild()
 	if err != nil {
-		s.tb.Fatalf("allottest: SDK client: %v", err)
+		return nil, fmt.Errorf("SDK client: %w", err)
 	}
-	return metastudio.NewMetaStudioClient(hc)
+	return metastudio.NewMetaStudioClient(hc), nil
 }
 
 // Clock is the server's clock: expiry of packages, tokens and keys and the
