@@ -25,8 +25,8 @@ package allottest
 import (
 	"bytes"
 	"context"
-	"fmt"
 	_ "embed"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"sync"
@@ -55,7 +55,6 @@ const (
 
 // UserAgent is the user agent of the SDK clients Client returns.
 const UserAgent = "allottest"
-
 
 //go:embed default.jsonl
 var defaultSeed []byte
