@@ -104,8 +104,8 @@ func (s *Server) testModeRoutes() {
 	})
 }
 
-// handleClock reads the clock and, for a POST, moves it first: set, then
-// advance, then freeze, whichever are given.
+// handleClock reads the clock and, for a POST, moves it first: a freeze,
+// then set, then advance, then a thaw, whichever are given.
 func (s *Server) handleClock(w http.ResponseWriter, r *http.Request) {
 	clock := s.cfg.TestMode.Clock
 	if r.Method == http.MethodPost {
@@ -137,14 +137,18 @@ func (s *Server) handleClock(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, err)
 			return
 		}
+		// Freezing comes first, so the clock reads exactly what is set.
+		if req.Freeze != nil && *req.Freeze {
+			clock.Freeze(true)
+		}
 		if !set.IsZero() {
 			clock.Set(set)
 		}
 		if advance != 0 {
 			clock.Advance(advance)
 		}
-		if req.Freeze != nil {
-			clock.Freeze(*req.Freeze)
+		if req.Freeze != nil && !*req.Freeze {
+			clock.Freeze(false)
 		}
 	}
 	s.writeJSON(w, http.StatusOK, map[string]any{"now": clock.Now().UTC().Format(time.RFC3339Nano), "frozen": clock.Frozen()})
@@ -346,7 +350,7 @@ func (f *FaultRule) check() error {
 			f.ErrorMsg = def.ErrorMsg
 		}
 	}
-	if f.ErrorMsg == "" {
+	if f.Status != 0 && f.ErrorMsg == "" {
 		f.ErrorMsg = "injected fault"
 	}
 	return nil
