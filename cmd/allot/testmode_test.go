@@ -92,9 +92,16 @@ func do(t *testing.T, method, url, body string, header http.Header) (int, string
 
 func sdkClient(t *testing.T, endpoint, sk string) *metastudio.MetaStudioClient {
 	t.Helper()
-	creds := basic.NewCredentialsBuilder().WithAk(allottest.AccessKey).WithSk(sk).WithProjectId(allottest.ProjectID).WithIamEndpointOverride(endpoint).Build()
-	return metastudio.NewMetaStudioClient(metastudio.MetaStudioClientBuilder().WithEndpoints([]string{endpoint}).WithCredential(creds).
-		WithHttpConfig(config.DefaultHttpConfig().WithUserAgent("allot-test").WithRetries(0)).Build())
+	creds, err := basic.NewCredentialsBuilder().WithAk(allottest.AccessKey).WithSk(sk).WithProjectId(allottest.ProjectID).WithIamEndpointOverride(endpoint).SafeBuild()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, err := metastudio.MetaStudioClientBuilder().WithEndpoints([]string{endpoint}).WithCredential(creds).
+		WithHttpConfig(config.DefaultHttpConfig().WithUserAgent("allot-test").WithRetries(0)).SafeBuild()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return metastudio.NewMetaStudioClient(hc)
 }
 
 var testModeRoutes = []struct{ method, path string }{
