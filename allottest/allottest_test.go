@@ -237,3 +237,23 @@ func TestWithSeedFile(t *testing.T) {
 		t.Fatalf("after reset: %v, want the seed's usage 2", got)
 	}
 }
+
+// TestResetLiftsLockouts: a test that makes the key lock itself out with
+// bad signatures leaves the next test, after a reset, a working key.
+func TestResetLiftsLockouts(t *testing.T) {
+	t.Parallel()
+	srv := allottest.Run(t)
+	bad := srv.ClientFor(srv.AK, "not-the-secret-key-00000000000000000000", srv.ProjectID)
+	for range 7 {
+		bad.ListTenantResources(&model.ListTenantResourcesRequest{ResourceSource: allSources})
+	}
+	_, err := srv.Client().ListTenantResources(&model.ListTenantResourcesRequest{ResourceSource: allSources})
+	var se *sdkerr.ServiceResponseError
+	if !errors.As(err, &se) || se.StatusCode != 401 || !strings.Contains(se.ErrorMessage, "locked") {
+		t.Fatalf("the right secret after 7 bad signatures: %v, want 401 locked (else this test shows nothing)", err)
+	}
+	srv.Reset()
+	if got := listIDs(t, srv); len(got) != 0 {
+		t.Fatalf("after reset: %v", got)
+	}
+}

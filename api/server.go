@@ -111,6 +111,9 @@ func newServer(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, logger: cfg.Logger, mux: http.NewServeMux(), limit: newLimiter(cfg.RateLimit, cfg.RateBurst)}
 	s.auth = newAuthenticator(cfg.Store, cfg.Keyring, cfg.Now, cfg.WallNow, cfg.MaxClockSkew, cfg.Observer, cfg.Logger)
+	if cfg.TestMode != nil {
+		cfg.TestMode.addLockout(s.auth.lockout)
+	}
 	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
 	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
 	s.mux.HandleFunc("GET /openapi.json", s.handleOpenAPI)

@@ -29,6 +29,10 @@ type TestMode struct {
 
 	ring   *requestRing
 	faults *faultSet
+
+	mu sync.Mutex
+	// lockouts are the servers' failure counts, forgotten by Clear.
+	lockouts []*lockout
 }
 
 // DefaultRecordedRequests is how many requests the ring keeps.
@@ -43,10 +47,24 @@ func NewTestMode(reset func(context.Context) error, clock *allot.ManualClock, si
 	return &TestMode{Reset: reset, Clock: clock, ring: &requestRing{size: size}, faults: &faultSet{}}
 }
 
-// Clear forgets the recorded requests and every fault rule: part of a reset.
+// Clear forgets the recorded requests, every fault rule and the
+// authentication failures counted so far: part of a reset. Every test
+// signs from the same loopback address, so one test's deliberate bad
+// signatures would otherwise lock the next test out.
 func (tm *TestMode) Clear() {
 	tm.ring.clear()
 	tm.faults.set(nil)
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	for _, l := range tm.lockouts {
+		l.clear()
+	}
+}
+
+func (tm *TestMode) addLockout(l *lockout) {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	tm.lockouts = append(tm.lockouts, l)
 }
 
 // Requests returns the recorded requests, oldest first.
@@ -443,4 +461,12 @@ func (s *Server) withFaults(next http.Handler) http.Handler {
 		body, _ := json.Marshal(errorBody{ErrorCode: f.ErrorCode, ErrorMsg: f.ErrorMsg})
 		s.writeBody(w, f.Status, body)
 	})
+}
+
+// clear forgets every failure counted: test mode's reset.
+func (l *lockout) clear() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	clear(l.pairs)
+	clear(l.addrs)
 }
