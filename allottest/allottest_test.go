@@ -14,6 +14,7 @@ import (
 	"github.com/allot-dev/allot"
 	"github.com/allot-dev/allot/allottest"
 	"github.com/allot-dev/allot/api"
+	"github.com/allot-dev/allot/internal/app"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/metastudio/v1/model"
@@ -131,7 +132,24 @@ func TestReset(t *testing.T) {
 		t.Fatalf("before reset: %v", got)
 	}
 	srv.Faults(api.FaultRule{Op: "CountTenantResources", Status: 500})
+	// A token made during the test, used once so the server caches it.
+	token, _, err := app.NewToken(t.Context(), srv.Store(), srv.ProjectID, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withToken := func() int {
+		req, _ := http.NewRequest(http.MethodGet, srv.Endpoint+"/v1/"+srv.ProjectID+"/tenants/resources?resource_source=PURCHASED", nil)
+		req.Header.Set("X-Auth-Token", token)
+		status, _ := do(t, req)
+		return status
+	}
+	if got := withToken(); got != 200 {
+		t.Fatalf("a new token: %d", got)
+	}
 	srv.Reset()
+	if got := withToken(); got != 401 {
+		t.Fatalf("a token made before the reset: %d, want 401 at once (no cached credential survives)", got)
+	}
 	if got := listIDs(t, srv); len(got) != 0 {
 		t.Fatalf("after reset: %v, want nothing", got)
 	}
