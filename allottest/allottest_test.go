@@ -275,3 +275,52 @@ func TestResetLiftsLockouts(t *testing.T) {
 		t.Fatalf("after reset: %v", got)
 	}
 }
+
+// TestAdminHelpers runs every helper once and checks its effect through
+// the SDK.
+func TestAdminHelpers(t *testing.T) {
+	t.Parallel()
+	seed := []byte(`{"kind":"project","project_id":"sp-1","name":"Provider","region_id":"cn-north-4"}
+{"kind":"project","project_id":"customer-1","name":"Customer","region_id":"cn-north-4","sp_project_id":"sp-1"}
+{"kind":"credential","project_id":"customer-1","access_key":"CUSTOMERACCESSKEY001","secret_key":"customer-secret-key-1"}
+`)
+	srv := allottest.Run(t, allottest.WithSeedData(seed))
+	adm := srv.Admin()
+	live := allot.PackageRequest{ProjectID: "sp-1", ResourceType: "Interaction.basic.channel", BusinessType: "LIVE_2D", ChargingMode: "ONE_TIME", Unit: "CHANNEL", Amount: allottest.Units(10)}
+	must(t)(adm.Purchase(live))
+	alloc := must(t)(adm.Allocate(allot.AllocateRequest{SPProjectID: "sp-1", ResourceSpecCode: "Interaction.basic.channel", Amount: allottest.Units(4)}))
+	grant := must(t)(adm.Grant(video(50)))
+	must(t)(adm.Consume(allot.ConsumeRequest{ResourceID: grant.Resource.ResourceID, Amount: allottest.Units(20)}))
+	must(t)(adm.Refund(allot.RefundRequest{ResourceRef: allot.ResourceRef{ResourceID: grant.Resource.ResourceID}, Amount: allottest.Units(5), Reason: "outage"}))
+	if got := listIDs(t, srv); len(got) != 2 || got[grant.Resource.ResourceID] != 15 || got[alloc.Resource.ResourceID] != 0 {
+		t.Fatalf("after grant, allocation, consume 20, refund 5: %v", got)
+	}
+	rec, err := srv.Client().ShowTenantAssginRecord(&model.ShowTenantAssginRecordRequest{})
+	if err != nil || rec.ResourceCount == nil || *rec.ResourceCount != 1 {
+		t.Fatalf("assignment records: %v, %v", rec, err)
+	}
+
+	must(t)(adm.Freeze(grant.Resource.ResourceID, "audit"))
+	if _, err := adm.Consume(allot.ConsumeRequest{ResourceID: grant.Resource.ResourceID, Amount: allottest.Units(1)}); allot.ErrorCodeOf(err) != allot.ECONFLICT {
+		t.Fatalf("consume of a frozen package: %v, want ECONFLICT", err)
+	}
+	must(t)(adm.Unfreeze(grant.Resource.ResourceID, "done"))
+	two := allottest.Units(2)
+	must(t)(adm.Reclaim(allot.ReclaimRequest{ResourceRef: allot.ResourceRef{ResourceID: alloc.Resource.ResourceID}, Amount: &two}))
+	must(t)(adm.Cancel(grant.Resource.ResourceID, "closed"))
+	got := listIDs(t, srv)
+	if _, listed := got[grant.Resource.ResourceID]; listed || len(got) != 1 {
+		t.Fatalf("after cancelling the grant: %v, want only the allocation", got)
+	}
+	entries, err := adm.Ledger()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ops []string
+	for _, e := range entries {
+		ops = append(ops, string(e.Op))
+	}
+	if got, want := strings.Join(ops, " "), "sp_grant_in admin_grant consume refund freeze unfreeze reclaim cancel"; got != want {
+		t.Fatalf("the customer's ledger: %s, want %s", got, want)
+	}
+}
