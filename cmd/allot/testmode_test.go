@@ -138,6 +138,12 @@ func TestTestMode(t *testing.T) {
 	if !strings.Contains(out.String(), "*** TEST MODE") {
 		t.Fatalf("start-up does not announce test mode loudly:\n%s", out)
 	}
+	// The routes are the tenant listener's only.
+	for _, r := range testModeRoutes {
+		if status, body := do(t, r.method, admin+r.path, `{"advance":"1h"}`, nil); status != 404 {
+			t.Errorf("%s %s on the management listener: %d %s, want 404", r.method, r.path, status, body)
+		}
+	}
 	sdk := sdkClient(t, tenant, allottest.SecretKey)
 	list := func() int {
 		t.Helper()
