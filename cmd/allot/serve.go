@@ -90,6 +90,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 			a.Close(context.Background())
 			return err
 		}
+		// A test-mode reset brings the demo tenant back, with new
+		// credentials printed again.
+		a.AfterReset(func(ctx context.Context) error { return m.demo(ctx, a.Store, keyring, a.TenantURL(), a.AdminURL()) })
 	}
 	if m.Ready != nil {
 		m.Ready(tenantAddr, adminBound)

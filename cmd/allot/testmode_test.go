@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -470,4 +471,51 @@ func BenchmarkServeTestModeReady(b *testing.B) {
 		stop()
 	}
 	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms-to-ready")
+}
+
+// TestTestModeDemoSurvivesReset: with --demo, a reset puts the demo
+// tenant back as it started, and prints its new credentials.
+func TestTestModeDemoSurvivesReset(t *testing.T) {
+	tm := newTestMain(t)
+	tenant, _, out := tm.serveTest(t, "--test-mode", "--demo")
+	lastToken := func() string {
+		m := regexp.MustCompile(`token:\s+(allot-\S+)`).FindAllStringSubmatch(out.String(), -1)
+		if len(m) == 0 {
+			t.Fatalf("no token printed:\n%s", out)
+		}
+		return m[len(m)-1][1]
+	}
+	url := tenant + "/v1/demo-tenant/tenants/resources?resource_source=PURCHASED,SP_ALLOCATED,ADMIN_ALLOCATED&resource_id=res-video-001"
+	usage := func(token string) (int, float64) {
+		var got struct {
+			Resources []struct{ Usage float64 } `json:"resources"`
+		}
+		status := getJSON(t, url, http.Header{"X-Auth-Token": {token}}, &got)
+		if status != 200 || len(got.Resources) != 1 {
+			return status, -1
+		}
+		return status, got.Resources[0].Usage
+	}
+	first := lastToken()
+	consume := regexp.MustCompile(`curl -s -H 'Authorization: Bearer (\S+)' -d '(\{[^']*\})' '(\S+/admin/v1/consume)'`).FindStringSubmatch(out.String())
+	if status, body := do(t, "POST", consume[3], consume[2], http.Header{"Authorization": {"Bearer " + consume[1]}}); status != 200 {
+		t.Fatalf("demo consume: %d %s", status, body)
+	}
+	if status, u := usage(first); u != 127.5 {
+		_, body := do(t, "GET", url, "", http.Header{"X-Auth-Token": {first}})
+		t.Fatalf("after the demo consume: %d usage %v: %s", status, u, body)
+	}
+	if status, body := do(t, "POST", tenant+"/_allot/reset", "", nil); status != 200 {
+		t.Fatalf("reset: %d %s", status, body)
+	}
+	if n := strings.Count(out.String(), "Demo tenant ready."); n != 2 {
+		t.Fatalf("the demo was printed %d times, want again after the reset", n)
+	}
+	second := lastToken()
+	if status, _ := usage(first); status != 401 {
+		t.Errorf("the token from before the reset: %d, want 401", status)
+	}
+	if status, u := usage(second); status != 200 || u != 125 {
+		t.Fatalf("after reset with the new token: %d, usage %v; want the demo's 125", status, u)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/allot-dev/allot"
 	"github.com/allot-dev/allot/api"
@@ -73,6 +74,7 @@ type App struct {
 	Admin *api.Server
 	// TestMode is test mode's state; nil unless Config.TestMode.
 	TestMode *api.TestMode
+	afterReset atomic.Pointer[func(ctx context.Context) error]
 
 	keyring *secret.Keyring
 	seed    *Seed
@@ -196,6 +198,11 @@ func (a *App) Reset(ctx context.Context) error {
 	return nil
 }
 
+// AfterReset makes fn run after every reset has re-applied the seed:
+// serve --demo puts its demo tenant back with it. It may be set while
+// serving.
+func (a *App) AfterReset(fn func(ctx context.Context) error) { a.afterReset.Store(&fn) }
+
 // resetData wipes and re-seeds the store. The read model is invalidated
 // after the wipe and again after the seed, so a request that refreshed a
 // snapshot in between cannot keep rows of neither state.
@@ -205,6 +212,9 @@ func (a *App) resetData(ctx context.Context) error {
 	}
 	a.Reader.Invalidate()
 	err := a.seed.Apply(ctx, a.Store, a.keyring, a.Clock.Now())
+	if fn := a.afterReset.Load(); err == nil && fn != nil {
+		err = (*fn)(ctx)
+	}
 	a.Reader.Invalidate()
 	return err
 }
