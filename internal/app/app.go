@@ -73,7 +73,8 @@ type App struct {
 	// Admin is the management plane; nil when it is off.
 	Admin *api.Server
 	// TestMode is test mode's state; nil unless Config.TestMode.
-	TestMode   *api.TestMode
+	TestMode *api.TestMode
+
 	afterReset atomic.Pointer[func(ctx context.Context) error]
 
 	keyring *secret.Keyring
