@@ -96,6 +96,10 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.CacheRows == 0 {
 		cfg.CacheRows = view.DefaultMaxRows
 	}
+	clock, manual := cfg.Clock.(*allot.ManualClock)
+	if cfg.TestMode && !manual {
+		return nil, errors.New("app: test mode needs an *allot.ManualClock as Config.Clock")
+	}
 	met := metrics.New()
 	store := met.Wrap(cfg.Store)
 	reader := view.New(store, cfg.CacheRows)
@@ -119,10 +123,6 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		Service:     a.Service,
 	}
 	if cfg.TestMode {
-		clock, ok := cfg.Clock.(*allot.ManualClock)
-		if !ok {
-			return nil, errors.New("app: test mode needs an *allot.ManualClock as Config.Clock")
-		}
 		a.TestMode = api.NewTestMode(a.resetData, clock, cfg.RecordedRequests)
 		base.TestMode = a.TestMode
 	}
