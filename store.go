@@ -111,6 +111,13 @@ type Store interface {
 	// Management credentials.
 	AdminKeys
 
+	// Wipe deletes every row of every table but the schema's own record
+	// (schema_migrations), found from the database's catalog so that tables
+	// later migrations add are wiped too, in one transaction: test mode's
+	// reset. Every credential goes with it, so it counts as a revocation
+	// (Revocations grows) and caches over this value refill.
+	Wipe(ctx context.Context) error
+
 	// Ping reports whether the store is ready to serve: it answers (within
 	// ctx) and its schema is at the version this build expects. A store that
 	// is unreachable, or whose schema another build moved, returns an error.

@@ -58,6 +58,8 @@ func (s *Server) adminOnly(h adminHandler) http.Handler {
 		refuse := func(reason, msg string) {
 			s.cfg.Observer.AuthFailure(reason)
 			logAuthFailure(s.logger, r, reason, "") // the admin key is a secret: never logged
+			info := infoFrom(r.Context())
+			info.auth, info.authReason, info.authMessage = "failed", reason, msg
 			w.Header().Set("WWW-Authenticate", `Bearer realm="allot-admin"`)
 			s.writeError(w, r, unauthenticated(msg))
 		}
@@ -84,6 +86,7 @@ func (s *Server) adminOnly(h adminHandler) http.Handler {
 			return
 		}
 		infoFrom(r.Context()).projectID = k.SPProjectID
+		infoFrom(r.Context()).auth = "admin_key"
 		if err := s.limit.allow("admin:" + k.ID); err != nil {
 			s.writeError(w, r, err)
 			return
@@ -137,6 +140,7 @@ func (s *Server) writeResult(w http.ResponseWriter, out allot.OpResult, err erro
 	var body []byte
 	if err == nil {
 		status, body, err = EncodeResult(out)
+		infoFrom(r.Context()).entries = out.Entries
 	}
 	if err != nil {
 		s.writeError(w, r, err)

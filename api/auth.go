@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -88,10 +89,18 @@ func fail(reason string, err error) error { return &authFailure{reason: reason, 
 func (a *authenticator) authenticate(r *http.Request) (caller, error) {
 	var accessKey string
 	c, err := a.check(r, &accessKey)
+	info := infoFrom(r.Context())
 	var f *authFailure
 	if errors.As(err, &f) {
 		a.observe.AuthFailure(f.reason)
 		logAuthFailure(a.logger, r, f.reason, accessKey)
+		info.auth, info.authReason, info.authMessage = "failed", f.reason, allot.ErrorMessageOf(err)
+	} else if err != nil {
+		info.auth, info.authReason, info.authMessage = "failed", "error", allot.ErrorMessageOf(err)
+	} else if strings.HasPrefix(c.credential, "token:") {
+		info.auth = "token"
+	} else {
+		info.auth = "aksk"
 	}
 	return c, err
 }

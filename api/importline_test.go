@@ -3,6 +3,8 @@ package api
 import (
 	"testing"
 	"time"
+
+	"github.com/allot-dev/allot"
 )
 
 // FuzzImportLine: any line is either refused with an error or becomes one
@@ -14,11 +16,15 @@ func FuzzImportLine(f *testing.F) {
 		`{"kind":"assignment","sp_project_id":"s","customer_project_id":"c","assignment_record_id":"a","resource_spec_code":"x","charging_mode":"ONE_TIME","resource_num":3,"resource_used_num":1,"resource_allocate_time":1,"resource_expire_time":2}`,
 		`{"kind":"resource","amount":"1e400"}`, `[]`, `{"kind":1}`, `{"kind":"project","Kind":"resource"}`,
 		`{"kind":"resource","bound_asset":{"asset_id":"a","asset_id":"b"}}`,
+		`{"kind":"credential","project_id":"p","access_key":"AK","secret_key":"secret-key-1","expires_at":"2030-01-01T00:00:00Z"}`,
+		`{"kind":"token","project_id":"p","token":"token-token-1"}`,
+		`{"kind":"admin_key","name":"n","key":"admin-key-1","role":"sp","sp_project_id":"s"}`,
 	} {
 		f.Add(seed)
 	}
 	now := time.Unix(1700000000, 0).UTC()
 	f.Fuzz(func(t *testing.T, line string) {
+		checkSeedLine(t, line, now)
 		item, err := DecodeImportLine([]byte(line), now)
 		if err != nil {
 			if item.Key() != "" {
@@ -41,6 +47,43 @@ func FuzzImportLine(f *testing.F) {
 			t.Fatalf("accepted line made %d items (key %q): %v", n, item.Key(), verr)
 		}
 	})
+}
+
+// checkSeedLine: a seed line is an import line or one of the seed kinds;
+// an accepted one is exactly one item with its secret in range.
+func checkSeedLine(t *testing.T, line string, now time.Time) {
+	item, err := DecodeSeedLine([]byte(line), now)
+	_, importErr := DecodeImportLine([]byte(line), now)
+	if importErr == nil && err != nil {
+		t.Fatalf("an import line is refused as a seed line: %v", err)
+	}
+	if err != nil {
+		return
+	}
+	n := 0
+	for _, set := range []bool{item.Project != nil, item.Resource != nil, item.Assignment != nil, item.Credential != nil, item.Token != nil, item.AdminKey != nil} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 || item.Key() == "" {
+		t.Fatalf("accepted seed line made %d items (key %q)", n, item.Key())
+	}
+	switch {
+	case item.Credential != nil:
+		if seedSecret("secret_key", item.Credential.SecretKey) != nil || checkAccessKey(item.Credential.AccessKey) != nil {
+			t.Fatalf("accepted credential %+v", item.Credential)
+		}
+	case item.Token != nil:
+		if seedSecret("token", item.Token.Token) != nil || item.Token.ExpiresAt.IsZero() {
+			t.Fatalf("accepted token %+v", item.Token)
+		}
+	case item.AdminKey != nil:
+		k := allot.AdminKey{ID: item.AdminKey.Name, Hash: TokenHash(item.AdminKey.Key), Role: item.AdminKey.Role, SPProjectID: item.AdminKey.SPProjectID}
+		if seedSecret("key", item.AdminKey.Key) != nil || k.Validate() != nil {
+			t.Fatalf("accepted admin key %+v", item.AdminKey)
+		}
+	}
 }
 
 var fixtureNow = time.Unix(1700000000, 0).UTC()

@@ -22,6 +22,15 @@ type requestInfo struct {
 	id        string
 	projectID string
 	errorCode string
+
+	// What test mode's request ring shows besides (testmode.go).
+	operation   string
+	auth        string // aksk, token, admin_key, failed
+	authReason  string
+	authMessage string
+	accessKey   string
+	fault       bool
+	entries     []allot.LedgerEntry
 }
 
 func infoFrom(ctx context.Context) *requestInfo {
@@ -76,6 +85,9 @@ func (s *Server) withRequestContext(next http.Handler) http.Handler {
 			plane = "admin"
 		}
 		s.cfg.Observer.ObserveRequest(plane, r.Pattern, rec.status, time.Since(start))
+		if s.cfg.TestMode != nil {
+			s.record(r, info, rec.status, start)
+		}
 		if s.cfg.LogRequests {
 			attrs := []slog.Attr{
 				slog.String("request_id", info.id),

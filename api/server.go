@@ -55,6 +55,11 @@ type Config struct {
 	// Service holds the lifecycle rules the management plane calls
 	// (NewAdminServer).
 	Service *allot.Service
+
+	// TestMode, when set, adds the /_allot/ routes to the tenant plane and
+	// records both planes' requests (testmode.go). Never set it in
+	// production: anyone who reaches the port may wipe the data.
+	TestMode *TestMode
 }
 
 // Server is allot's HTTP server.
@@ -79,6 +84,9 @@ const (
 func NewServer(cfg Config) *Server {
 	s := newServer(cfg)
 	s.routes()
+	if cfg.TestMode != nil {
+		s.testModeRoutes()
+	}
 	return s
 }
 
@@ -103,6 +111,9 @@ func newServer(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, logger: cfg.Logger, mux: http.NewServeMux(), limit: newLimiter(cfg.RateLimit, cfg.RateBurst)}
 	s.auth = newAuthenticator(cfg.Store, cfg.Keyring, cfg.Now, cfg.WallNow, cfg.MaxClockSkew, cfg.Observer, cfg.Logger)
+	if cfg.TestMode != nil {
+		cfg.TestMode.addLockout(s.auth.lockout)
+	}
 	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
 	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
 	s.mux.HandleFunc("GET /openapi.json", s.handleOpenAPI)
@@ -129,7 +140,7 @@ func (s *Server) routes() {
 
 // Handler returns the server's handler with every middleware applied.
 func (s *Server) Handler() http.Handler {
-	return s.withRequestContext(s.withRecover(s.mux))
+	return s.withRequestContext(s.withRecover(s.withFaults(s.mux)))
 }
 
 // Open binds addr (use "127.0.0.1:0" for a free port) and serves in the

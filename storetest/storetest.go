@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) allot.Store) {
 	t.Run("AdminKeys", func(t *testing.T) { testAdminKeys(t, open) })
 	t.Run("AdminKeyRevocation", func(t *testing.T) { testAdminKeyRevocation(t, open) })
 	t.Run("Ping", func(t *testing.T) { testPing(t, open) })
+	t.Run("Wipe", func(t *testing.T) { testWipe(t, open) })
 }
 
 // Epoch is the suite's reference time: whole seconds, UTC.

@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +11,7 @@ import (
 
 	"github.com/allot-dev/allot"
 	"github.com/allot-dev/allot/api"
+	"github.com/allot-dev/allot/internal/app"
 )
 
 // cliActor is the actor of management commands run from the CLI: whoever can
@@ -232,30 +230,8 @@ func (m *Main) verify(ctx context.Context, args []string) error {
 	return errDrift
 }
 
-func roleOf(sp string) allot.Role {
-	if sp != "" {
-		return allot.RoleSP
-	}
-	return allot.RoleAdmin
-}
-
 // newAdminKey issues a management key (an sp key when sp is set); only its
 // hash is stored and the key is returned once.
 func newAdminKey(ctx context.Context, store allot.AdminKeys, name, sp string) (string, error) {
-	k, key := adminKeyRecord(name, sp, time.Now(), time.Time{})
-	if err := k.Validate(); err != nil {
-		return "", err
-	}
-	return key, store.CreateAdminKey(ctx, k)
-}
-
-// adminKeyRecord draws a new management key and returns the record that
-// stores it (its hash only) and the key itself, shown once.
-func adminKeyRecord(name, sp string, now, expires time.Time) (allot.AdminKey, string) {
-	raw := make([]byte, 32)
-	rand.Read(raw)
-	key := "allot-admin-" + base64.RawURLEncoding.EncodeToString(raw)
-	hash := sha256.Sum256([]byte(key))
-	return allot.AdminKey{ID: name, Hash: hash[:], Role: roleOf(sp), SPProjectID: sp,
-		CreatedAt: now.UTC().Truncate(time.Second), ExpiresAt: expires}, key
+	return app.NewAdminKey(ctx, store, name, sp, time.Now())
 }

@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -50,14 +47,7 @@ func newCredential(ctx context.Context, store allot.Store, keyring *secret.Keyri
 
 // newToken issues a token for projectID valid for ttl; only its hash is stored.
 func newToken(ctx context.Context, store allot.Store, projectID string, ttl time.Duration) (string, time.Time, error) {
-	raw := make([]byte, 32)
-	rand.Read(raw)
-	token := "allot-" + base64.RawURLEncoding.EncodeToString(raw)
-	hash := sha256.Sum256([]byte(token))
-	now := time.Now().UTC().Truncate(time.Second)
-	expires := now.Add(ttl)
-	err := store.CreateToken(ctx, allot.Token{Hash: hash[:], ProjectID: projectID, ExpiresAt: expires, CreatedAt: now})
-	return token, expires, err
+	return app.NewToken(ctx, store, projectID, time.Now(), ttl)
 }
 
 func (m *Main) createCredential(ctx context.Context, args []string) error {

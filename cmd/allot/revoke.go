@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/internal/app"
 )
 
 // Listing, revoking and expiring credentials. Like the other commands that
@@ -204,7 +205,7 @@ func (m *Main) adminKeyCreate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	k, key := adminKeyRecord(*name, *sp, now, until)
+	k, key := app.AdminKeyRecord(*name, *sp, now, until)
 	if err := k.Validate(); err != nil {
 		return usageError{err}
 	}

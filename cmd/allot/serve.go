@@ -23,6 +23,7 @@ type serveOptions struct {
 	shutdown        time.Duration
 	rateLimit       float64
 	rateBurst       int
+	test            testModeOptions
 }
 
 func (m *Main) serveFlags(c *common) (*flag.FlagSet, *serveOptions) {
@@ -37,6 +38,7 @@ func (m *Main) serveFlags(c *common) (*flag.FlagSet, *serveOptions) {
 	fs.DurationVar(&o.shutdown, "shutdown-timeout", 20*time.Second, "how long in-flight requests may run after SIGINT/SIGTERM (env ALLOT_SHUTDOWN_TIMEOUT)")
 	fs.Float64Var(&o.rateLimit, "rate-limit", 0, "requests per second one credential may make; 0 is unlimited (env ALLOT_RATE_LIMIT)")
 	fs.IntVar(&o.rateBurst, "rate-burst", 0, "burst above --rate-limit; default: one second's worth (env ALLOT_RATE_BURST)")
+	o.test.flags(fs)
 	return fs, o
 }
 
@@ -72,12 +74,16 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		c.db, c.masterKeyFile = filepath.Join(dir, "allot.db"), filepath.Join(dir, "allot.key")
 		logger.Info("ephemeral store in "+dir+", removed at exit", slog.String("dir", dir))
 	}
-	opened, err := openStore(ctx, c.db)
+	opened, err := o.test.openStore(ctx, c.db)
 	if err != nil {
 		return err
 	}
 	defer opened.Close()
 	keyring, err := m.keyring(ctx, &c, opened)
+	if err != nil {
+		return err
+	}
+	seed, err := o.test.loadSeed()
 	if err != nil {
 		return err
 	}
@@ -91,10 +97,14 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		CacheRows:   o.cacheRows,
 		RateLimit:   o.rateLimit,
 		RateBurst:   o.rateBurst,
+		Clock:       o.test.appClock(),
+		Seed:        seed,
+		TestMode:    o.test.enabled,
 	})
 	if err != nil {
 		return err
 	}
+	o.test.announce(m, logger)
 	tenantAddr := a.Tenant.Addr()
 	logger.Info("listening on "+tenantAddr, slog.String("addr", tenantAddr), slog.String("db", redactDSN(c.db)))
 	fmt.Fprintf(m.Stdout, "listening on %s\n", tenantAddr)
@@ -109,6 +119,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 			a.Close(context.Background())
 			return err
 		}
+		// A test-mode reset brings the demo tenant back, with new
+		// credentials printed again.
+		a.AfterReset(func(ctx context.Context) error {
+			return m.demo(ctx, a.Store, keyring, fixed, a.TenantURL(), a.AdminURL())
+		})
 	}
 	if m.Ready != nil {
 		m.Ready(tenantAddr, adminBound)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/allot-dev/allot"
@@ -48,6 +49,16 @@ type Config struct {
 	// SweepInterval is how often, in wall time, overdue holds are looked
 	// for and released (DefaultSweepInterval if 0).
 	SweepInterval time.Duration
+	// Seed, when set, is applied at Open (only what the store lacks, so
+	// restarts change nothing) and again by a test-mode reset.
+	Seed *Seed
+	// TestMode adds the /_allot/ routes to the tenant plane (reset, clock,
+	// requests, faults; api.TestMode). It needs Clock to be an
+	// *allot.ManualClock, the clock the store was opened with.
+	TestMode bool
+	// RecordedRequests bounds test mode's request ring
+	// (api.DefaultRecordedRequests if 0).
+	RecordedRequests int
 
 	// Tune, when set, adjusts each plane's api.Config after it is built
 	// ("tenant" or "admin"): tests use it for clocks and timeouts.
@@ -67,6 +78,13 @@ type App struct {
 	Admin *api.Server
 
 	sweeper *sweeper
+	// TestMode is test mode's state; nil unless Config.TestMode.
+	TestMode *api.TestMode
+
+	afterReset atomic.Pointer[func(ctx context.Context) error]
+
+	keyring *secret.Keyring
+	seed    *Seed
 }
 
 // Open builds allot over cfg.Store and binds its listeners. A taken port
@@ -87,10 +105,17 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.SweepInterval == 0 {
 		cfg.SweepInterval = DefaultSweepInterval
 	}
+	clock, manual := cfg.Clock.(*allot.ManualClock)
+	if cfg.TestMode && !manual {
+		return nil, errors.New("app: test mode needs an *allot.ManualClock as Config.Clock")
+	}
 	met := metrics.New()
 	store := met.Wrap(cfg.Store)
 	reader := view.New(store, cfg.CacheRows)
-	a := &App{Store: store, Service: &allot.Service{Store: store}, Reader: reader, Metrics: met, Clock: cfg.Clock}
+	a := &App{Store: store, Service: &allot.Service{Store: store}, Reader: reader, Metrics: met, Clock: cfg.Clock, keyring: cfg.Keyring, seed: cfg.Seed}
+	if err := cfg.Seed.Apply(ctx, store, cfg.Keyring, cfg.Clock.Now()); err != nil {
+		return nil, err
+	}
 
 	base := api.Config{
 		Reader:      reader,
@@ -105,6 +130,10 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		Observer:    met,
 		Metrics:     met.Handler(),
 		Service:     a.Service,
+	}
+	if cfg.TestMode {
+		a.TestMode = api.NewTestMode(a.resetData, clock, cfg.RecordedRequests)
+		base.TestMode = a.TestMode
 	}
 	tenantCfg := base
 	if cfg.Tune != nil {
@@ -166,4 +195,40 @@ func (a *App) Close(ctx context.Context) error {
 	// sweeper would otherwise expire.
 	a.sweeper.stop()
 	return errors.Join(errs...)
+}
+
+// Reset puts a test-mode allot back to its seed state: the store wiped and
+// re-seeded, every snapshot of the read model dropped, the recorded
+// requests and fault rules forgotten. The clock stays where it is. It is
+// what POST /_allot/reset does.
+func (a *App) Reset(ctx context.Context) error {
+	if a.TestMode == nil {
+		return errors.New("app: reset needs test mode")
+	}
+	if err := a.resetData(ctx); err != nil {
+		return err
+	}
+	a.TestMode.Clear()
+	return nil
+}
+
+// AfterReset makes fn run after every reset has re-applied the seed:
+// serve --demo puts its demo tenant back with it. It may be set while
+// serving.
+func (a *App) AfterReset(fn func(ctx context.Context) error) { a.afterReset.Store(&fn) }
+
+// resetData wipes and re-seeds the store. The read model is invalidated
+// after the wipe and again after the seed, so a request that refreshed a
+// snapshot in between cannot keep rows of neither state.
+func (a *App) resetData(ctx context.Context) error {
+	if err := a.Store.Wipe(ctx); err != nil {
+		return err
+	}
+	a.Reader.Invalidate()
+	err := a.seed.Apply(ctx, a.Store, a.keyring, a.Clock.Now())
+	if fn := a.afterReset.Load(); err == nil && fn != nil {
+		err = (*fn)(ctx)
+	}
+	a.Reader.Invalidate()
+	return err
 }
