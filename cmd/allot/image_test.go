@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,7 +24,7 @@ import (
 // it belongs in imageCmd (and the Containerfile) too.
 const imageUser = "65532:65532"
 
-var imageCmd = []string{"serve", "--addr", "0.0.0.0:8080", "--admin-addr", "0.0.0.0:8081", "--demo", "--ephemeral"}
+var imageCmd = []string{"serve", "--addr", "0.0.0.0:8080", "--admin-addr", "0.0.0.0:8081", "--demo", "--ephemeral", "--test-mode"}
 
 // requireTool returns the path of a program the image test needs. Without
 // it the test is skipped, except under CI=true, where it fails: CI must
@@ -199,6 +200,12 @@ func TestImage(t *testing.T) {
 	addr := m[1]
 	if got := readyz(t, addr); got != 200 {
 		t.Fatalf("/readyz: %d", got)
+	}
+	// The default command runs test mode: its clock answers.
+	if resp, err := http.Get("http://" + addr + "/_allot/clock"); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != 200 {
+		t.Fatalf("GET /_allot/clock from the image's default command: %d", resp.StatusCode)
 	}
 	ak, sk := printedCredential(t, out)
 	if status, count := signedDemoList(t, addr, ak, sk); status != 200 || count != len(demoBatch(time.Now()).Resources) {
