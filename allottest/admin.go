@@ -14,9 +14,7 @@ import (
 // ledger entry and shows in the next SDK read. Fields a test leaves empty
 // get defaults: the project is the server's ProjectID, an order id or
 // idempotency key a fresh one, a package's expiry a year from the clock's
-// now.
-//
-// Reserve, Commit and Release join when the service has them.
+// now, a reservation's TTL an hour.
 type Admin struct {
 	s     *Server
 	actor allot.Actor
@@ -114,6 +112,29 @@ func (a *Admin) Cancel(resourceID, reason string) (allot.OpResult, error) {
 	req := allot.ReclaimRequest{ResourceRef: a.ref(resourceID), Reason: reason, Cancel: true}
 	fresh("cancel-", &req.IdempotencyKey)
 	return a.svc().Reclaim(context.Background(), a.actor, req)
+}
+
+// Reserve holds units for a job whose cost is known only when it ends; the
+// hold expires by the server's clock after req.TTL seconds.
+func (a *Admin) Reserve(req allot.ReserveRequest) (allot.ReservationResult, error) {
+	a.project(&req.ProjectID)
+	fresh("reserve-", &req.IdempotencyKey)
+	if req.TTL == 0 {
+		req.TTL = 3600
+	}
+	return a.svc().Reserve(context.Background(), a.actor, req)
+}
+
+// Commit settles amount of a reservation's holds and gives the rest back.
+func (a *Admin) Commit(reservationID string, amount allot.Quantity) (allot.ReservationResult, error) {
+	req := allot.CommitRequest{ReservationID: reservationID, Amount: amount}
+	fresh("commit-", &req.IdempotencyKey)
+	return a.svc().Commit(context.Background(), a.actor, req)
+}
+
+// Release gives all of a reservation's holds back.
+func (a *Admin) Release(reservationID string) (allot.ReservationResult, error) {
+	return a.svc().Release(context.Background(), a.actor, allot.ReleaseRequest{ReservationID: reservationID})
 }
 
 // Ledger returns the ledger entries of the server's project, oldest first.

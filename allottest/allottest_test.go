@@ -324,3 +324,63 @@ func TestAdminHelpers(t *testing.T) {
 		t.Fatalf("the customer's ledger: %s, want %s", got, want)
 	}
 }
+
+// TestAdminReservations: Reserve, Commit and Release through the helpers;
+// the SDK sees settled usage only, and a hold nobody settles comes back
+// when the test moves the clock past its TTL, without any request.
+func TestAdminReservations(t *testing.T) {
+	t.Parallel()
+	srv := allottest.Run(t, allottest.WithClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)))
+	adm := srv.Admin()
+	pkg := must(t)(adm.Grant(video(50)))
+	id := pkg.Resource.ResourceID
+	reserve := func(n int64, ttl int64) allot.ReservationResult {
+		t.Helper()
+		r, err := adm.Reserve(allot.ReserveRequest{ResourceID: id, Amount: allottest.Units(n), TTL: ttl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	job := reserve(10, 3600)
+	if got := listIDs(t, srv)[id]; got != 0 {
+		t.Fatalf("usage %v while 10 are held, want 0: holds are not usage", got)
+	}
+	if _, err := adm.Commit(job.ReservationID, allottest.Units(7)); err != nil {
+		t.Fatal(err)
+	}
+	if got := listIDs(t, srv)[id]; got != 7 {
+		t.Fatalf("usage %v after committing 7 of 10, want 7", got)
+	}
+	failed := reserve(20, 3600)
+	if _, err := adm.Release(failed.ReservationID); err != nil {
+		t.Fatal(err)
+	}
+	forgotten := reserve(40, 60) // 43 left: 7 used, nothing else held
+	if _, err := adm.Reserve(allot.ReserveRequest{ResourceID: id, Amount: allottest.Units(4), TTL: 60}); allot.ErrorCodeOf(err) != allot.ECONFLICT {
+		t.Fatalf("a fourth hold over what is left: %v, want ECONFLICT", err)
+	}
+	srv.Clock().Advance(2 * time.Minute)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		entries, err := adm.Ledger()
+		if err != nil {
+			t.Fatal(err)
+		}
+		expired := false
+		for _, e := range entries {
+			expired = expired || (e.Op == allot.OpHoldExpired && e.Ref == forgotten.ReservationID)
+		}
+		if expired {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no hold_expired entry 10 s after the clock passed the hold's TTL")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := adm.Commit(forgotten.ReservationID, allottest.Units(1)); allot.ErrorCodeOf(err) != allot.ECONFLICT {
+		t.Fatalf("commit of an expired hold: %v, want ECONFLICT", err)
+	}
+	reserve(43, 60) // everything unused is available again
+}
