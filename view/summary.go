@@ -23,8 +23,13 @@ func (r *Reader) CountResources(ctx context.Context, projectID string, f *allot.
 		s allot.ResourceSource
 	}
 	counts := map[key]int{}
-	for _, idx := range s.matches(f) {
-		res := s.resources[idx]
+	matches, err := s.matches(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	var res allot.Resource
+	for _, idx := range matches {
+		s.resourceOf(&s.rows[idx], &res)
 		counts[key{res.BusinessType, res.ChargingMode, res.Source}]++
 	}
 	out := make([]allot.ResourceCount, 0, len(counts))
@@ -45,8 +50,13 @@ func (r *Reader) ResourceUsage(ctx context.Context, projectID string, f *allot.R
 	}
 	sums := map[allot.UsageSummary]*allot.UsageSummary{}
 	var out []allot.UsageSummary
-	for _, idx := range s.matches(f) {
-		res := s.resources[idx]
+	matches, err := s.matches(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	var res allot.Resource
+	for _, idx := range matches {
+		s.resourceOf(&s.rows[idx], &res)
 		k := allot.UsageSummary{ResourceType: res.ResourceType, BusinessType: res.BusinessType, SubResourceType: res.SubResourceType,
 			IsSubResource: res.IsSubResource, ChargingMode: res.ChargingMode, Source: res.Source, Unit: res.Unit}
 		sum := sums[k]

@@ -87,8 +87,8 @@ func TestEvictionKeepsAnswersExact(t *testing.T) {
 	}
 	wg.Wait()
 	// One tenant may exceed the budget alone; otherwise the budget holds.
-	if held := r.rows.Load(); held > 120+50 {
-		t.Fatalf("holding %d rows, budget 120", held)
+	if held := r.held.Load(); held > (120+50)*rowBytes+50*matchEntryBytes {
+		t.Fatalf("holding %d bytes, budget %d", held, 120*rowBytes)
 	}
 }
 
@@ -156,7 +156,7 @@ func TestSnapshotApply(t *testing.T) {
 		Resources:   []allot.Resource{res("a", 1, 1), res("b", 2, 2), res("c", 3, 3)},
 		Assignments: []allot.Assignment{{RecordID: "x", ResourceSpecCode: "s", ResourceNum: 10, ResourceUsedNum: 4, Seq: 1}}})
 	f := &allot.ResourceFilter{}
-	if got := len(old.matches(f)); got != 3 {
+	if got := len(mustMatches(t, old, f)); got != 3 {
 		t.Fatalf("old matches %d", got)
 	}
 	// b changes, d and e are new and arrive out of order.
@@ -164,19 +164,20 @@ func TestSnapshotApply(t *testing.T) {
 		Resources:   []allot.Resource{res("e", 5, 5), res("b", 2, 20), res("d", 4, 4)},
 		Assignments: []allot.Assignment{{RecordID: "y", ResourceSpecCode: "s", ResourceNum: 5, ResourceUsedNum: 5, Seq: 2}}})
 	var order string
-	for _, r := range next.resources {
+	for i := range next.rows {
+		r := next.resource(i)
 		order += fmt.Sprintf("%s%d ", r.ResourceID, r.Amount)
 	}
 	if order != "a1 b20 c3 d4 e5 " {
 		t.Fatalf("order %q", order)
 	}
-	if got := len(next.matches(f)); got != 5 {
+	if got := len(mustMatches(t, next, f)); got != 5 {
 		t.Fatalf("new snapshot matches %d, want 5 (a stale match list leaked)", got)
 	}
-	if old.resources[1].Amount != 2 || len(old.resources) != 3 {
+	if old.resource(1).Amount != 2 || len(old.rows) != 3 {
 		t.Fatal("apply changed the old snapshot")
 	}
-	if i := next.byID["d"]; next.resources[i].ResourceID != "d" {
+	if i := next.find("d"); i < 0 || next.resource(i).ResourceID != "d" {
 		t.Fatal("byID not rebuilt")
 	}
 	if ov := next.overview; len(ov) != 1 || ov[0].ResourceNum != 15 || ov[0].ResourceUsedNum != 9 || ov[0].RemainingQuota != 6 {
@@ -209,7 +210,7 @@ func TestApplyKeepsOnlyValidMatchLists(t *testing.T) {
 	frozen := allot.StatusFrozen
 	byStatus := &allot.ResourceFilter{Status: &frozen}
 	bySource := &allot.ResourceFilter{Sources: []allot.ResourceSource{allot.SourcePurchased}}
-	if len(old.matches(byStatus)) != 0 || len(old.matches(bySource)) != 2 {
+	if len(mustMatches(t, old, byStatus)) != 0 || len(mustMatches(t, old, bySource)) != 2 {
 		t.Fatal("fixture")
 	}
 	changed := rs[3] // PURCHASED (3 % 3 == 0): freezing it flips byStatus, not bySource
@@ -221,10 +222,19 @@ func TestApplyKeepsOnlyValidMatchLists(t *testing.T) {
 	if _, kept := next.matchCache[filterKey(byStatus)]; kept {
 		t.Error("a list the change affects was kept")
 	}
-	if got := next.matches(byStatus); len(got) != 1 || next.resources[got[0]].ResourceID != changed.ResourceID {
+	if got := mustMatches(t, next, byStatus); len(got) != 1 || next.resource(int(got[0])).ResourceID != changed.ResourceID {
 		t.Fatalf("frozen matches %v", got)
 	}
-	if got := next.matches(bySource); len(got) != 2 || next.resources[got[1]].Usage != 1 {
+	if got := mustMatches(t, next, bySource); len(got) != 2 || next.resource(int(got[1])).Usage != 1 {
 		t.Fatalf("source matches %v do not see the new row", got)
 	}
+}
+
+func mustMatches(t *testing.T, s *snapshot, f *allot.ResourceFilter) []int32 {
+	t.Helper()
+	m, err := s.matches(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
