@@ -34,7 +34,7 @@ func (s *snapshot) compile(f *allot.ResourceFilter) *compiled {
 		c.types = make([]uint64, (len(s.types.names)+63)/64)
 		known := false
 		for _, t := range f.ResourceTypes {
-			if i, ok := s.types.index[t]; ok {
+			if i, ok := s.types.lookup(t); ok {
 				c.types[i/64] |= 1 << (i % 64)
 				known = true
 			}
@@ -95,9 +95,11 @@ func codeSet[T ~string](t codeTable[T], values []T, none bool) (uint64, bool) {
 }
 
 // match reports whether the row passes the filter.
-func (c *compiled) match(w *row) bool {
-	if w.ext != nil && w.ext.full != nil {
-		return c.f.Match(w.ext.full)
+func (c *compiled) match(s *snapshot, w *row) bool {
+	if w.ext != 0 {
+		if full := s.full(w); full != nil {
+			return c.f.Match(full)
+		}
 	}
 	if c.none || w.flags&removed != 0 {
 		return false
@@ -111,10 +113,10 @@ func (c *compiled) match(w *row) bool {
 	if c.types != nil && (int(w.rtype/64) >= len(c.types) || c.types[w.rtype/64]&(1<<(w.rtype%64)) == 0) {
 		return false
 	}
-	if c.hasResourceID && w.id != c.resourceID {
+	if c.hasResourceID && textOf(s.text, w.idOff, w.idLen) != c.resourceID {
 		return false
 	}
-	if c.hasOrderID && w.order != c.orderID {
+	if c.hasOrderID && textOf(s.text, w.orderOff, w.orderLen) != c.orderID {
 		return false
 	}
 	if c.charging != 0 && w.charging != c.charging {
@@ -123,7 +125,7 @@ func (c *compiled) match(w *row) bool {
 	if c.sub != 0 && w.sub != c.sub {
 		return false
 	}
-	if c.hasStatus && w.status != c.status {
+	if c.hasStatus && int32(w.flags&frozen/frozen) != c.status {
 		return false
 	}
 	if c.expires {

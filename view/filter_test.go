@@ -284,7 +284,7 @@ func TestInterningRoundTrips(t *testing.T) {
 	s := newSnapshot(allot.TenantDelta{Project: allot.Project{ID: "p"}, Version: 7, Resources: slices.Clone(rs)})
 	checkRoundTrip(t, s, rs)
 	for i := range s.rows {
-		if w := &s.rows[i]; w.ext != nil && w.ext.full != nil {
+		if s.full(&s.rows[i]) != nil {
 			t.Errorf("row %d (%+v) is held as a full copy", i, rs[i])
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"runtime"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,8 +32,10 @@ type snapshot struct {
 	project     allot.Project
 	version     int64
 	rows        []row   // ordered by seq
+	text        []byte   // the rows' ids (row.go); append-only, shared with later snapshots
+	exts        []rowExt // what few rows have (row.go); append-only like text
 	types       *types  // the resource types rows refer to
-	byID        []int32 // indices into rows, ordered by resource id
+	byID        []int32 // indices into rows, ordered by resource id; nil when rows are in id order
 	assignments []*allot.Assignment
 	overview    []allot.AssignmentSummary
 
@@ -60,9 +63,14 @@ func (m *matchList) cost() int64 { return int64(len(m.idx)) * matchEntryBytes }
 
 func newSnapshot(d allot.TenantDelta) *snapshot {
 	s := &snapshot{project: d.Project, version: d.Version, types: newTypes()}
+	n := 0
+	for i := range d.Resources {
+		n += len(d.Resources[i].ResourceID) + len(d.Resources[i].OrderID)
+	}
+	s.text = make([]byte, 0, n)
 	s.rows = make([]row, len(d.Resources))
 	for i := range d.Resources {
-		s.rows[i] = compact(&d.Resources[i], d.Project.ID, s.types)
+		s.rows[i] = s.compact(&d.Resources[i], nil)
 	}
 	s.assignments = make([]*allot.Assignment, len(d.Assignments))
 	for i := range d.Assignments {
@@ -83,20 +91,22 @@ func newSnapshot(d allot.TenantDelta) *snapshot {
 func (s *snapshot) apply(d allot.TenantDelta) *snapshot {
 	n := &snapshot{project: d.Project, version: d.Version, types: s.types, builds: s.builds, budget: s.budget}
 	n.rows = slices.Clone(s.rows)
+	// Clipped: appending copies the arena rather than writing into spare
+	// capacity that another snapshot of s might also write into.
+	n.text, n.exts = slices.Clip(s.text), slices.Clip(s.exts)
 	var changed []int
 	added, ownTypes := false, false
 	for i := range d.Resources {
 		r := &d.Resources[i]
-		if _, known := n.types.index[r.ResourceType]; !known && !ownTypes {
+		if _, known := n.types.lookup(r.ResourceType); !known && !ownTypes {
 			// The table is shared with s: grow a copy.
 			n.types, ownTypes = n.types.clone(), true
 		}
-		w := compact(r, d.Project.ID, n.types)
 		if idx := s.find(r.ResourceID); idx >= 0 {
 			changed = append(changed, idx)
-			n.rows[idx] = w
+			n.rows[idx] = n.compact(r, &n.rows[idx])
 		} else {
-			n.rows = append(n.rows, w)
+			n.rows = append(n.rows, n.compact(r, nil))
 			added = true
 		}
 	}
@@ -129,7 +139,7 @@ func (s *snapshot) apply(d allot.TenantDelta) *snapshot {
 		c := n.compile(m.f)
 		kept := true
 		for _, idx := range changed {
-			if c.match(&s.rows[idx]) != c.match(&n.rows[idx]) {
+			if c.match(s, &s.rows[idx]) != c.match(n, &n.rows[idx]) {
 				kept = false
 				break
 			}
@@ -154,13 +164,18 @@ func (s *snapshot) finish() {
 	if !slices.IsSortedFunc(s.assignments, byAssignmentSeq) {
 		slices.SortFunc(s.assignments, byAssignmentSeq)
 	}
-	s.byID = make([]int32, len(s.rows))
-	for i := range s.byID {
-		s.byID[i] = int32(i)
+	s.byID = nil
+	inOrder := true
+	for i := 1; i < len(s.rows) && inOrder; i++ {
+		inOrder = s.id(&s.rows[i-1]) < s.id(&s.rows[i])
 	}
-	byID := func(a, b int32) int { return strings.Compare(s.rows[a].id, s.rows[b].id) }
-	if !slices.IsSortedFunc(s.byID, byID) {
-		slices.SortFunc(s.byID, byID)
+	if !inOrder {
+		// Ids usually grow with seq, and then rows need no index.
+		s.byID = make([]int32, len(s.rows))
+		for i := range s.byID {
+			s.byID[i] = int32(i)
+		}
+		slices.SortFunc(s.byID, func(a, b int32) int { return strings.Compare(s.id(&s.rows[a]), s.id(&s.rows[b])) })
 	}
 	s.sumOverview()
 	s.matchCache = make(map[string]*matchList)
@@ -169,11 +184,17 @@ func (s *snapshot) finish() {
 
 // find returns the index of the row with resource id id, or -1.
 func (s *snapshot) find(id string) int {
-	i, ok := slices.BinarySearchFunc(s.byID, id, func(idx int32, id string) int { return strings.Compare(s.rows[idx].id, id) })
+	at := func(k int) int {
+		if s.byID == nil {
+			return k
+		}
+		return int(s.byID[k])
+	}
+	k, ok := sort.Find(len(s.rows), func(k int) int { return strings.Compare(id, s.id(&s.rows[at(k)])) })
 	if !ok {
 		return -1
 	}
-	return int(s.byID[i])
+	return at(k)
 }
 
 // sumOverview sums the assignments per resource spec.
@@ -279,14 +300,14 @@ func (s *snapshot) build(f *allot.ResourceFilter) []int32 {
 	c := s.compile(f)
 	if f.ResourceID != "" {
 		// Resource ids are unique within a project: no scan needed.
-		if idx := s.find(f.ResourceID); idx >= 0 && c.match(&s.rows[idx]) {
+		if idx := s.find(f.ResourceID); idx >= 0 && c.match(s, &s.rows[idx]) {
 			return []int32{int32(idx)}
 		}
 		return []int32{}
 	}
 	m := []int32{}
 	for i := range s.rows {
-		if c.match(&s.rows[i]) {
+		if c.match(s, &s.rows[i]) {
 			m = append(m, int32(i))
 		}
 		if i%buildYield == buildYield-1 {
