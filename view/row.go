@@ -28,7 +28,7 @@ type row struct {
 	version int64
 	amount  int64
 	usage   int64
-	expire  int64 // Unix seconds; meaningful when flags&hasExpire
+	expire  int64  // Unix seconds; meaningful when flags&hasExpire
 	rtype   uint32 // index into the snapshot's resource types
 	ext     uint32 // 0, or 1 + the index of the row's rowExt in the snapshot's exts
 	// The resource and order ids: text[off : off+len] of the snapshot.

@@ -31,11 +31,11 @@ const buildYield = 4096
 type snapshot struct {
 	project     allot.Project
 	version     int64
-	rows        []row   // ordered by seq
+	rows        []row    // ordered by seq
 	text        []byte   // the rows' ids (row.go); append-only, shared with later snapshots
 	exts        []rowExt // what few rows have (row.go); append-only like text
-	types       *types  // the resource types rows refer to
-	byID        []int32 // indices into rows, ordered by resource id; nil when rows are in id order
+	types       *types   // the resource types rows refer to
+	byID        []int32  // indices into rows, ordered by resource id; nil when rows are in id order
 	assignments []*allot.Assignment
 	overview    []allot.AssignmentSummary
 
