@@ -229,10 +229,12 @@ func BenchmarkListPage(b *testing.B) {
 		}
 		values := make([]allot.Resource, 10)
 		out := make([]*allot.Resource, 10)
-		for i, idx := range m[:10] {
+		i := 0
+		m.window(0, 10, func(idx int32) {
 			s.resourceOf(&s.rows[idx], &values[i])
 			out[i] = &values[i]
-		}
+			i++
+		})
 	}
 }
 

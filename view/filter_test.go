@@ -314,3 +314,37 @@ func TestFilterBuildsWaitPerTenant(t *testing.T) {
 		t.Fatal("a finished build kept its slot")
 	}
 }
+
+// TestMatchListForms: both forms of a match list give every window of the
+// same matches, whatever their density, at every boundary of the running
+// count.
+func TestMatchListForms(t *testing.T) {
+	for _, rows := range []int{0, 1, 63, 64, 65, rankWords * 64, rankWords*64*3 + 5} {
+		for _, every := range []int{1, 2, 7, 40, 1000} {
+			set := make([]uint64, (rows+63)/64)
+			var want []int32
+			for i := 0; i < rows; i += every {
+				set[i/64] |= 1 << (i % 64)
+				want = append(want, int32(i))
+			}
+			m := newMatchList(nil, slices.Clone(set), len(want))
+			form := "dense"
+			if m.idx != nil {
+				form = "sparse"
+			}
+			for from := 0; from <= len(want); from += 1 + len(want)/17 {
+				for _, n := range []int{0, 1, 10, len(want)} {
+					to := min(from+n, len(want))
+					var got []int32
+					m.window(from, to, func(i int32) { got = append(got, i) })
+					if !slices.Equal(got, want[from:to]) {
+						t.Fatalf("%d rows, every %d (%s): window [%d, %d) = %v, want %v", rows, every, form, from, to, got, want[from:to])
+					}
+				}
+			}
+			if m.cost() > sparseCost(len(want)) {
+				t.Errorf("%d rows, every %d: the %s form costs %d, more than the sparse %d", rows, every, form, m.cost(), sparseCost(len(want)))
+			}
+		}
+	}
+}

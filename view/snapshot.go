@@ -3,13 +3,11 @@ package view
 import (
 	"cmp"
 	"context"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/allot-dev/allot"
@@ -21,10 +19,10 @@ import (
 // across tenants.
 const maxCachedFilters = 64
 
-// buildYield is how many rows a filter build scans between yields of the
-// processor, so that a scan of a big tenant does not hold up the short
-// requests of others queued behind it.
-const buildYield = 4096
+// buildYield is how many rows a filter build scans between pauses (see
+// buildPause), so that a scan of a big tenant does not hold up the short
+// requests of other tenants.
+const buildYield = 16384
 
 // snapshot is one tenant's data at one version. Everything but the match
 // cache is immutable after construction, so readers share it freely.
@@ -51,15 +49,6 @@ type snapshot struct {
 	cost       int64 // bytes charged to the budget: rows and match lists
 	matchCache map[string]*matchList
 }
-
-// matchList is the ordered list of the rows one filter selects.
-type matchList struct {
-	f    *allot.ResourceFilter
-	idx  []int32
-	used atomic.Int64 // the budget's clock at the last use
-}
-
-func (m *matchList) cost() int64 { return int64(len(m.idx)) * matchEntryBytes }
 
 func newSnapshot(d allot.TenantDelta) *snapshot {
 	s := &snapshot{project: d.Project, version: d.Version, types: newTypes()}
@@ -145,7 +134,7 @@ func (s *snapshot) apply(d allot.TenantDelta) *snapshot {
 			}
 		}
 		if kept {
-			k := &matchList{f: m.f, idx: m.idx}
+			k := &matchList{f: m.f, count: m.count, idx: m.idx, bits: m.bits, rank: m.rank}
 			k.used.Store(m.used.Load())
 			n.matchCache[key] = k
 			n.cost += k.cost()
@@ -245,16 +234,16 @@ func (s *snapshot) cached(key string) *matchList {
 	return s.matchCache[key]
 }
 
-// matches returns the indices of the rows that pass f, in order, computing
-// them once per snapshot and filter. Builds of one tenant run one at a time
-// (a client sending many distinct filters to a big tenant waits for its own
-// earlier builds, not other tenants for it); ctx bounds the wait.
-func (s *snapshot) matches(ctx context.Context, f *allot.ResourceFilter) ([]int32, error) {
+// matches returns the rows that pass f, in order, computing them once per
+// snapshot and filter. Builds of one tenant run one at a time (a client
+// sending many distinct filters to a big tenant waits for its own earlier
+// builds, not other tenants for it); ctx bounds the wait.
+func (s *snapshot) matches(ctx context.Context, f *allot.ResourceFilter) (*matchList, error) {
 	key := filterKey(f)
 	now := s.budget.tick()
 	if m := s.cached(key); m != nil {
 		m.used.Store(now)
-		return m.idx, nil
+		return m, nil
 	}
 	if s.builds != nil {
 		select {
@@ -266,16 +255,16 @@ func (s *snapshot) matches(ctx context.Context, f *allot.ResourceFilter) ([]int3
 		// The build this one waited for may have been for the same filter.
 		if m := s.cached(key); m != nil {
 			m.used.Store(now)
-			return m.idx, nil
+			return m, nil
 		}
 	}
 	fc := *f
-	m := &matchList{f: &fc, idx: s.build(&fc)}
+	m := s.build(&fc)
 	m.used.Store(now)
 	s.mu.Lock()
 	if s.retired {
 		s.mu.Unlock()
-		return m.idx, nil
+		return m, nil
 	}
 	var freed int64
 	if len(s.matchCache) >= maxCachedFilters {
@@ -292,33 +281,40 @@ func (s *snapshot) matches(ctx context.Context, f *allot.ResourceFilter) ([]int3
 	s.cost += m.cost() - freed
 	s.mu.Unlock()
 	s.budget.charge(m.cost()-freed, s.project.ID)
-	return m.idx, nil
+	return m, nil
 }
 
+// buildPause is how long a filter build parks every buildYield rows. With
+// one processor, a goroutine that keeps computing delays every request
+// still waiting in the network poller (the scheduler polls it only when it
+// has nothing else to run, or every 10 ms); parking, unlike
+// runtime.Gosched, lets it poll. A build then costs its tenant up to
+// about a millisecond per pause on an idle server, and other tenants'
+// requests wait at most one stretch of buildYield rows behind it.
+var buildPause = 20 * time.Microsecond
+
 // build scans the rows for f.
-func (s *snapshot) build(f *allot.ResourceFilter) []int32 {
+func (s *snapshot) build(f *allot.ResourceFilter) *matchList {
 	c := s.compile(f)
+	set := make([]uint64, (len(s.rows)+63)/64)
+	count := 0
 	if f.ResourceID != "" {
 		// Resource ids are unique within a project: no scan needed.
 		if idx := s.find(f.ResourceID); idx >= 0 && c.match(s, &s.rows[idx]) {
-			return []int32{int32(idx)}
+			return &matchList{f: f, count: 1, idx: []int32{int32(idx)}}
 		}
-		return []int32{}
+		return &matchList{f: f, idx: []int32{}}
 	}
-	m := []int32{}
 	for i := range s.rows {
 		if c.match(s, &s.rows[i]) {
-			m = append(m, int32(i))
+			set[i/64] |= 1 << (i % 64)
+			count++
 		}
-		if i%buildYield == buildYield-1 {
-			runtime.Gosched()
+		if i%buildYield == buildYield-1 && i+1 < len(s.rows) {
+			time.Sleep(buildPause)
 		}
 	}
-	if cap(m) > len(m)+len(m)/8 {
-		// The list is kept: do not keep append's spare capacity with it.
-		m = slices.Clone(m)
-	}
-	return m
+	return newMatchList(f, set, count)
 }
 
 // filterKey identifies the set of resources f selects: lists are sorted and

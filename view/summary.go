@@ -28,10 +28,10 @@ func (r *Reader) CountResources(ctx context.Context, projectID string, f *allot.
 		return nil, err
 	}
 	var res allot.Resource
-	for _, idx := range matches {
+	matches.window(0, matches.count, func(idx int32) {
 		s.resourceOf(&s.rows[idx], &res)
 		counts[key{res.BusinessType, res.ChargingMode, res.Source}]++
-	}
+	})
 	out := make([]allot.ResourceCount, 0, len(counts))
 	for k, n := range counts {
 		out = append(out, allot.ResourceCount{BusinessType: k.b, ChargingMode: k.c, Source: k.s, Count: n})
@@ -55,7 +55,7 @@ func (r *Reader) ResourceUsage(ctx context.Context, projectID string, f *allot.R
 		return nil, err
 	}
 	var res allot.Resource
-	for _, idx := range matches {
+	matches.window(0, matches.count, func(idx int32) {
 		s.resourceOf(&s.rows[idx], &res)
 		k := allot.UsageSummary{ResourceType: res.ResourceType, BusinessType: res.BusinessType, SubResourceType: res.SubResourceType,
 			IsSubResource: res.IsSubResource, ChargingMode: res.ChargingMode, Source: res.Source, Unit: res.Unit}
@@ -67,7 +67,7 @@ func (r *Reader) ResourceUsage(ctx context.Context, projectID string, f *allot.R
 		}
 		sum.Amount += res.Amount
 		sum.Usage += res.Usage
-	}
+	})
 	out = make([]allot.UsageSummary, 0, len(sums))
 	for _, sum := range sums {
 		out = append(out, *sum)

@@ -91,14 +91,16 @@ func (r *Reader) ListResources(ctx context.Context, projectID string, f *allot.R
 	if err != nil {
 		return allot.ResourcePage{}, err
 	}
-	from, to := p.Window(len(matches))
+	from, to := p.Window(matches.count)
 	values := make([]allot.Resource, to-from)
 	out := make([]*allot.Resource, to-from)
-	for i, idx := range matches[from:to] {
+	i := 0
+	matches.window(from, to, func(idx int32) {
 		s.resourceOf(&s.rows[idx], &values[i])
 		out[i] = &values[i]
-	}
-	return allot.ResourcePage{Count: len(matches), Resources: out}, nil
+		i++
+	})
+	return allot.ResourcePage{Count: matches.count, Resources: out}, nil
 }
 
 // AssignmentReport implements allot.TenantReader.

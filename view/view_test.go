@@ -236,5 +236,5 @@ func mustMatches(t *testing.T, s *snapshot, f *allot.ResourceFilter) []int32 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m
+	return m.all()
 }
