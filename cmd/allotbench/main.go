@@ -234,13 +234,13 @@ func (r row) ratio() float64 {
 
 // report is what a run measured.
 type report struct {
-	Allot  string // where the allot binary came from
-	Seed   *seedResult
-	Pinned bool
+	Allot    string // where the allot binary came from
+	Seed     *seedResult
+	Pinned   bool
 	Rows     []row
 	Fairness *fairnessResult
 	Checks   []check
-	Pass   bool
+	Pass     bool
 }
 
 type check struct {
