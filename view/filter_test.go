@@ -293,25 +293,33 @@ func TestInterningRoundTrips(t *testing.T) {
 	}
 }
 
-// TestFilterBuildsWaitPerTenant: builds of one tenant run one at a time and a
-// waiting build gives up with its context; the match list it waited for is
-// reused when it was for the same filter.
+// TestFilterBuildsWaitPerTenant: a build waits while another build of its
+// tenant runs, or while the tenant's last build is too recent, and gives up
+// with its context; once the slot is free it builds.
 func TestFilterBuildsWaitPerTenant(t *testing.T) {
 	s := newSnapshot(allot.TenantDelta{Project: allot.Project{ID: "p"}, Version: 1,
 		Resources: []allot.Resource{resource("p", 0), resource("p", 1)}})
-	s.builds = make(chan struct{}, 1)
-	s.builds <- struct{}{} // a build of this tenant is running
+	s.builds = new(buildSlot)
+	start, err := s.builds.acquire(context.Background()) // a build of this tenant is running
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := s.matches(ctx, &allot.ResourceFilter{}); err == nil {
 		t.Fatal("a build waiting for another of its tenant ignored its context")
 	}
-	<-s.builds
+	s.builds.release(start)
 	if got := mustMatches(t, s, &allot.ResourceFilter{}); len(got) != 2 {
 		t.Fatalf("matches %v", got)
 	}
-	if len(s.builds) != 0 {
-		t.Fatal("a finished build kept its slot")
+	if s.builds.busy.Load() {
+		t.Fatal("a finished build kept the slot")
+	}
+	// A build that took d keeps the next one waiting about d after it ends.
+	s.builds.next.Store(since() + int64(time.Hour))
+	if _, err := s.builds.acquire(ctx); err == nil {
+		t.Fatal("a build started before its tenant's turn")
 	}
 }
 

@@ -3,6 +3,7 @@ package view
 import (
 	"cmp"
 	"context"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -19,9 +20,9 @@ import (
 // across tenants.
 const maxCachedFilters = 64
 
-// buildYield is how many rows a filter build scans between pauses (see
-// buildPause), so that a scan of a big tenant does not hold up the short
-// requests of other tenants.
+// buildYield is how many rows a filter build scans between yields, so that
+// a scan of a big tenant does not hold up the short requests of other
+// tenants that are ready to run.
 const buildYield = 16384
 
 // snapshot is one tenant's data at one version. Everything but the match
@@ -37,9 +38,8 @@ type snapshot struct {
 	assignments []*allot.Assignment
 	overview    []allot.AssignmentSummary
 
-	// builds bounds the filter builds running at once for the tenant (one
-	// channel shared by the tenant's snapshots; nil: unbounded).
-	builds chan struct{}
+	// builds bounds the filter builds of the tenant (builds.go; nil: no bound).
+	builds *buildSlot
 	// budget is charged for what the snapshot holds while it is published
 	// (nil: not charged, as in tests that build snapshots directly).
 	budget *Reader
@@ -235,9 +235,9 @@ func (s *snapshot) cached(key string) *matchList {
 }
 
 // matches returns the rows that pass f, in order, computing them once per
-// snapshot and filter. Builds of one tenant run one at a time (a client
-// sending many distinct filters to a big tenant waits for its own earlier
-// builds, not other tenants for it); ctx bounds the wait.
+// snapshot and filter. Builds of one tenant take turns (builds.go): a
+// client sending many distinct filters to a big tenant waits for its own
+// earlier builds, not other tenants for it; ctx bounds the wait.
 func (s *snapshot) matches(ctx context.Context, f *allot.ResourceFilter) (*matchList, error) {
 	key := filterKey(f)
 	now := s.budget.tick()
@@ -246,12 +246,11 @@ func (s *snapshot) matches(ctx context.Context, f *allot.ResourceFilter) (*match
 		return m, nil
 	}
 	if s.builds != nil {
-		select {
-		case s.builds <- struct{}{}:
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		start, err := s.builds.acquire(ctx)
+		if err != nil {
+			return nil, err
 		}
-		defer func() { <-s.builds }()
+		defer s.builds.release(start)
 		// The build this one waited for may have been for the same filter.
 		if m := s.cached(key); m != nil {
 			m.used.Store(now)
@@ -284,15 +283,6 @@ func (s *snapshot) matches(ctx context.Context, f *allot.ResourceFilter) (*match
 	return m, nil
 }
 
-// buildPause is how long a filter build parks every buildYield rows. With
-// one processor, a goroutine that keeps computing delays every request
-// still waiting in the network poller (the scheduler polls it only when it
-// has nothing else to run, or every 10 ms); parking, unlike
-// runtime.Gosched, lets it poll. A build then costs its tenant up to
-// about a millisecond per pause on an idle server, and other tenants'
-// requests wait at most one stretch of buildYield rows behind it.
-var buildPause = 20 * time.Microsecond
-
 // build scans the rows for f.
 func (s *snapshot) build(f *allot.ResourceFilter) *matchList {
 	c := s.compile(f)
@@ -310,8 +300,9 @@ func (s *snapshot) build(f *allot.ResourceFilter) *matchList {
 			set[i/64] |= 1 << (i % 64)
 			count++
 		}
-		if i%buildYield == buildYield-1 && i+1 < len(s.rows) {
-			time.Sleep(buildPause)
+		if i%buildYield == buildYield-1 {
+			// Let requests that are ready run between stretches.
+			runtime.Gosched()
 		}
 	}
 	return newMatchList(f, set, count)

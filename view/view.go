@@ -76,7 +76,7 @@ type tenant struct {
 	refresh  sync.Mutex // one refresh at a time per tenant; readers do not take it
 	snap     atomic.Pointer[snapshot]
 	lastUsed atomic.Int64
-	builds   chan struct{} // see snapshot.builds
+	builds   *buildSlot
 }
 
 var _ allot.TenantReader = (*Reader)(nil)
@@ -203,7 +203,7 @@ func (r *Reader) tenant(projectID string) *tenant {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if t = r.tenants[projectID]; t == nil {
-		t = &tenant{builds: make(chan struct{}, 1)}
+		t = &tenant{builds: new(buildSlot)}
 		r.tenants[projectID] = t
 	}
 	return t
