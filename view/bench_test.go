@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/postgres"
 	"github.com/allot-dev/allot/sqlite"
 )
 
@@ -24,7 +25,7 @@ var benchFilter = &allot.ResourceFilter{Sources: allot.ResourceSources}
 // per cached row: heap in use after a GC, and the growth of the process's
 // resident set (/proc/self/statm), both divided by the rows loaded.
 //
-// With ALLOT_VIEW_BENCH_DB set to a file seeded by cmd/allotbench (and
+// With ALLOT_VIEW_BENCH_DB set to a file (or postgres:// database) seeded by cmd/allotbench (and
 // ALLOT_VIEW_BENCH_PROJECTS to its project count, default 10000), it loads
 // that data; otherwise a small store seeded here. Run it once per process:
 //
@@ -80,7 +81,13 @@ func benchStore(b *testing.B) (allot.Store, []string) {
 				b.Fatal(err)
 			}
 		}
-		s, err := sqlite.Open(ctx, path)
+		var s allot.Store
+		var err error
+		if strings.HasPrefix(path, "postgres://") {
+			s, err = postgres.Open(ctx, path)
+		} else {
+			s, err = sqlite.Open(ctx, path)
+		}
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -249,4 +256,39 @@ func BenchmarkNewSnapshot(b *testing.B) {
 	for b.Loop() {
 		newSnapshot(allot.TenantDelta{Project: allot.Project{ID: "big"}, Version: 1, Resources: rs})
 	}
+}
+
+// BenchmarkColdTenant measures the first request for the biggest tenant of
+// the store (the first of ALLOT_VIEW_BENCH_DB's, bench-000000 with its
+// 100,000 resources; here a seeded 20,000-row tenant otherwise) with a
+// fresh Reader each time: the store's full read, the snapshot and the
+// first match list, as after a restart or an eviction.
+//
+//	ALLOT_VIEW_BENCH_DB=/path/seed.db go test -run '^$' -bench ColdTenant -benchtime 10x ./view
+func BenchmarkColdTenant(b *testing.B) {
+	ctx := context.Background()
+	store, ids := benchStore(b)
+	if os.Getenv("ALLOT_VIEW_BENCH_DB") == "" {
+		// The seeded store has 40 tenants of 500: make one big.
+		var batch allot.ImportBatch
+		batch.Projects = []allot.Project{{ID: "big", Name: "big", RegionID: "r", CreatedAt: time.Unix(0, 0)}}
+		for j := range 20_000 {
+			batch.Resources = append(batch.Resources, benchResource("big", j))
+		}
+		if err := store.Import(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+		ids = []string{"big"}
+	}
+	rows := 0
+	for b.Loop() {
+		r := New(store, 0)
+		page, err := r.ListResources(ctx, ids[0], benchFilter, allot.Page{Limit: 10})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rows = page.Count
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/first-request")
+	b.ReportMetric(float64(rows), "rows")
 }
