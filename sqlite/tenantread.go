@@ -5,30 +5,30 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
 
 	"github.com/allot-dev/allot"
 )
 
-// tenantResourceSelect is TenantChanges' read of resources: every column
-// but the bound asset packed into one text value, fields separated by '|'.
+// tenantResourceSelect is TenantChanges' read of resources, shaped for
+// this driver: the integers as integer columns (the two flags and the
+// status folded into one), the texts but the asset name joined into one
+// text column with '|' between them, and the asset name NULL when empty.
 //
-// Why: the first request for a big tenant waits for this read. With this
-// driver, each column of each row costs calls into the engine that take the
-// connection's mutex, a driver value and a conversion to the scan target;
-// for 18 columns that was most of the read's time. One packed column costs
-// SQLite some formatting but the read as a whole about a fifth less time,
-// and a third of the allocations (BENCHMARKS.md, "Read model, round 2").
-// '|' cannot occur in a packed field: the ids are ValidateID'd
-// ([A-Za-z0-9._-]), the rest are enumerations and integers. The asset name
-// may hold any text, so the asset keeps its own two columns.
-const tenantResourceSelect = `SELECT seq || '|' || version || '|' || resource_id || '|' || order_id || '|' ||
-	IFNULL(expire_time, '') || '|' || resource_type || '|' || business_type || '|' || sub_resource_type || '|' ||
-	is_sub_resource || '|' || charging_mode || '|' || resource_source || '|' || amount || '|' || usage || '|' ||
-	status || '|' || unit || '|' || removed, asset_id, asset_name FROM resources WHERE project_id = ?`
+// Why: the first request for a big tenant waits for this read, and with
+// this driver a text column costs much more than an integer one: per row it
+// copies the text, and looks up and upper-cases the column's declared type.
+// The eighteen columns one by one took about a third more time than this.
+// '|' cannot occur in a joined field: the ids are ValidateID'd
+// ([A-Za-z0-9._-]), the rest are enumerations. The asset name may hold any
+// text, so it keeps its own column.
+const tenantResourceSelect = `SELECT seq, version, amount, usage, expire_time,
+	is_sub_resource + 2 * removed + 4 * status,
+	resource_id || '|' || order_id || '|' || resource_type || '|' || business_type || '|' ||
+		sub_resource_type || '|' || charging_mode || '|' || resource_source || '|' || unit,
+	asset_id, NULLIF(asset_name, '') FROM resources WHERE project_id = ?`
 
-// packedFields is the number of fields of tenantResourceSelect's first column.
-const packedFields = 16
+// joinedFields is the number of fields of tenantResourceSelect's text column.
+const joinedFields = 8
 
 // queryTenantResources returns a project's resources changed after version
 // since, in seq order. n is the number of rows expected (an upper bound), 0
@@ -48,22 +48,29 @@ func queryTenantResources(ctx context.Context, tx *sql.Tx, projectID string, sin
 		rs = make([]allot.Resource, 0, n)
 	}
 	var (
-		packed    sql.RawBytes
-		asset     sql.NullString
-		assetName string
-		types     = make(map[string]string) // a tenant has a handful of resource types
+		seq, version, amount, usage, flags int64
+		expire                             sql.NullInt64
+		joined                             sql.RawBytes
+		asset, assetName                   sql.NullString
+		types                              = make(map[string]string) // a tenant has a handful of resource types
 	)
+	dest := []any{&seq, &version, &amount, &usage, &expire, &flags, &joined, &asset, &assetName}
 	for rows.Next() {
-		if err := rows.Scan(&packed, &asset, &assetName); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("sqlite: scan resource of %s: %w", projectID, err)
 		}
-		rs = append(rs, allot.Resource{ProjectID: projectID})
+		rs = append(rs, allot.Resource{ProjectID: projectID, Seq: seq, Version: version,
+			Amount: allot.Quantity(amount), Usage: allot.Quantity(usage),
+			IsSubResource: flags&1 != 0, Removed: flags&2 != 0, Status: allot.ResourceStatus(flags >> 2)})
 		r := &rs[len(rs)-1]
-		if err := unpackResource(r, packed, types); err != nil {
-			return nil, fmt.Errorf("sqlite: resource of %s: %w", projectID, err)
+		if expire.Valid {
+			r.ExpireTime = fromUnix(expire.Int64)
+		}
+		if err := unjoin(r, joined, types); err != nil {
+			return nil, fmt.Errorf("sqlite: resource of %s at seq %d: %w", projectID, seq, err)
 		}
 		if asset.Valid {
-			r.BoundAsset = &allot.BoundAsset{AssetID: asset.String, AssetName: assetName}
+			r.BoundAsset = &allot.BoundAsset{AssetID: asset.String, AssetName: assetName.String}
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -72,44 +79,24 @@ func queryTenantResources(ctx context.Context, tx *sql.Tx, projectID string, sin
 	return rs, nil
 }
 
-// unpackResource parses one packed value of tenantResourceSelect into r.
-func unpackResource(r *allot.Resource, b []byte, types map[string]string) error {
-	var f [packedFields][]byte
-	for i := range packedFields - 1 {
+// unjoin sets r's text fields from tenantResourceSelect's joined column.
+func unjoin(r *allot.Resource, b []byte, types map[string]string) error {
+	var f [joinedFields][]byte
+	for i := range joinedFields - 1 {
 		j := bytes.IndexByte(b, '|')
 		if j < 0 {
-			return fmt.Errorf("packed row has %d fields, want %d", i+1, packedFields)
+			return fmt.Errorf("joined text has %d fields, want %d", i+1, joinedFields)
 		}
 		f[i], b = b[:j], b[j+1:]
 	}
-	f[packedFields-1] = b
-	// seq, version, expire_time, is_sub_resource, amount, usage, status, removed
-	var ints [8]int64
-	for k, i := range [8]int{0, 1, 4, 8, 11, 12, 13, 15} {
-		if k == 2 && len(f[i]) == 0 {
-			continue // no expiry time
-		}
-		v, err := strconv.ParseInt(string(f[i]), 10, 64)
-		if err != nil {
-			return fmt.Errorf("packed row field %d: %w", i, err)
-		}
-		ints[k] = v
-	}
-	r.Seq, r.Version = ints[0], ints[1]
-	r.ResourceID, r.OrderID = string(f[2]), string(f[3])
-	if len(f[4]) > 0 {
-		r.ExpireTime = fromUnix(ints[2])
-	}
-	r.ResourceType = sharedString(types, f[5])
-	r.BusinessType = internBytes(businessTypes, f[6])
-	r.SubResourceType = internBytes(subResourceTypes, f[7])
-	r.IsSubResource = ints[3] != 0
-	r.ChargingMode = internBytes(chargingModes, f[9])
-	r.Source = internBytes(resourceSources, f[10])
-	r.Amount, r.Usage = allot.Quantity(ints[4]), allot.Quantity(ints[5])
-	r.Status = allot.ResourceStatus(ints[6])
-	r.Unit = internBytes(units, f[14])
-	r.Removed = ints[7] != 0
+	f[joinedFields-1] = b
+	r.ResourceID, r.OrderID = string(f[0]), string(f[1])
+	r.ResourceType = sharedString(types, f[2])
+	r.BusinessType = internBytes(businessTypes, f[3])
+	r.SubResourceType = internBytes(subResourceTypes, f[4])
+	r.ChargingMode = internBytes(chargingModes, f[5])
+	r.Source = internBytes(resourceSources, f[6])
+	r.Unit = internBytes(units, f[7])
 	return nil
 }
 

@@ -12,12 +12,12 @@ import (
 	"github.com/allot-dev/allot"
 )
 
-// TestPackedReadMatchesColumns holds TenantChanges' packed read to the
+// TestTenantReadMatchesColumns holds TenantChanges' read to the
 // column-by-column read of the same rows (queryResources, which the other
 // store reads use): every field of every resource equal, for a full read
 // and for a read of changes, over every enumeration, with and without
 // expiry, order and asset (whose name may hold the separator).
-func TestPackedReadMatchesColumns(t *testing.T) {
+func TestTenantReadMatchesColumns(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "allot.db"))
 	if err != nil {
@@ -78,10 +78,10 @@ func TestPackedReadMatchesColumns(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, since := range []int64{0, v - 1} {
-		var packed, columns []allot.Resource
+		var tenant, columns []allot.Resource
 		err := s.read(ctx, func(tx *sql.Tx) error {
 			var err error
-			if packed, err = queryTenantResources(ctx, tx, "p", since, 0); err != nil {
+			if tenant, err = queryTenantResources(ctx, tx, "p", since, 0); err != nil {
 				return err
 			}
 			columns, err = queryResources(ctx, tx, "p", since, 0)
@@ -90,12 +90,12 @@ func TestPackedReadMatchesColumns(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := map[int64]int{0: 200, v - 1: 2}[since]; len(packed) != want || len(columns) != want {
-			t.Fatalf("since %d: %d packed rows, %d column rows, want %d", since, len(packed), len(columns), want)
+		if want := map[int64]int{0: 200, v - 1: 2}[since]; len(tenant) != want || len(columns) != want {
+			t.Fatalf("since %d: %d tenant-read rows, %d column rows, want %d", since, len(tenant), len(columns), want)
 		}
 		for i := range columns {
-			if !reflect.DeepEqual(packed[i], columns[i]) || packed[i].ExpireTime != columns[i].ExpireTime {
-				t.Fatalf("since %d, row %d:\npacked  %+v\ncolumns %+v", since, i, packed[i], columns[i])
+			if !reflect.DeepEqual(tenant[i], columns[i]) || tenant[i].ExpireTime != columns[i].ExpireTime {
+				t.Fatalf("since %d, row %d:\ntenant read %+v\ncolumns     %+v", since, i, tenant[i], columns[i])
 			}
 		}
 	}
