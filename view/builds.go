@@ -23,10 +23,17 @@ import (
 type buildSlot struct {
 	busy atomic.Bool
 	next atomic.Int64 // monotonic time (see since) before which no build starts
+	last atomic.Int64 // how long the last build took
 }
 
-// buildWait is the longest a waiting build sleeps before it tries again.
-const buildWait = 500 * time.Microsecond
+// A waiting build sleeps until the slot may be free again: while a build
+// runs, for twice as long as the last one took (the running one likely
+// takes as long, and then the slot stays closed as long again), within
+// these bounds. Fewer wake-ups leave more of the processor to others.
+const (
+	minBuildWait = 100 * time.Microsecond
+	maxBuildWait = 5 * time.Millisecond
+)
 
 var epoch = time.Now()
 
@@ -46,11 +53,11 @@ func (b *buildSlot) acquire(ctx context.Context) (int64, error) {
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
-		wait := buildWait
-		if d := time.Duration(next - now); d > 0 && d < wait {
-			wait = d
+		wait := time.Duration(next - now)
+		if b.busy.Load() {
+			wait = 2 * time.Duration(b.last.Load())
 		}
-		time.Sleep(wait)
+		time.Sleep(min(max(wait, minBuildWait), maxBuildWait))
 	}
 }
 
@@ -58,6 +65,7 @@ func (b *buildSlot) acquire(ctx context.Context) (int64, error) {
 // once as much time has passed again.
 func (b *buildSlot) release(start int64) {
 	now := since()
+	b.last.Store(now - start)
 	b.next.Store(now + (now - start))
 	b.busy.Store(false)
 }
