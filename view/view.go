@@ -212,9 +212,11 @@ func (r *Reader) tenant(projectID string) *tenant {
 // evict brings what is held back under the budget (with 10% headroom so
 // that eviction does not run on every load): first it drops the least
 // recently used match lists of every tenant, which a request rebuilds from
-// the rows it has, then the least recently used tenants, which a request
-// reloads from the store. The tenant keep (just loaded) is not dropped even
-// if it alone exceeds the budget.
+// the rows it has, and then, only if the rows alone exceed the budget, the
+// least recently used tenants, which a request reloads from the store. The
+// most recently used list stays, so a tenant too big for the budget still
+// answers its current filter from memory; the tenant keep (just loaded or
+// used) is not dropped even if it alone exceeds the budget.
 func (r *Reader) evict(keep string) {
 	if r.held.Load() <= r.maxBytes {
 		return
@@ -244,7 +246,7 @@ func (r *Reader) evict(keep string) {
 		s.mu.Unlock()
 	}
 	sortBy(lists, func(l list) int64 { return l.used })
-	for _, l := range lists {
+	for _, l := range lists[:max(0, len(lists)-1)] {
 		if r.held.Load() <= target {
 			return
 		}
@@ -255,6 +257,9 @@ func (r *Reader) evict(keep string) {
 			r.held.Add(-m.cost())
 		}
 		l.s.mu.Unlock()
+	}
+	if r.held.Load() <= r.maxBytes {
+		return // the lists made room enough
 	}
 
 	type aged struct {

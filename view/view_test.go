@@ -238,3 +238,70 @@ func mustMatches(t *testing.T, s *snapshot, f *allot.ResourceFilter) []int32 {
 	}
 	return m.all()
 }
+
+// TestBudgetCountsMatchLists: match lists count against the budget, and the
+// least recently used lists are dropped before any tenant is.
+func TestBudgetCountsMatchLists(t *testing.T) {
+	s := mustStore(t)
+	seed(t, s, 2, 1000) // p000 and p001, 1,000 resources each
+	ctx := context.Background()
+	// Room for both tenants and about ten match lists over 1,000 rows.
+	r := New(s, 2010)
+	all := &allot.ResourceFilter{}
+	for _, p := range []string{"p000", "p001"} {
+		if _, err := r.ListResources(ctx, p, all, allot.Page{Limit: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	filter := func(i int) *allot.ResourceFilter {
+		return &allot.ResourceFilter{ResourceTypes: []string{"T", fmt.Sprint("other-", i)}}
+	}
+	for i := range 40 {
+		page, err := r.ListResources(ctx, "p000", filter(i), allot.Page{Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Count != 1000 {
+			t.Fatalf("filter %d: count %d", i, page.Count)
+		}
+		if held := r.held.Load(); held > r.maxBytes+denseCost(1000) {
+			t.Fatalf("after %d filters: holding %d bytes, budget %d", i+1, held, r.maxBytes)
+		}
+	}
+	for _, p := range []string{"p000", "p001"} {
+		if r.tenant(p).snap.Load() == nil {
+			t.Fatalf("tenant %s was dropped while match lists could go first", p)
+		}
+	}
+	snap := r.tenant("p000").snap.Load()
+	snap.mu.Lock()
+	_, oldest := snap.matchCache[filterKey(filter(0))]
+	_, newest := snap.matchCache[filterKey(filter(39))]
+	kept := len(snap.matchCache)
+	snap.mu.Unlock()
+	if oldest || !newest || kept >= 40 {
+		t.Fatalf("kept %d lists; the oldest kept: %v, the newest: %v", kept, oldest, newest)
+	}
+
+	// A third tenant does not fit beside the two: once the lists are gone,
+	// the least recently used tenant (p001) goes, and answers stay exact.
+	seed3 := allot.ImportBatch{Projects: []allot.Project{{ID: "p002", Name: "p002", RegionID: "r", CreatedAt: time.Unix(0, 0)}}}
+	for i := range 500 {
+		seed3.Resources = append(seed3.Resources, resource("p002", i))
+	}
+	if err := s.Import(ctx, seed3); err != nil {
+		t.Fatal(err)
+	}
+	if page, err := r.ListResources(ctx, "p002", all, allot.Page{Limit: 1}); err != nil || page.Count != 500 {
+		t.Fatalf("p002: %+v %v", page.Count, err)
+	}
+	if r.tenant("p001").snap.Load() != nil || r.tenant("p000").snap.Load() == nil {
+		t.Fatal("eviction did not drop the least recently used tenant")
+	}
+	if held := r.held.Load(); held > r.maxBytes {
+		t.Fatalf("holding %d bytes, budget %d", held, r.maxBytes)
+	}
+	if page, err := r.ListResources(ctx, "p001", all, allot.Page{Limit: 1, Offset: 999}); err != nil || page.Count != 1000 || page.Resources[0].ResourceID != "r00999" {
+		t.Fatalf("p001 after its eviction: %+v %v", page, err)
+	}
+}
