@@ -173,7 +173,7 @@ func (s *Store) TenantChanges(ctx context.Context, projectID string, since int64
 		b := &pgx.Batch{}
 		b.Queue(projectQuery, projectID)
 		if since == 0 {
-			b.Queue(allResourcesQuery, projectID)
+			b.Queue(tenantAllResourcesQuery, projectID)
 			b.Queue(allAssignmentsQuery, projectID)
 		} else {
 			b.Queue(changedResourcesQuery, projectID, since)
@@ -196,7 +196,7 @@ func (s *Store) TenantChanges(ctx context.Context, projectID string, since int64
 		if err != nil {
 			return err
 		}
-		rs, err := scanResources(rows, projectID, hint)
+		rs, err := readTenantResources(rows, projectID, hint)
 		if err != nil {
 			return err
 		}

@@ -26,7 +26,7 @@ func (s *Store) TenantChanges(ctx context.Context, projectID string, since int64
 		if since <= 0 {
 			n = int(min(row.nextSeq-1, 1<<24))
 		}
-		if d.Resources, err = queryResources(ctx, tx, projectID, since, n); err != nil {
+		if d.Resources, err = queryTenantResources(ctx, tx, projectID, since, n); err != nil {
 			return err
 		}
 		d.Assignments, err = queryAssignments(ctx, tx, projectID, since)

@@ -2,7 +2,10 @@ package view
 
 import (
 	"cmp"
+	"context"
+	"runtime"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,30 +15,51 @@ import (
 )
 
 // maxCachedFilters bounds the match lists kept per snapshot. Clients walk a
-// handful of filters at a time; past the bound the lists are dropped and
-// rebuilt on demand.
+// handful of filters at a time; past the bound the least recently used list
+// is dropped and rebuilt on demand. The budget (Reader) bounds their memory
+// across tenants.
 const maxCachedFilters = 64
+
+// buildYield is how many rows a filter build scans between yields, so that
+// a scan of a big tenant does not hold up the short requests of other
+// tenants that are ready to run.
+const buildYield = 16384
 
 // snapshot is one tenant's data at one version. Everything but the match
 // cache is immutable after construction, so readers share it freely.
 type snapshot struct {
 	project     allot.Project
 	version     int64
-	resources   []*allot.Resource // ordered by Seq
-	byID        map[string]int    // resource_id -> index in resources
+	rows        []row    // ordered by seq
+	text        []byte   // the rows' ids (row.go); append-only, shared with later snapshots
+	exts        []rowExt // what few rows have (row.go); append-only like text
+	types       *types   // the resource types rows refer to
+	byID        []int32  // indices into rows, ordered by resource id; nil when rows are in id order
 	assignments []*allot.Assignment
 	overview    []allot.AssignmentSummary
 
-	mu         sync.RWMutex
-	matchCache map[string][]int32               // filter key -> indices into resources, in order
-	filters    map[string]*allot.ResourceFilter // filter key -> its filter, re-checked by apply
+	// builds bounds the filter builds of the tenant (builds.go; nil: no bound).
+	builds *buildSlot
+	// budget is charged for what the snapshot holds while it is published
+	// (nil: not charged, as in tests that build snapshots directly).
+	budget *Reader
+
+	mu         sync.Mutex
+	retired    bool  // no longer published: new lists are not kept
+	cost       int64 // bytes charged to the budget: rows and match lists
+	matchCache map[string]*matchList
 }
 
 func newSnapshot(d allot.TenantDelta) *snapshot {
-	s := &snapshot{project: d.Project, version: d.Version}
-	s.resources = make([]*allot.Resource, len(d.Resources))
+	s := &snapshot{project: d.Project, version: d.Version, types: newTypes()}
+	n := 0
 	for i := range d.Resources {
-		s.resources[i] = &d.Resources[i]
+		n += len(d.Resources[i].ResourceID) + len(d.Resources[i].OrderID)
+	}
+	s.text = make([]byte, 0, n)
+	s.rows = make([]row, len(d.Resources))
+	for i := range d.Resources {
+		s.rows[i] = s.compact(&d.Resources[i], nil)
 	}
 	s.assignments = make([]*allot.Assignment, len(d.Assignments))
 	for i := range d.Assignments {
@@ -54,18 +78,24 @@ func newSnapshot(d allot.TenantDelta) *snapshot {
 // before: positions do not move, so those lists stay exact. A large tenant
 // that is metered while it is read then pays per change, not per row.
 func (s *snapshot) apply(d allot.TenantDelta) *snapshot {
-	n := &snapshot{project: d.Project, version: d.Version}
-	n.resources = slices.Clone(s.resources)
-	type change struct{ old, new *allot.Resource }
-	var changed []change
-	added := false
+	n := &snapshot{project: d.Project, version: d.Version, types: s.types, builds: s.builds, budget: s.budget}
+	n.rows = slices.Clone(s.rows)
+	// Clipped: appending copies the arena rather than writing into spare
+	// capacity that another snapshot of s might also write into.
+	n.text, n.exts = slices.Clip(s.text), slices.Clip(s.exts)
+	var changed []int
+	added, ownTypes := false, false
 	for i := range d.Resources {
 		r := &d.Resources[i]
-		if idx, ok := s.byID[r.ResourceID]; ok {
-			changed = append(changed, change{n.resources[idx], r})
-			n.resources[idx] = r
+		if _, known := n.types.lookup(r.ResourceType); !known && !ownTypes {
+			// The table is shared with s: grow a copy.
+			n.types, ownTypes = n.types.clone(), true
+		}
+		if idx := s.find(r.ResourceID); idx >= 0 {
+			changed = append(changed, idx)
+			n.rows[idx] = n.compact(r, &n.rows[idx])
 		} else {
-			n.resources = append(n.resources, r)
+			n.rows = append(n.rows, n.compact(r, nil))
 			added = true
 		}
 	}
@@ -88,42 +118,72 @@ func (s *snapshot) apply(d allot.TenantDelta) *snapshot {
 	}
 	n.byID = s.byID // same ids at the same positions
 	n.sumOverview()
-	n.matchCache = make(map[string][]int32)
-	n.filters = make(map[string]*allot.ResourceFilter)
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	for key, list := range s.matchCache {
-		f := s.filters[key]
-		kept := f != nil
-		for _, c := range changed {
-			if kept && f.Match(c.old) != f.Match(c.new) {
+	n.matchCache = make(map[string]*matchList)
+	n.cost = n.rowCost()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for key, m := range s.matchCache {
+		// Compiled against n's table, which extends s's: the old rows'
+		// codes mean the same in it.
+		c := n.compile(m.f)
+		kept := true
+		for _, idx := range changed {
+			if c.match(s, &s.rows[idx]) != c.match(n, &n.rows[idx]) {
 				kept = false
+				break
 			}
 		}
 		if kept {
-			n.matchCache[key] = list
-			n.filters[key] = f
+			k := &matchList{f: m.f, count: m.count, idx: m.idx, bits: m.bits, rank: m.rank}
+			k.used.Store(m.used.Load())
+			n.matchCache[key] = k
+			n.cost += k.cost()
 		}
 	}
 	return n
 }
 
 // finish restores Seq order (rows changed concurrently on several nodes may
-// arrive out of order), indexes resources by id and sums the overview.
+// arrive out of order), indexes rows by id and sums the overview.
 func (s *snapshot) finish() {
-	if !slices.IsSortedFunc(s.resources, bySeq[allot.Resource]) {
-		slices.SortFunc(s.resources, bySeq[allot.Resource])
+	bySeq := func(a, b row) int { return cmp.Compare(a.seq, b.seq) }
+	if !slices.IsSortedFunc(s.rows, bySeq) {
+		slices.SortStableFunc(s.rows, bySeq)
 	}
-	if !slices.IsSortedFunc(s.assignments, bySeq[allot.Assignment]) {
-		slices.SortFunc(s.assignments, bySeq[allot.Assignment])
+	if !slices.IsSortedFunc(s.assignments, byAssignmentSeq) {
+		slices.SortFunc(s.assignments, byAssignmentSeq)
 	}
-	s.byID = make(map[string]int, len(s.resources))
-	for i, r := range s.resources {
-		s.byID[r.ResourceID] = i
+	s.byID = nil
+	inOrder := true
+	for i := 1; i < len(s.rows) && inOrder; i++ {
+		inOrder = s.id(&s.rows[i-1]) < s.id(&s.rows[i])
+	}
+	if !inOrder {
+		// Ids usually grow with seq, and then rows need no index.
+		s.byID = make([]int32, len(s.rows))
+		for i := range s.byID {
+			s.byID[i] = int32(i)
+		}
+		slices.SortFunc(s.byID, func(a, b int32) int { return strings.Compare(s.id(&s.rows[a]), s.id(&s.rows[b])) })
 	}
 	s.sumOverview()
-	s.matchCache = make(map[string][]int32)
-	s.filters = make(map[string]*allot.ResourceFilter)
+	s.matchCache = make(map[string]*matchList)
+	s.cost = s.rowCost()
+}
+
+// find returns the index of the row with resource id id, or -1.
+func (s *snapshot) find(id string) int {
+	at := func(k int) int {
+		if s.byID == nil {
+			return k
+		}
+		return int(s.byID[k])
+	}
+	k, ok := sort.Find(len(s.rows), func(k int) int { return strings.Compare(id, s.id(&s.rows[at(k)])) })
+	if !ok {
+		return -1
+	}
+	return at(k)
 }
 
 // sumOverview sums the assignments per resource spec.
@@ -148,62 +208,104 @@ func (s *snapshot) sumOverview() {
 	})
 }
 
-type sequenced interface {
-	allot.Resource | allot.Assignment
+func byAssignmentSeq(a, b *allot.Assignment) int { return cmp.Compare(a.Seq, b.Seq) }
+
+// rowCost is what the snapshot's rows are charged, match lists aside.
+func (s *snapshot) rowCost() int64 {
+	return int64(len(s.rows)+len(s.assignments)) * rowBytes
 }
 
-func bySeq[T sequenced](a, b *T) int { return cmp.Compare(seqOf(a), seqOf(b)) }
-
-func seqOf[T sequenced](v *T) int64 {
-	switch v := any(v).(type) {
-	case *allot.Resource:
-		return v.Seq
-	case *allot.Assignment:
-		return v.Seq
-	}
-	panic("unreachable")
-}
-
-func (s *snapshot) rows() int {
+// retire marks s as no longer published and returns what it was charged.
+// From then on it keeps no new match lists, so nothing is charged for it
+// after this.
+func (s *snapshot) retire() int64 {
 	if s == nil {
 		return 0
 	}
-	return len(s.resources) + len(s.assignments)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.retired = true
+	return s.cost
 }
 
-// matches returns the indices of the resources that pass f, in order,
-// computing them once per snapshot and filter.
-func (s *snapshot) matches(f *allot.ResourceFilter) []int32 {
+func (s *snapshot) cached(key string) *matchList {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.matchCache[key]
+}
+
+// matches returns the rows that pass f, in order, computing them once per
+// snapshot and filter. Builds of one tenant take turns (builds.go): a
+// client sending many distinct filters to a big tenant waits for its own
+// earlier builds, not other tenants for it; ctx bounds the wait.
+func (s *snapshot) matches(ctx context.Context, f *allot.ResourceFilter) (*matchList, error) {
 	key := filterKey(f)
-	s.mu.RLock()
-	m, ok := s.matchCache[key]
-	s.mu.RUnlock()
-	if ok {
-		return m
+	now := s.budget.tick()
+	if m := s.cached(key); m != nil {
+		m.used.Store(now)
+		return m, nil
 	}
-	m = []int32{}
-	if f.ResourceID != "" {
-		// Resource ids are unique within a project: no scan needed.
-		if idx, ok := s.byID[f.ResourceID]; ok && f.Match(s.resources[idx]) {
-			m = append(m, int32(idx))
+	if s.builds != nil {
+		start, err := s.builds.acquire(ctx)
+		if err != nil {
+			return nil, err
 		}
-	} else {
-		for i, r := range s.resources {
-			if f.Match(r) {
-				m = append(m, int32(i))
+		defer s.builds.release(start)
+		// The build this one waited for may have been for the same filter.
+		if m := s.cached(key); m != nil {
+			m.used.Store(now)
+			return m, nil
+		}
+	}
+	fc := *f
+	m := s.build(&fc)
+	m.used.Store(now)
+	s.mu.Lock()
+	if s.retired {
+		s.mu.Unlock()
+		return m, nil
+	}
+	var freed int64
+	if len(s.matchCache) >= maxCachedFilters {
+		oldest := ""
+		for k, l := range s.matchCache {
+			if oldest == "" || l.used.Load() < s.matchCache[oldest].used.Load() {
+				oldest = k
 			}
 		}
-	}
-	s.mu.Lock()
-	if len(s.matchCache) >= maxCachedFilters {
-		clear(s.matchCache)
-		clear(s.filters)
+		freed = s.matchCache[oldest].cost()
+		delete(s.matchCache, oldest)
 	}
 	s.matchCache[key] = m
-	fc := *f
-	s.filters[key] = &fc
+	s.cost += m.cost() - freed
 	s.mu.Unlock()
-	return m
+	s.budget.charge(m.cost()-freed, s.project.ID)
+	return m, nil
+}
+
+// build scans the rows for f.
+func (s *snapshot) build(f *allot.ResourceFilter) *matchList {
+	c := s.compile(f)
+	set := make([]uint64, (len(s.rows)+63)/64)
+	count := 0
+	if f.ResourceID != "" {
+		// Resource ids are unique within a project: no scan needed.
+		if idx := s.find(f.ResourceID); idx >= 0 && c.match(s, &s.rows[idx]) {
+			return &matchList{f: f, count: 1, idx: []int32{int32(idx)}}
+		}
+		return &matchList{f: f, idx: []int32{}}
+	}
+	for i := range s.rows {
+		if c.match(s, &s.rows[i]) {
+			set[i/64] |= 1 << (i % 64)
+			count++
+		}
+		if i%buildYield == buildYield-1 {
+			// Let requests that are ready run between stretches.
+			runtime.Gosched()
+		}
+	}
+	return newMatchList(f, set, count)
 }
 
 // filterKey identifies the set of resources f selects: lists are sorted and

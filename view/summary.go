@@ -23,10 +23,15 @@ func (r *Reader) CountResources(ctx context.Context, projectID string, f *allot.
 		s allot.ResourceSource
 	}
 	counts := map[key]int{}
-	for _, idx := range s.matches(f) {
-		res := s.resources[idx]
-		counts[key{res.BusinessType, res.ChargingMode, res.Source}]++
+	matches, err := s.matches(ctx, f)
+	if err != nil {
+		return nil, err
 	}
+	var res allot.Resource
+	matches.window(0, matches.count, func(idx int32) {
+		s.resourceOf(&s.rows[idx], &res)
+		counts[key{res.BusinessType, res.ChargingMode, res.Source}]++
+	})
 	out := make([]allot.ResourceCount, 0, len(counts))
 	for k, n := range counts {
 		out = append(out, allot.ResourceCount{BusinessType: k.b, ChargingMode: k.c, Source: k.s, Count: n})
@@ -45,8 +50,13 @@ func (r *Reader) ResourceUsage(ctx context.Context, projectID string, f *allot.R
 	}
 	sums := map[allot.UsageSummary]*allot.UsageSummary{}
 	var out []allot.UsageSummary
-	for _, idx := range s.matches(f) {
-		res := s.resources[idx]
+	matches, err := s.matches(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	var res allot.Resource
+	matches.window(0, matches.count, func(idx int32) {
+		s.resourceOf(&s.rows[idx], &res)
 		k := allot.UsageSummary{ResourceType: res.ResourceType, BusinessType: res.BusinessType, SubResourceType: res.SubResourceType,
 			IsSubResource: res.IsSubResource, ChargingMode: res.ChargingMode, Source: res.Source, Unit: res.Unit}
 		sum := sums[k]
@@ -57,7 +67,7 @@ func (r *Reader) ResourceUsage(ctx context.Context, projectID string, f *allot.R
 		}
 		sum.Amount += res.Amount
 		sum.Usage += res.Usage
-	}
+	})
 	out = make([]allot.UsageSummary, 0, len(sums))
 	for _, sum := range sums {
 		out = append(out, *sum)

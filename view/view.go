@@ -22,9 +22,12 @@
 //     with 100.
 //
 // Snapshots are immutable once published, so readers never lock against
-// each other; a refresh builds a new snapshot and swaps it in. Memory is
-// bounded by a budget of rows across tenants; the least recently used
-// tenants are dropped past it and reloaded on their next request.
+// each other; a refresh builds a new snapshot and swaps it in. Rows are held
+// in a compact form (row.go) and turned into allot.Resource values only for
+// the page being answered. Memory is bounded by one budget across tenants
+// that counts rows and match lists alike: past it, the least recently used
+// match lists are dropped first, then the least recently used tenants, which
+// are reloaded on their next request.
 package view
 
 import (
@@ -38,24 +41,34 @@ import (
 // DefaultMaxRows is the default budget of resources and assignments held in memory.
 const DefaultMaxRows = 4_000_000
 
+// The budget is counted in bytes: a cached row (a resource or an assignment)
+// is charged rowBytes, about what its compact form, its id and its place in
+// the id index take; an entry of a match list is charged matchEntryBytes.
+// So a budget of n rows is n*rowBytes bytes, and a match list of 32 entries
+// costs as much as one row.
+const (
+	rowBytes        = 128
+	matchEntryBytes = 4
+)
+
 // Reader implements allot.TenantReader over a Store.
 type Reader struct {
-	store   allot.Store
-	maxRows int64
+	store    allot.Store
+	maxBytes int64
 
 	mu      sync.RWMutex
 	tenants map[string]*tenant
-	rows    atomic.Int64 // rows held by all published snapshots
+	held    atomic.Int64 // bytes charged by all published snapshots
 	clock   atomic.Int64 // logical time for least-recently-used eviction
 }
 
-// New returns a Reader over store that holds at most maxRows rows in memory
-// (DefaultMaxRows when maxRows <= 0).
+// New returns a Reader over store that holds at most what maxRows rows take
+// in memory, match lists included (DefaultMaxRows when maxRows <= 0).
 func New(store allot.Store, maxRows int) *Reader {
 	if maxRows <= 0 {
 		maxRows = DefaultMaxRows
 	}
-	return &Reader{store: store, maxRows: int64(maxRows), tenants: make(map[string]*tenant)}
+	return &Reader{store: store, maxBytes: int64(maxRows) * rowBytes, tenants: make(map[string]*tenant)}
 }
 
 type tenant struct {
@@ -63,6 +76,7 @@ type tenant struct {
 	refresh  sync.Mutex // one refresh at a time per tenant; readers do not take it
 	snap     atomic.Pointer[snapshot]
 	lastUsed atomic.Int64
+	builds   *buildSlot
 }
 
 var _ allot.TenantReader = (*Reader)(nil)
@@ -73,13 +87,20 @@ func (r *Reader) ListResources(ctx context.Context, projectID string, f *allot.R
 	if err != nil {
 		return allot.ResourcePage{}, err
 	}
-	matches := s.matches(f)
-	from, to := p.Window(len(matches))
-	out := make([]*allot.Resource, to-from)
-	for i, idx := range matches[from:to] {
-		out[i] = s.resources[idx]
+	matches, err := s.matches(ctx, f)
+	if err != nil {
+		return allot.ResourcePage{}, err
 	}
-	return allot.ResourcePage{Count: len(matches), Resources: out}, nil
+	from, to := p.Window(matches.count)
+	values := make([]allot.Resource, to-from)
+	out := make([]*allot.Resource, to-from)
+	i := 0
+	matches.window(from, to, func(idx int32) {
+		s.resourceOf(&s.rows[idx], &values[i])
+		out[i] = &values[i]
+		i++
+	})
+	return allot.ResourcePage{Count: matches.count, Resources: out}, nil
 }
 
 // AssignmentReport implements allot.TenantReader.
@@ -111,7 +132,7 @@ func (r *Reader) current(ctx context.Context, projectID string) (*snapshot, erro
 	if err != nil {
 		return nil, err
 	}
-	t.lastUsed.Store(r.clock.Add(1))
+	t.lastUsed.Store(r.tick())
 	if s := t.snap.Load(); s != nil && s.version == version {
 		return s, nil
 	}
@@ -144,10 +165,32 @@ func (r *Reader) current(ctx context.Context, projectID string) (*snapshot, erro
 	} else {
 		s = old.apply(delta)
 	}
+	s.builds, s.budget = t.builds, r
+	// s is not published yet, so its cost cannot move under this read;
+	// old, once retired, keeps no new lists, so its cost is final.
+	r.held.Add(s.cost)
 	t.snap.Store(s)
-	r.rows.Add(int64(s.rows() - old.rows()))
+	r.held.Add(-old.retire())
 	r.evict(projectID)
 	return s, nil
+}
+
+// tick returns the next logical time of the least-recently-used order.
+func (r *Reader) tick() int64 {
+	if r == nil {
+		return 0
+	}
+	return r.clock.Add(1)
+}
+
+// charge adds n bytes to what the snapshots of tenant projectID hold and
+// evicts past the budget.
+func (r *Reader) charge(n int64, projectID string) {
+	if r == nil {
+		return
+	}
+	r.held.Add(n)
+	r.evict(projectID)
 }
 
 func (r *Reader) tenant(projectID string) *tenant {
@@ -160,21 +203,65 @@ func (r *Reader) tenant(projectID string) *tenant {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if t = r.tenants[projectID]; t == nil {
-		t = &tenant{}
+		t = &tenant{builds: new(buildSlot)}
 		r.tenants[projectID] = t
 	}
 	return t
 }
 
-// evict drops least recently used tenants until the rows held fit the
-// budget again (with 10% headroom so eviction does not run on every load).
-// The tenant just loaded is kept even if it alone exceeds the budget.
+// evict brings what is held back under the budget (with 10% headroom so
+// that eviction does not run on every load): first it drops the least
+// recently used match lists of every tenant, which a request rebuilds from
+// the rows it has, and then, only if the rows alone exceed the budget, the
+// least recently used tenants, which a request reloads from the store. The
+// most recently used list stays, so a tenant too big for the budget still
+// answers its current filter from memory; the tenant keep (just loaded or
+// used) is not dropped even if it alone exceeds the budget.
 func (r *Reader) evict(keep string) {
-	if r.rows.Load() <= r.maxRows {
+	if r.held.Load() <= r.maxBytes {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.held.Load() <= r.maxBytes {
+		return // another eviction made room meanwhile
+	}
+	target := r.maxBytes * 9 / 10
+
+	type list struct {
+		s    *snapshot
+		key  string
+		used int64
+	}
+	var lists []list
+	for _, t := range r.tenants {
+		s := t.snap.Load()
+		if s == nil {
+			continue
+		}
+		s.mu.Lock()
+		for key, m := range s.matchCache {
+			lists = append(lists, list{s, key, m.used.Load()})
+		}
+		s.mu.Unlock()
+	}
+	sortBy(lists, func(l list) int64 { return l.used })
+	for _, l := range lists[:max(0, len(lists)-1)] {
+		if r.held.Load() <= target {
+			return
+		}
+		l.s.mu.Lock()
+		if m := l.s.matchCache[l.key]; m != nil && !l.s.retired {
+			delete(l.s.matchCache, l.key)
+			l.s.cost -= m.cost()
+			r.held.Add(-m.cost())
+		}
+		l.s.mu.Unlock()
+	}
+	if r.held.Load() <= r.maxBytes {
+		return // the lists made room enough
+	}
+
 	type aged struct {
 		id   string
 		used int64
@@ -186,20 +273,17 @@ func (r *Reader) evict(keep string) {
 		}
 	}
 	sortBy(all, func(a aged) int64 { return a.used })
-	target := r.maxRows * 9 / 10
 	for _, a := range all {
-		if r.rows.Load() <= target {
+		if r.held.Load() <= target {
 			break
 		}
 		t := r.tenants[a.id]
 		// Take the refresh lock so a concurrent refresh does not publish a
-		// snapshot whose rows are then not counted.
+		// snapshot whose cost is then not counted.
 		if !t.refresh.TryLock() {
 			continue
 		}
-		if s := t.snap.Swap(nil); s != nil {
-			r.rows.Add(-int64(s.rows()))
-		}
+		r.held.Add(-t.snap.Swap(nil).retire())
 		// The tenant entry stays: a request holding it may refresh it again,
 		// and its rows are then counted like any other load.
 		t.refresh.Unlock()

@@ -87,8 +87,8 @@ func TestEvictionKeepsAnswersExact(t *testing.T) {
 	}
 	wg.Wait()
 	// One tenant may exceed the budget alone; otherwise the budget holds.
-	if held := r.rows.Load(); held > 120+50 {
-		t.Fatalf("holding %d rows, budget 120", held)
+	if held := r.held.Load(); held > (120+50)*rowBytes+50*matchEntryBytes {
+		t.Fatalf("holding %d bytes, budget %d", held, 120*rowBytes)
 	}
 }
 
@@ -156,7 +156,7 @@ func TestSnapshotApply(t *testing.T) {
 		Resources:   []allot.Resource{res("a", 1, 1), res("b", 2, 2), res("c", 3, 3)},
 		Assignments: []allot.Assignment{{RecordID: "x", ResourceSpecCode: "s", ResourceNum: 10, ResourceUsedNum: 4, Seq: 1}}})
 	f := &allot.ResourceFilter{}
-	if got := len(old.matches(f)); got != 3 {
+	if got := len(mustMatches(t, old, f)); got != 3 {
 		t.Fatalf("old matches %d", got)
 	}
 	// b changes, d and e are new and arrive out of order.
@@ -164,19 +164,20 @@ func TestSnapshotApply(t *testing.T) {
 		Resources:   []allot.Resource{res("e", 5, 5), res("b", 2, 20), res("d", 4, 4)},
 		Assignments: []allot.Assignment{{RecordID: "y", ResourceSpecCode: "s", ResourceNum: 5, ResourceUsedNum: 5, Seq: 2}}})
 	var order string
-	for _, r := range next.resources {
+	for i := range next.rows {
+		r := next.resource(i)
 		order += fmt.Sprintf("%s%d ", r.ResourceID, r.Amount)
 	}
 	if order != "a1 b20 c3 d4 e5 " {
 		t.Fatalf("order %q", order)
 	}
-	if got := len(next.matches(f)); got != 5 {
+	if got := len(mustMatches(t, next, f)); got != 5 {
 		t.Fatalf("new snapshot matches %d, want 5 (a stale match list leaked)", got)
 	}
-	if old.resources[1].Amount != 2 || len(old.resources) != 3 {
+	if old.resource(1).Amount != 2 || len(old.rows) != 3 {
 		t.Fatal("apply changed the old snapshot")
 	}
-	if i := next.byID["d"]; next.resources[i].ResourceID != "d" {
+	if i := next.find("d"); i < 0 || next.resource(i).ResourceID != "d" {
 		t.Fatal("byID not rebuilt")
 	}
 	if ov := next.overview; len(ov) != 1 || ov[0].ResourceNum != 15 || ov[0].ResourceUsedNum != 9 || ov[0].RemainingQuota != 6 {
@@ -209,7 +210,7 @@ func TestApplyKeepsOnlyValidMatchLists(t *testing.T) {
 	frozen := allot.StatusFrozen
 	byStatus := &allot.ResourceFilter{Status: &frozen}
 	bySource := &allot.ResourceFilter{Sources: []allot.ResourceSource{allot.SourcePurchased}}
-	if len(old.matches(byStatus)) != 0 || len(old.matches(bySource)) != 2 {
+	if len(mustMatches(t, old, byStatus)) != 0 || len(mustMatches(t, old, bySource)) != 2 {
 		t.Fatal("fixture")
 	}
 	changed := rs[3] // PURCHASED (3 % 3 == 0): freezing it flips byStatus, not bySource
@@ -221,10 +222,86 @@ func TestApplyKeepsOnlyValidMatchLists(t *testing.T) {
 	if _, kept := next.matchCache[filterKey(byStatus)]; kept {
 		t.Error("a list the change affects was kept")
 	}
-	if got := next.matches(byStatus); len(got) != 1 || next.resources[got[0]].ResourceID != changed.ResourceID {
+	if got := mustMatches(t, next, byStatus); len(got) != 1 || next.resource(int(got[0])).ResourceID != changed.ResourceID {
 		t.Fatalf("frozen matches %v", got)
 	}
-	if got := next.matches(bySource); len(got) != 2 || next.resources[got[1]].Usage != 1 {
+	if got := mustMatches(t, next, bySource); len(got) != 2 || next.resource(int(got[1])).Usage != 1 {
 		t.Fatalf("source matches %v do not see the new row", got)
+	}
+}
+
+func mustMatches(t *testing.T, s *snapshot, f *allot.ResourceFilter) []int32 {
+	t.Helper()
+	m, err := s.matches(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.all()
+}
+
+// TestBudgetCountsMatchLists: match lists count against the budget, and the
+// least recently used lists are dropped before any tenant is.
+func TestBudgetCountsMatchLists(t *testing.T) {
+	s := mustStore(t)
+	seed(t, s, 2, 1000) // p000 and p001, 1,000 resources each
+	ctx := context.Background()
+	// Room for both tenants and about ten match lists over 1,000 rows.
+	r := New(s, 2010)
+	all := &allot.ResourceFilter{}
+	for _, p := range []string{"p000", "p001"} {
+		if _, err := r.ListResources(ctx, p, all, allot.Page{Limit: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	filter := func(i int) *allot.ResourceFilter {
+		return &allot.ResourceFilter{ResourceTypes: []string{"T", fmt.Sprint("other-", i)}}
+	}
+	for i := range 40 {
+		page, err := r.ListResources(ctx, "p000", filter(i), allot.Page{Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Count != 1000 {
+			t.Fatalf("filter %d: count %d", i, page.Count)
+		}
+		if held := r.held.Load(); held > r.maxBytes+denseCost(1000) {
+			t.Fatalf("after %d filters: holding %d bytes, budget %d", i+1, held, r.maxBytes)
+		}
+	}
+	for _, p := range []string{"p000", "p001"} {
+		if r.tenant(p).snap.Load() == nil {
+			t.Fatalf("tenant %s was dropped while match lists could go first", p)
+		}
+	}
+	snap := r.tenant("p000").snap.Load()
+	snap.mu.Lock()
+	_, oldest := snap.matchCache[filterKey(filter(0))]
+	_, newest := snap.matchCache[filterKey(filter(39))]
+	kept := len(snap.matchCache)
+	snap.mu.Unlock()
+	if oldest || !newest || kept >= 40 {
+		t.Fatalf("kept %d lists; the oldest kept: %v, the newest: %v", kept, oldest, newest)
+	}
+
+	// A third tenant does not fit beside the two: once the lists are gone,
+	// the least recently used tenant (p001) goes, and answers stay exact.
+	seed3 := allot.ImportBatch{Projects: []allot.Project{{ID: "p002", Name: "p002", RegionID: "r", CreatedAt: time.Unix(0, 0)}}}
+	for i := range 500 {
+		seed3.Resources = append(seed3.Resources, resource("p002", i))
+	}
+	if err := s.Import(ctx, seed3); err != nil {
+		t.Fatal(err)
+	}
+	if page, err := r.ListResources(ctx, "p002", all, allot.Page{Limit: 1}); err != nil || page.Count != 500 {
+		t.Fatalf("p002: %+v %v", page.Count, err)
+	}
+	if r.tenant("p001").snap.Load() != nil || r.tenant("p000").snap.Load() == nil {
+		t.Fatal("eviction did not drop the least recently used tenant")
+	}
+	if held := r.held.Load(); held > r.maxBytes {
+		t.Fatalf("holding %d bytes, budget %d", held, r.maxBytes)
+	}
+	if page, err := r.ListResources(ctx, "p001", all, allot.Page{Limit: 1, Offset: 999}); err != nil || page.Count != 1000 || page.Resources[0].ResourceID != "r00999" {
+		t.Fatalf("p001 after its eviction: %+v %v", page, err)
 	}
 }

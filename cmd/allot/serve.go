@@ -34,7 +34,7 @@ func (m *Main) serveFlags(c *common) (*flag.FlagSet, *serveOptions) {
 	fs.BoolVar(&o.demo, "demo", false, "ensure a demo tenant with sample data exists and print its credentials and examples")
 	fs.BoolVar(&o.ephemeral, "ephemeral", false, "keep the database (and the master key file, unless ALLOT_MASTER_KEY is set) in a new temporary directory, removed at exit; not with --db")
 	fs.BoolVar(&o.logRequests, "log-requests", true, "write one JSON log line per request (env ALLOT_LOG_REQUESTS)")
-	fs.IntVar(&o.cacheRows, "cache-rows", view.DefaultMaxRows, "resources and assignments kept in the in-memory read model (env ALLOT_CACHE_ROWS)")
+	fs.IntVar(&o.cacheRows, "cache-rows", view.DefaultMaxRows, "budget of the in-memory read model, in rows: a resource or assignment counts one, match lists what they take (32 entries a row) (env ALLOT_CACHE_ROWS)")
 	fs.DurationVar(&o.shutdown, "shutdown-timeout", 20*time.Second, "how long in-flight requests may run after SIGINT/SIGTERM (env ALLOT_SHUTDOWN_TIMEOUT)")
 	fs.Float64Var(&o.rateLimit, "rate-limit", 0, "requests per second one credential may make; 0 is unlimited (env ALLOT_RATE_LIMIT)")
 	fs.IntVar(&o.rateBurst, "rate-burst", 0, "burst above --rate-limit; default: one second's worth (env ALLOT_RATE_BURST)")

@@ -96,6 +96,9 @@ type config struct {
 
 var allScenarios = []string{"small", "big", "deep", "random"}
 
+// extraScenarios run only when named in --scenarios.
+var extraScenarios = []string{"fairness"}
+
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	cfg := config{Args: args}
 	fs := flag.NewFlagSet("allotbench", flag.ContinueOnError)
@@ -107,7 +110,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.Layout.Small, "small", 100, "resources of the small tenant")
 	fs.IntVar(&cfg.Batch, "batch", 20_000, "resources per Import batch")
 	fs.IntVar(&cfg.DeepOffset, "deep-offset", -1, "offset of the deep page of the big tenant (default: half of --big, 50000)")
-	scen := fs.String("scenarios", strings.Join(allScenarios, ","), "scenarios to run, comma-separated: "+strings.Join(allScenarios, ", "))
+	scen := fs.String("scenarios", strings.Join(allScenarios, ","), "scenarios to run, comma-separated: "+strings.Join(allScenarios, ", ")+
+		"; and, only when named, fairness (another tenant's latency beside a client sending the big tenant a new filter per request)")
 	fs.IntVar(&cfg.Load.Conns, "conns", 64, "concurrent keep-alive connections")
 	fs.DurationVar(&cfg.Load.Warmup, "warmup", 2*time.Second, "warm-up before each measured window")
 	fs.DurationVar(&cfg.Load.Duration, "duration", 10*time.Second, "measured window of each run")
@@ -141,7 +145,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		if s = strings.TrimSpace(s); s == "" {
 			continue
 		}
-		if !contains(allScenarios, s) {
+		if !contains(allScenarios, s) && !contains(extraScenarios, s) {
 			return cfg, fmt.Errorf("--scenarios: unknown scenario %q", s)
 		}
 		cfg.Scenarios = append(cfg.Scenarios, s)
@@ -230,12 +234,13 @@ func (r row) ratio() float64 {
 
 // report is what a run measured.
 type report struct {
-	Allot  string // where the allot binary came from
-	Seed   *seedResult
-	Pinned bool
-	Rows   []row
-	Checks []check
-	Pass   bool
+	Allot    string // where the allot binary came from
+	Seed     *seedResult
+	Pinned   bool
+	Rows     []row
+	Fairness *fairnessResult
+	Checks   []check
+	Pass     bool
 }
 
 type check struct {
@@ -335,6 +340,11 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (*report, er
 			return nil, fmt.Errorf("scenario %s: %w", sc.name, err)
 		}
 		rep.Rows = append(rep.Rows, r)
+	}
+	if contains(cfg.Scenarios, "fairness") {
+		if rep.Fairness, err = runFairness(ctx, cfg, sd, srv, stderr); err != nil {
+			return nil, fmt.Errorf("scenario fairness: %w", err)
+		}
 	}
 	if err := srv.stop(); err != nil {
 		return nil, err
@@ -589,6 +599,14 @@ func (rep *report) evaluate(cfg config) {
 			errs += int64(r.prime.errors)
 		}
 	}
+	if f := rep.Fairness; f != nil {
+		for _, p := range f.phases {
+			errs += p.victim.errors + p.heavy.errors
+		}
+		add("fairness: victim p99 beside the heavy client / alone", fmt.Sprintf("%.2f", f.ratio()), fmt.Sprintf("<= %.2f", targetFairness), f.ratio() > 0 && f.ratio() <= targetFairness)
+		heavy := f.phases[len(f.phases)-1].heavy
+		add("fairness: heavy client's answers/s", fmt.Sprintf("%.0f", heavy.rps), "> 0", heavy.rps > 0)
+	}
 	add("errors, all runs", strconv.FormatInt(errs, 10), "0", errs == 0)
 	if b, ok := byName["big"]; ok {
 		if s, ok := byName["small"]; ok && s.allot.RPS > 0 {
@@ -664,6 +682,9 @@ func (rep *report) print(w io.Writer, cfg config) {
 	}
 	for _, n := range notes {
 		fmt.Fprintln(w, "- "+n)
+	}
+	if rep.Fairness != nil {
+		rep.Fairness.print(w)
 	}
 	fmt.Fprintln(w, "\n| target | measured | wanted | |")
 	fmt.Fprintln(w, "|---|---:|---:|---|")

@@ -112,3 +112,52 @@ func TestLayoutCounts(t *testing.T) {
 		}
 	}
 }
+
+// TestFairnessScenario runs the fairness scenario on a tiny layout: both
+// phases measure the victim, the second also the heavy client, without
+// errors, and the report shows both beside the ratio.
+func TestFairnessScenario(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "bench.db")
+	args := []string{
+		"--db", db, "--projects", "10", "--resources", "1000", "--big", "500", "--small", "20",
+		"--warmup", "200ms", "--duration", "1s", "--conns", "8", "--scenarios", "fairness",
+	}
+	if bin := os.Getenv("ALLOTBENCH_ALLOT"); bin != "" {
+		args = append(args, "--allot", bin)
+	}
+	cfg, err := parseFlags(args, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out, log bytes.Buffer
+	rep, err := run(ctx, cfg, &out, &log)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, log.String())
+	}
+	t.Logf("\n%s%s", log.String(), out.String())
+	f := rep.Fairness
+	if f == nil || len(f.phases) != 2 {
+		t.Fatalf("fairness result %+v", f)
+	}
+	for i, p := range f.phases {
+		if p.victim.requests == 0 || p.victim.p99 < p.victim.p50 || p.victim.p50 <= 0 {
+			t.Errorf("%s: victim %+v", p.name, p.victim)
+		}
+		if p.victim.errors+p.heavy.errors != 0 {
+			t.Errorf("%s: errors, first: %s%s", p.name, p.victim.firstErr, p.heavy.firstErr)
+		}
+		if heavy := p.heavy.requests > 0; heavy != (i == 1) {
+			t.Errorf("%s: %d heavy requests", p.name, p.heavy.requests)
+		}
+	}
+	if f.prime == nil || f.prime.n != cfg.Layout.Projects || f.prime.errors != 0 {
+		t.Errorf("priming %+v", f.prime)
+	}
+	for _, want := range []string{"Fairness:", "| victim alone |", "fairness: victim p99 beside the heavy client / alone", "errors, all runs | 0 | 0 | met"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}
