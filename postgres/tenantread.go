@@ -36,8 +36,8 @@ func readTenantResources(rows pgx.Rows, projectID string, hint int) ([]allot.Res
 	defer rows.Close()
 	rs := make([]allot.Resource, 0, hint)
 	fields := rows.FieldDescriptions()
-	if len(fields) != 18 {
-		return nil, fmt.Errorf("postgres: resource read has %d columns, want 18", len(fields))
+	if len(fields) != 20 {
+		return nil, fmt.Errorf("postgres: resource read has %d columns, want 20", len(fields))
 	}
 	var d rawDecoder
 	d.fields = fields
@@ -69,6 +69,8 @@ func readTenantResources(rows pgx.Rows, projectID string, hint int) ([]allot.Res
 		r.Status = allot.ResourceStatus(d.int(15))
 		r.Unit, ok[4] = enumOf(allot.Units, v[16])
 		r.Removed = d.bool(17)
+		r.Held = allot.Quantity(d.int(18))
+		r.Priority = int(d.int(19))
 		if d.err != nil {
 			return nil, fmt.Errorf("postgres: resource %s/%s: %w", projectID, r.ResourceID, d.err)
 		}

@@ -21,7 +21,7 @@ import (
 // '|' cannot occur in a joined field: the ids are ValidateID'd
 // ([A-Za-z0-9._-]), the rest are enumerations. The asset name may hold any
 // text, so it keeps its own column.
-const tenantResourceSelect = `SELECT seq, version, amount, usage, expire_time,
+const tenantResourceSelect = `SELECT seq, version, amount, usage, held, priority, expire_time,
 	is_sub_resource + 2 * removed + 4 * status,
 	resource_id || '|' || order_id || '|' || resource_type || '|' || business_type || '|' ||
 		sub_resource_type || '|' || charging_mode || '|' || resource_source || '|' || unit,
@@ -49,18 +49,19 @@ func queryTenantResources(ctx context.Context, tx *sql.Tx, projectID string, sin
 	}
 	var (
 		seq, version, amount, usage, flags int64
+		held, priority                     int64
 		expire                             sql.NullInt64
 		joined                             sql.RawBytes
 		asset, assetName                   sql.NullString
 		types                              = make(map[string]string) // a tenant has a handful of resource types
 	)
-	dest := []any{&seq, &version, &amount, &usage, &expire, &flags, &joined, &asset, &assetName}
+	dest := []any{&seq, &version, &amount, &usage, &held, &priority, &expire, &flags, &joined, &asset, &assetName}
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("sqlite: scan resource of %s: %w", projectID, err)
 		}
 		rs = append(rs, allot.Resource{ProjectID: projectID, Seq: seq, Version: version,
-			Amount: allot.Quantity(amount), Usage: allot.Quantity(usage),
+			Amount: allot.Quantity(amount), Usage: allot.Quantity(usage), Held: allot.Quantity(held), Priority: int(priority),
 			IsSubResource: flags&1 != 0, Removed: flags&2 != 0, Status: allot.ResourceStatus(flags >> 2)})
 		r := &rs[len(rs)-1]
 		if expire.Valid {

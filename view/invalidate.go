@@ -12,7 +12,7 @@ func (r *Reader) Invalidate() {
 		// publishing rows that are then not counted.
 		t.refresh.Lock()
 		if s := t.snap.Swap(nil); s != nil {
-			r.rows.Add(-int64(s.rows()))
+			r.held.Add(-s.retire())
 		}
 		t.refresh.Unlock()
 	}

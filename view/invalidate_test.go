@@ -48,7 +48,7 @@ func TestInvalidateAfterWipe(t *testing.T) {
 	if got, want := len(ids), 2; got != want || ids[0] != "r00010" || ids[1] != "r00011" {
 		t.Fatalf("after Invalidate: %v, want [r00010 r00011]", ids)
 	}
-	if got := r.rows.Load(); got != 2 {
-		t.Errorf("rows held = %d, want 2 (the dropped snapshot's rows uncounted)", got)
+	if got, want := r.held.Load(), r.tenants["p000"].snap.Load().cost; got != want {
+		t.Errorf("bytes held = %d, want %d, the new snapshot's cost alone (the dropped one uncounted)", got, want)
 	}
 }

@@ -20,7 +20,8 @@ import (
 // back into allot.Resource values only for the page being answered
 // (snapshot.resourceOf), and that conversion is exact: a resource whose
 // fields the compact form cannot hold exactly (a time with a fraction or a
-// zone, a value outside the enumerations, a status other than 0 and 1,
+// zone, a value outside the enumerations, a status other than 0 and 1, a
+// hold or a priority,
 // another project's id, an id longer than 255 bytes) keeps its original in
 // its rowExt.
 type row struct {
@@ -175,6 +176,9 @@ func (s *snapshot) compact(r *allot.Resource, prev *row) row {
 	if r.Removed {
 		w.flags |= removed
 	}
+	// Holds and burn-down priorities are the management plane's: a row
+	// with either keeps its original.
+	exact = exact && r.Held == 0 && r.Priority == 0
 	exact = exact && len(r.ResourceID) <= 255 && len(r.OrderID) <= 255 &&
 		len(s.text)+len(r.ResourceID)+len(r.OrderID) <= maxArena && len(s.exts) < maxArena
 	if !exact {
