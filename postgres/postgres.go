@@ -44,6 +44,9 @@ type Store struct {
 
 	// revocations counts the revocations committed through this value.
 	revocations atomic.Uint64
+
+	// group queues concurrent Updates so that they share transactions.
+	group allot.Group[update]
 }
 
 var _ allot.Store = (*Store)(nil)
@@ -62,6 +65,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
 	s := &Store{pool: pool, Now: time.Now}
+	s.group.Max, s.group.Run = maxGroup, s.runGroup
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: ping: %w", err)

@@ -63,6 +63,9 @@ type Store struct {
 	// The statements of the lifecycle operations, prepared once on the
 	// writer connection and bound to each transaction (see Update).
 	txStmts [numTxStmts]*sql.Stmt
+
+	// group queues concurrent Updates so that they share transactions.
+	group allot.Group[update]
 }
 
 var (
@@ -81,6 +84,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: %q is not a plain database file name", path)
 	}
 	s := &Store{Now: time.Now}
+	s.group.Max, s.group.Run = maxGroup, s.runGroup
 	if err := s.open(ctx, path); err != nil {
 		s.Close()
 		return nil, err

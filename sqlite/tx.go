@@ -29,25 +29,113 @@ import (
 // seq counters, and the check that fn writes only to the projects it named,
 // as on stores where holding a project is a row lock.
 //
+// Group commit: concurrent Updates share transactions. Each waits in the
+// store's queue (allot.Group); the writer that leads takes what is waiting
+// and applies it in order in one transaction, each operation inside its own
+// SAVEPOINT: an operation that fails is rolled back to its savepoint, alone,
+// and the others stay. The transaction is committed once, so one fsync
+// (synchronous=FULL) makes the whole group durable, and only then does any
+// Update of the group return. Each operation still takes its projects in
+// turn, bumps their versions once and reads what the operations before it,
+// in the same transaction or committed earlier, wrote.
+//
 // fn runs again, from the start, when another process keeps the file locked
-// for longer than the busy timeout (SQLITE_BUSY; see write).
+// for longer than the busy timeout (SQLITE_BUSY; see write): the whole group
+// runs again, since nothing of it was committed.
 func (s *Store) Update(ctx context.Context, projectIDs []string, fn func(allot.Tx) error) error {
 	ids := slices.Compact(slices.Sorted(slices.Values(projectIDs)))
 	if len(ids) == 0 {
 		return errors.New("sqlite: Update holds no project")
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
-		// The clock is read once the write lock is held, so entries are
-		// stamped in the order they commit.
-		t := &sqliteTx{s: s, ctx: ctx, tx: tx, now: s.Now().UTC().Truncate(time.Second), held: make(map[string]*holding, len(ids))}
-		if err := t.lock(ids); err != nil {
-			return err
-		}
-		if err := fn(t); err != nil {
-			return err
-		}
-		return t.finish(ids)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.group.Do(update{ctx: ctx, ids: ids, fn: fn})
+}
+
+// update is one Update waiting for its group.
+type update struct {
+	ctx context.Context
+	ids []string
+	fn  func(allot.Tx) error
+}
+
+// maxGroup bounds the operations of one transaction.
+const maxGroup = 256
+
+// runGroup applies a group of Updates in one transaction (see Update).
+func (s *Store) runGroup(ops []*allot.GroupOp[update]) []*allot.GroupOp[update] {
+	// The transaction serves many callers: no single caller's context may
+	// cancel it. A caller whose context is done before its turn is refused
+	// before anything of it runs.
+	ctx := context.Background()
+	err := allot.DefaultRetry.Do(ctx, busy, func() error {
+		return s.writeOnce(ctx, func(tx *sql.Tx) error {
+			var stmts [numTxStmts]*sql.Stmt
+			for _, op := range ops {
+				op.Err = s.apply(tx, &stmts, op.V)
+				if op.Err != nil && (busy(op.Err) || errors.Is(op.Err, errBroken)) {
+					// Nothing of the group can be committed.
+					return op.Err
+				}
+			}
+			return nil
+		})
 	})
+	if err != nil {
+		for _, op := range ops {
+			if op.Err == nil || busy(op.Err) || errors.Is(op.Err, errBroken) {
+				op.Err = err
+			}
+		}
+	}
+	return nil
+}
+
+// callFn runs fn and turns a panic into an error: the other operations
+// of the group are waiting for their answers, and the leader must give them.
+func callFn(fn func(allot.Tx) error, t allot.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("sqlite: panic in Update: %v", p)
+		}
+	}()
+	return fn(t)
+}
+
+// errBroken marks a failed rollback to a savepoint: the transaction is in an
+// unknown state, and the whole group fails.
+var errBroken = errors.New("sqlite: rollback to savepoint failed")
+
+// apply runs one Update inside a savepoint of the group's transaction.
+func (s *Store) apply(tx *sql.Tx, stmts *[numTxStmts]*sql.Stmt, u update) error {
+	if err := u.ctx.Err(); err != nil {
+		return err
+	}
+	ctx := context.WithoutCancel(u.ctx)
+	// The clock is read once the write lock is held, so entries are
+	// stamped in the order they commit.
+	t := &sqliteTx{s: s, ctx: ctx, tx: tx, now: s.Now().UTC().Truncate(time.Second),
+		held: make(map[string]*holding, len(u.ids)), stmts: stmts}
+	if _, err := t.stmt(stSavepoint).ExecContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: savepoint: %w", err)
+	}
+	err := t.lock(u.ids)
+	if err == nil {
+		err = callFn(u.fn, t)
+	}
+	if err == nil {
+		err = t.finish(u.ids)
+	}
+	if err != nil {
+		if _, rerr := t.stmt(stRollbackTo).ExecContext(ctx); rerr != nil {
+			return errors.Join(err, errBroken, rerr)
+		}
+	}
+	if _, rerr := t.stmt(stRelease).ExecContext(ctx); rerr != nil {
+		return errors.Join(err, errBroken, rerr)
+	}
+	return err
 }
 
 // The statements of Update, prepared on the writer connection at Open and
@@ -69,6 +157,9 @@ const (
 	stInsertLedger
 	stIdempotency
 	stInsertIdempotency
+	stSavepoint
+	stRollbackTo
+	stRelease
 	numTxStmts
 )
 
@@ -92,6 +183,10 @@ var txQueries = [numTxStmts]string{
 	stInsertLedger:      insertLedgerSQL,
 	stIdempotency:       `SELECT fingerprint, result, created_at FROM idempotency WHERE project_id = ? AND key = ?`,
 	stInsertIdempotency: `INSERT INTO idempotency (project_id, key, fingerprint, result, created_at) VALUES (?, ?, ?, ?, ?)`,
+	// One operation of a group (see Update).
+	stSavepoint:  `SAVEPOINT op`,
+	stRollbackTo: `ROLLBACK TO op`,
+	stRelease:    `RELEASE op`,
 }
 
 // sqliteTx is an allot.Tx on one write transaction.
@@ -101,7 +196,7 @@ type sqliteTx struct {
 	tx    *sql.Tx
 	now   time.Time
 	held  map[string]*holding
-	stmts [numTxStmts]*sql.Stmt // s.txStmts bound to tx, as used
+	stmts *[numTxStmts]*sql.Stmt // s.txStmts bound to tx, as used; shared by a group
 }
 
 // holding is a project held by the transaction: the project, its new
