@@ -37,6 +37,7 @@ func (s *Server) adminRoutes() {
 	s.mux.Handle("DELETE "+res+"/asset", s.adminOnly(s.handleUnbindAsset))
 	s.mux.Handle("POST "+res+"/refund", s.adminOnly(s.handleRefund))
 	s.mux.Handle("POST /admin/v1/consume", s.adminOnly(s.handleConsume))
+	s.mux.Handle("POST /admin/v1/consume:batch", s.adminOnly(s.handleConsumeBatch))
 	s.mux.Handle("GET /admin/v1/ledger", s.adminOnly(s.handleLedger))
 	s.mux.Handle("GET /admin/v1/drift", s.adminOnly(s.handleDrift))
 	s.credentialRoutes()

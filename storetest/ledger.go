@@ -28,6 +28,7 @@ func RunLedger(t *testing.T, open func(t *testing.T) allot.Store) {
 		"Status":               testStatus,
 		"BindAsset":            testBindAsset,
 		"Consume":              testConsume,
+		"ConsumeBatch":         testConsumeBatch,
 		"ConsumeBestMatch":     testConsumeBestMatch,
 		"Refund":               testRefund,
 		"RefundSPPool":         testRefundSPPool,
