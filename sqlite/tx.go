@@ -71,15 +71,15 @@ func (s *Store) runGroup(ops []*allot.GroupOp[update]) []*allot.GroupOp[update] 
 	ctx := context.Background()
 	err := allot.DefaultRetry.Do(ctx, busy, func() error {
 		return s.writeOnce(ctx, func(tx *sql.Tx) error {
-			var stmts [numTxStmts]*sql.Stmt
+			g := &groupTx{held: make(map[string]*holding)}
 			for _, op := range ops {
-				op.Err = s.apply(tx, &stmts, op.V)
+				op.Err = s.apply(tx, g, op.V)
 				if op.Err != nil && (busy(op.Err) || errors.Is(op.Err, errBroken)) {
 					// Nothing of the group can be committed.
 					return op.Err
 				}
 			}
-			return nil
+			return g.writeBack(s, tx)
 		})
 	})
 	if err != nil {
@@ -107,8 +107,35 @@ func callFn(fn func(allot.Tx) error, t allot.Tx) (err error) {
 // unknown state, and the whole group fails.
 var errBroken = errors.New("sqlite: rollback to savepoint failed")
 
+// groupTx is what one group's transaction keeps from one operation to the
+// next: the bound statements, and the projects the operations applied so far
+// hold, with their versions and counters. A project's row is read (and its
+// version bumped) by the first operation that holds it; the later ones bump
+// the version in memory, and writeBack writes each project's row once, before
+// the commit. Nobody else writes to the file meanwhile.
+type groupTx struct {
+	stmts [numTxStmts]*sql.Stmt
+	held  map[string]*holding
+}
+
+// writeBack writes the versions and counters of the held projects.
+func (g *groupTx) writeBack(s *Store, tx *sql.Tx) error {
+	for id, h := range g.held {
+		if h.version == h.stored && !h.moved {
+			continue
+		}
+		if g.stmts[stCounters] == nil {
+			g.stmts[stCounters] = tx.Stmt(s.txStmts[stCounters])
+		}
+		if _, err := g.stmts[stCounters].Exec(h.version, h.nextSeq, h.nextLedgerSeq, id); err != nil {
+			return fmt.Errorf("sqlite: counters of project %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
 // apply runs one Update inside a savepoint of the group's transaction.
-func (s *Store) apply(tx *sql.Tx, stmts *[numTxStmts]*sql.Stmt, u update) error {
+func (s *Store) apply(tx *sql.Tx, g *groupTx, u update) error {
 	if err := u.ctx.Err(); err != nil {
 		return err
 	}
@@ -116,18 +143,25 @@ func (s *Store) apply(tx *sql.Tx, stmts *[numTxStmts]*sql.Stmt, u update) error 
 	// The clock is read once the write lock is held, so entries are
 	// stamped in the order they commit.
 	t := &sqliteTx{s: s, ctx: ctx, tx: tx, now: s.Now().UTC().Truncate(time.Second),
-		held: make(map[string]*holding, len(u.ids)), stmts: stmts}
+		held: make(map[string]*holding, len(u.ids)), stmts: &g.stmts}
 	if _, err := t.stmt(stSavepoint).ExecContext(ctx); err != nil {
 		return fmt.Errorf("sqlite: savepoint: %w", err)
 	}
-	err := t.lock(u.ids)
+	// undo restores the group's holdings if the operation fails: the
+	// savepoint undoes its rows, this its counters.
+	undo := make(map[string]*holding, len(u.ids))
+	err := t.lock(g, u.ids, undo)
 	if err == nil {
 		err = callFn(u.fn, t)
 	}
-	if err == nil {
-		err = t.finish(u.ids)
-	}
 	if err != nil {
+		for id, before := range undo {
+			if before == nil {
+				delete(g.held, id)
+			} else {
+				*g.held[id] = *before
+			}
+		}
 		if _, rerr := t.stmt(stRollbackTo).ExecContext(ctx); rerr != nil {
 			return errors.Join(err, errBroken, rerr)
 		}
@@ -166,7 +200,7 @@ const (
 var txQueries = [numTxStmts]string{
 	stLock: `UPDATE projects SET version = version + 1 WHERE id = ?
 		RETURNING ` + projectColumns + `, version, next_seq, next_ledger_seq`,
-	stCounters:        `UPDATE projects SET next_seq = ?, next_ledger_seq = ? WHERE id = ?`,
+	stCounters:        `UPDATE projects SET version = ?, next_seq = ?, next_ledger_seq = ? WHERE id = ?`,
 	stProject:         `SELECT ` + projectColumns + `, version, next_seq FROM projects WHERE id = ?`,
 	stResource:        `SELECT ` + resourceSelect + ` FROM resources WHERE project_id = ? AND resource_id = ?`,
 	stResourcesOfType: `SELECT ` + resourceSelect + ` FROM resources WHERE project_id = ? AND resource_type = ? AND removed = 0 ORDER BY seq`,
@@ -206,7 +240,8 @@ type holding struct {
 	project                allot.Project
 	version                int64
 	nextSeq, nextLedgerSeq int64
-	moved                  bool // a counter moved
+	moved                  bool  // a counter moved
+	stored                 int64 // the version in the row
 }
 
 var _ allot.Tx = (*sqliteTx)(nil)
@@ -219,9 +254,18 @@ func (t *sqliteTx) stmt(i int) *sql.Stmt {
 	return t.stmts[i]
 }
 
-// lock bumps the version of each project and reads its counters.
-func (t *sqliteTx) lock(ids []string) error {
+// lock bumps the version of each project: in memory for a project the
+// group holds already, else in its row, reading its counters. undo receives
+// each project's holding as it was (nil: not held before).
+func (t *sqliteTx) lock(g *groupTx, ids []string, undo map[string]*holding) error {
 	for _, id := range ids {
+		if h, ok := g.held[id]; ok {
+			before := *h
+			undo[id] = &before
+			h.version++
+			t.held[id] = h
+			continue
+		}
 		h := &holding{}
 		var created int64
 		err := t.stmt(stLock).QueryRowContext(t.ctx, id).Scan(&h.project.ID, &h.project.Name, &h.project.RegionID,
@@ -233,19 +277,10 @@ func (t *sqliteTx) lock(ids []string) error {
 			return fmt.Errorf("sqlite: hold project %s: %w", id, err)
 		}
 		h.project.CreatedAt = fromUnix(created)
+		h.stored = h.version
+		undo[id] = nil
+		g.held[id] = h
 		t.held[id] = h
-	}
-	return nil
-}
-
-// finish writes back the counters that moved.
-func (t *sqliteTx) finish(ids []string) error {
-	for _, id := range ids {
-		if h := t.held[id]; h.moved {
-			if _, err := t.stmt(stCounters).ExecContext(t.ctx, h.nextSeq, h.nextLedgerSeq, id); err != nil {
-				return fmt.Errorf("sqlite: counters of project %s: %w", id, err)
-			}
-		}
 	}
 	return nil
 }
