@@ -58,6 +58,7 @@ type consumeConfig struct {
 	PGBenchClients     int
 	PGBenchScale       int
 	SkipBaseline       bool
+	ServerProcs        int
 	Stdout, Stderr     io.Writer
 }
 
@@ -80,6 +81,7 @@ func runConsumeBench(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.IntVar(&cfg.PGBenchClients, "pgbench-clients", 16, "clients of the pgbench baseline")
 	fs.IntVar(&cfg.PGBenchScale, "pgbench-scale", 10, "scale of the pgbench baseline's database")
 	fs.BoolVar(&cfg.SkipBaseline, "no-baseline", false, "skip the baseline")
+	fs.IntVar(&cfg.ServerProcs, "server-procs", 0, "GOMAXPROCS of the server (default: its own choice)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -148,6 +150,9 @@ func consumeScenario(ctx context.Context, cfg consumeConfig, sc, bin, tmp string
 		return fmt.Errorf("seed: %w", err)
 	}
 	env := []string{masterKeyEnv(key)}
+	if cfg.ServerProcs > 0 {
+		env = append(env, fmt.Sprintf("GOMAXPROCS=%d", cfg.ServerProcs))
+	}
 	var srv *proc
 	if cfg.ProfileDir != "" {
 		self, err := os.Executable()
@@ -299,7 +304,10 @@ func startAdmin(ctx context.Context, name string, pin pinning, env []string, arg
 		argv = append([]string{pin.taskset, "-c", strconv.Itoa(pin.serverCPU)}, argv...)
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(cleanEnv(), append([]string{"GOMAXPROCS=1"}, env...)...)
+	// Pinned by taskset, the server sees one CPU and picks its own
+	// GOMAXPROCS (allot serve keeps two Ps even on one CPU: see
+	// cmd/allot/procs.go), unless --server-procs sets it.
+	cmd.Env = append(cleanEnv(), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -545,6 +553,9 @@ func serveAdminProfiled(args []string) error {
 	db := fs.String("db", "", "SQLite file or postgres:// DSN")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if os.Getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) < 2 {
+		runtime.GOMAXPROCS(2) // as allot serve does (cmd/allot/procs.go)
 	}
 	key, err := secret.ParseKey(os.Getenv("ALLOT_MASTER_KEY"))
 	if err != nil {
