@@ -185,6 +185,7 @@ const (
 	stResourcesOfType
 	stInsertResource
 	stUpdateResource
+	stUpdateUsage
 	stAssignment
 	stInsertAssignment
 	stUpdateAssignment
@@ -205,6 +206,7 @@ var txQueries = [numTxStmts]string{
 	stResource:        `SELECT ` + resourceSelect + ` FROM resources WHERE project_id = ? AND resource_id = ?`,
 	stResourcesOfType: `SELECT ` + resourceSelect + ` FROM resources WHERE project_id = ? AND resource_type = ? AND removed = 0 ORDER BY seq`,
 	stInsertResource:  insertResourceSQL,
+	stUpdateUsage:     `UPDATE resources SET version = ?, usage = ? WHERE project_id = ? AND resource_id = ?`,
 	stUpdateResource: `UPDATE resources SET version = ?, order_id = ?, asset_id = ?, asset_name = ?, expire_time = ?,
 			resource_type = ?, business_type = ?, sub_resource_type = ?, is_sub_resource = ?, charging_mode = ?,
 			resource_source = ?, amount = ?, usage = ?, status = ?, unit = ?, removed = ?
@@ -231,6 +233,31 @@ type sqliteTx struct {
 	now   time.Time
 	held  map[string]*holding
 	stmts *[numTxStmts]*sql.Stmt // s.txStmts bound to tx, as used; shared by a group
+	// read holds the resources as the operation read or wrote them, by
+	// project/resource id: SaveResource writes only the usage when nothing
+	// else changed. Updating every column would rewrite the entries of every
+	// index on them (SQLite maintains each index whose columns an UPDATE
+	// names, changed or not), and a consume changes only the usage.
+	read map[string]allot.Resource
+}
+
+// remember notes a resource as it is in the transaction.
+func (t *sqliteTx) remember(r allot.Resource) {
+	if t.read == nil {
+		t.read = make(map[string]allot.Resource, 2)
+	}
+	t.read[r.ProjectID+"/"+r.ResourceID] = r
+}
+
+// onlyUsage reports whether r differs from the resource as the transaction
+// has it in its usage alone.
+func (t *sqliteTx) onlyUsage(r *allot.Resource) bool {
+	before, ok := t.read[r.ProjectID+"/"+r.ResourceID]
+	if !ok {
+		return false
+	}
+	before.Usage, before.Version = r.Usage, r.Version
+	return before == *r
 }
 
 // holding is a project held by the transaction: the project, its new
@@ -314,6 +341,7 @@ func (t *sqliteTx) Resource(projectID, resourceID string) (allot.Resource, error
 	if err != nil {
 		return allot.Resource{}, fmt.Errorf("sqlite: resource %s/%s: %w", projectID, resourceID, err)
 	}
+	t.remember(r)
 	return r, nil
 }
 
@@ -322,7 +350,11 @@ func (t *sqliteTx) ResourcesOfType(projectID, resourceType string) ([]allot.Reso
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: resources of type %s of %s: %w", resourceType, projectID, err)
 	}
-	return scanResources(rows, projectID, 0)
+	rs, err := scanResources(rows, projectID, 0)
+	for _, r := range rs {
+		t.remember(r)
+	}
+	return rs, err
 }
 
 func (t *sqliteTx) SaveResource(r *allot.Resource) error {
@@ -347,13 +379,19 @@ func (t *sqliteTx) SaveResource(r *allot.Resource) error {
 		h.nextSeq++
 		h.moved = true
 		*r = saved
+		t.remember(saved)
 		return nil
 	}
-	asset, assetName, expire := resourceOptionals(r)
-	res, err := t.stmt(stUpdateResource).ExecContext(t.ctx, h.version, r.OrderID, asset, assetName, expire,
-		r.ResourceType, string(r.BusinessType), string(r.SubResourceType), r.IsSubResource, string(r.ChargingMode),
-		string(r.Source), int64(r.Amount), int64(r.Usage), int64(r.Status), string(r.Unit), r.Removed,
-		r.ProjectID, r.ResourceID)
+	var res sql.Result
+	if t.onlyUsage(r) {
+		res, err = t.stmt(stUpdateUsage).ExecContext(t.ctx, h.version, int64(r.Usage), r.ProjectID, r.ResourceID)
+	} else {
+		asset, assetName, expire := resourceOptionals(r)
+		res, err = t.stmt(stUpdateResource).ExecContext(t.ctx, h.version, r.OrderID, asset, assetName, expire,
+			r.ResourceType, string(r.BusinessType), string(r.SubResourceType), r.IsSubResource, string(r.ChargingMode),
+			string(r.Source), int64(r.Amount), int64(r.Usage), int64(r.Status), string(r.Unit), r.Removed,
+			r.ProjectID, r.ResourceID)
+	}
 	if err := affected(res, err); err != nil {
 		if errors.Is(err, errNoRow) {
 			return allot.Errorf(allot.ENOTFOUND, "resource %s of project %s does not exist", r.ResourceID, r.ProjectID)
@@ -361,6 +399,7 @@ func (t *sqliteTx) SaveResource(r *allot.Resource) error {
 		return fmt.Errorf("sqlite: update resource %s/%s: %w", r.ProjectID, r.ResourceID, err)
 	}
 	r.Version = h.version
+	t.remember(*r)
 	return nil
 }
 
