@@ -76,8 +76,13 @@ type update struct {
 	fn  func(allot.Tx) error
 }
 
-// maxGroup bounds the operations of one transaction.
-const maxGroup = 256
+// maxGroup bounds the operations of one transaction. Each operation is a
+// subtransaction (its savepoint), and a PostgreSQL transaction with more
+// than 64 subtransactions overflows its backend's subtransaction cache:
+// from then on every snapshot of every backend must look the transaction's
+// rows up in pg_subtrans, which slows the whole database down. So a group
+// stays below that.
+const maxGroup = 48
 
 // runGroup applies a group of Updates in one transaction (see Update).
 func (s *Store) runGroup(ops []*allot.GroupOp[update]) (deferred []*allot.GroupOp[update]) {
