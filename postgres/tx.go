@@ -92,6 +92,7 @@ func (s *Store) runGroup(ops []*allot.GroupOp[update]) (deferred []*allot.GroupO
 	ctx := context.Background()
 	err := s.withTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
 		deferred = deferred[:0]
+		g := &groupTx{tx: tx, held: make(map[string]*holding)}
 		held := map[string]bool{} // the projects of the operations applied so far
 		last := ""                // the greatest of them
 		blocked := map[string]bool{}
@@ -103,7 +104,7 @@ func (s *Store) runGroup(ops []*allot.GroupOp[update]) (deferred []*allot.GroupO
 				deferred = append(deferred, op)
 				continue
 			}
-			op.Err = s.apply(tx, op.V)
+			op.Err = s.apply(g, op.V)
 			switch {
 			case op.Err == nil:
 				for _, id := range op.V.ids {
@@ -115,7 +116,8 @@ func (s *Store) runGroup(ops []*allot.GroupOp[update]) (deferred []*allot.GroupO
 				return op.Err
 			}
 		}
-		return nil
+		g.writeBack()
+		return g.flush(ctx)
 	})
 	if err != nil {
 		for _, op := range ops {
@@ -144,22 +146,37 @@ func joins(ids []string, held map[string]bool, last string, blocked map[string]b
 var errBroken = errors.New("postgres: rollback to savepoint failed")
 
 // apply runs one Update inside a savepoint of the group's transaction.
-func (s *Store) apply(tx pgx.Tx, u update) error {
+func (s *Store) apply(g *groupTx, u update) error {
 	if err := u.ctx.Err(); err != nil {
 		return err
 	}
 	ctx := context.WithoutCancel(u.ctx)
-	t := &pgTx{ctx: ctx, tx: tx, now: s.Now().UTC().Truncate(time.Second), held: make(map[string]*holding, len(u.ids))}
-	err := t.lock(u.ids)
+	t := &pgTx{ctx: ctx, tx: pipeTx{Tx: g.tx, g: g}, now: s.Now().UTC().Truncate(time.Second), held: make(map[string]*holding, len(u.ids))}
+	// undo restores the group's holdings if the operation fails: the
+	// savepoint undoes its rows, this its versions and counters.
+	undo := make(map[string]*holding, len(u.ids))
+	mark := len(g.pending)
+	err := t.lock(g, u.ids, undo)
 	if err == nil {
 		err = callFn(u.fn, t)
 	}
 	if err == nil {
-		if err = t.finish(u.ids); err == nil {
-			return nil
+		g.queue(`RELEASE SAVEPOINT op`)
+		return nil
+	}
+	for id, before := range undo {
+		if before == nil {
+			delete(g.held, id)
+		} else {
+			*g.held[id] = *before
 		}
 	}
-	if _, rerr := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op`); rerr != nil {
+	if len(g.pending) > mark {
+		// The savepoint was never sent: nothing of the operation was.
+		g.pending = g.pending[:mark]
+		return err
+	}
+	if _, rerr := g.tx.Exec(ctx, `ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op`); rerr != nil {
 		return errors.Join(err, errBroken, rerr)
 	}
 	return err
@@ -185,30 +202,52 @@ type pgTx struct {
 }
 
 // holding is a project held by the transaction: its new version, and the
-// next seqs. The counters are kept here and written back once at the end:
-// the row lock guarantees that nobody else moves them meanwhile.
+// next seqs. They are kept here and written back once, before the commit
+// (groupTx.writeBack): the row lock guarantees that nobody else moves them
+// meanwhile.
 type holding struct {
 	version                   int64
 	nextSeq, nextLedgerSeq    int64
 	gainedRows, gainedEntries int64
+	stored                    int64 // the version in the row
 }
 
 var _ allot.Tx = (*pgTx)(nil)
 
 // lock opens the operation's savepoint and bumps the version of each
-// project, in id order, in one round trip.
-func (t *pgTx) lock(ids []string) error {
-	b := &pgx.Batch{}
-	b.Queue(`SAVEPOINT op`)
+// project: in memory for a project the group holds already, else in its row
+// (taking its lock), in id order. Both go in one round trip with what is
+// pending, or, when every project is held, with the operation's first
+// statement. undo receives each project's holding as it was (nil: not held
+// before).
+func (t *pgTx) lock(g *groupTx, ids []string, undo map[string]*holding) error {
+	g.queue(`SAVEPOINT op`)
+	var fresh []string
 	for _, id := range ids {
+		if h, ok := g.held[id]; ok {
+			before := *h
+			undo[id] = &before
+			h.version++
+			t.held[id] = h
+		} else {
+			fresh = append(fresh, id)
+		}
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	b, n := g.batch("", nil)
+	for _, id := range fresh {
 		b.Queue(`UPDATE projects SET version = version + 1 WHERE id = $1 RETURNING version, next_seq, next_ledger_seq`, id)
 	}
-	br := t.tx.SendBatch(t.ctx, b)
+	br := g.tx.SendBatch(t.ctx, b)
 	defer br.Close()
-	if _, err := br.Exec(); err != nil {
-		return err
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
 	}
-	for _, id := range ids {
+	for _, id := range fresh {
 		h := &holding{}
 		err := br.QueryRow().Scan(&h.version, &h.nextSeq, &h.nextLedgerSeq)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -217,23 +256,12 @@ func (t *pgTx) lock(ids []string) error {
 		if err != nil {
 			return err
 		}
+		h.stored = h.version
+		undo[id] = nil
+		g.held[id] = h
 		t.held[id] = h
 	}
 	return br.Close()
-}
-
-// finish writes back the seq counters that moved and releases the
-// operation's savepoint, in one round trip.
-func (t *pgTx) finish(ids []string) error {
-	b := &pgx.Batch{}
-	for _, id := range ids {
-		if h := t.held[id]; h.gainedRows > 0 || h.gainedEntries > 0 {
-			b.Queue(`UPDATE projects SET next_seq = next_seq + $2, next_ledger_seq = next_ledger_seq + $3 WHERE id = $1`,
-				id, h.gainedRows, h.gainedEntries)
-		}
-	}
-	b.Queue(`RELEASE SAVEPOINT op`)
-	return t.tx.SendBatch(t.ctx, b).Close()
 }
 
 // holding returns the project if the transaction holds it. Writing to a
