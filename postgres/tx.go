@@ -43,8 +43,11 @@ import (
 // inside it. An operation that fails is rolled back to its savepoint alone:
 // that releases the row locks it took (PostgreSQL releases a subtransaction's
 // locks when it is rolled back), so a refused operation holds its projects no
-// longer than it runs. The transaction commits once, and only then does any
-// Update of the group return.
+// longer than it runs. A project the group holds already is bumped in
+// memory, its row written once before the commit, and the statements nothing
+// waits for (SAVEPOINT, RELEASE) go with the next round trip (groupTx). The
+// transaction commits once, and only then does any Update of the group
+// return.
 //
 // No deadlock: every transaction still takes its row locks in increasing id
 // order. An operation joins the group's transaction only if each project it
