@@ -64,6 +64,7 @@ management (JSON in, JSON out; the same operations as the admin API):
   package add JSON      record a purchase (PURCHASED, order_id) or admin allocation (ADMIN_ALLOCATED)
   allocate JSON         a service provider allocates units of its package to a customer
   consume JSON          meter usage of a package (idempotency_key required)
+  consume --batch FILE  meter up to 1,000 usages, one consume per line (JSON Lines; '-': stdin)
   reclaim|cancel|refund --project P --resource R JSON
   freeze|unfreeze       --project P --resource R ['{"reason":"..."}']
   asset bind|unbind     --project P --resource R ['{"asset_id":"...","asset_name":"..."}']
