@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -54,11 +55,17 @@ func (g *groupTx) send(ctx context.Context, sql string, args []any) (pgx.BatchRe
 	for range n {
 		if _, err := br.Exec(); err != nil {
 			br.Close()
-			return nil, err
+			return nil, pendingFailed(err)
 		}
 	}
 	return br, nil
 }
+
+// pendingFailed marks the failure of a queued statement. It may belong to
+// an operation before the one that sent it (its RELEASE) or leave this one's
+// savepoint unset, so no rollback to a savepoint can be trusted: the whole
+// group fails (errBroken).
+func pendingFailed(err error) error { return errors.Join(err, errBroken) }
 
 // flush sends the pending statements, if any.
 func (g *groupTx) flush(ctx context.Context) error {
@@ -66,7 +73,10 @@ func (g *groupTx) flush(ctx context.Context) error {
 		return nil
 	}
 	b, _ := g.batch("", nil)
-	return g.tx.SendBatch(ctx, b).Close()
+	if err := g.tx.SendBatch(ctx, b).Close(); err != nil {
+		return pendingFailed(err)
+	}
+	return nil
 }
 
 // writeBack queues the versions and counters of the held projects that
@@ -139,7 +149,7 @@ func (p pipeTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	for range n {
 		if _, err := br.Exec(); err != nil {
 			br.Close()
-			return failedBatch{err}
+			return failedBatch{pendingFailed(err)}
 		}
 	}
 	return br

@@ -144,9 +144,10 @@ func joins(ids []string, held map[string]bool, last string, blocked map[string]b
 	return true
 }
 
-// errBroken marks a failed rollback to a savepoint: the transaction is in an
-// unknown state, and the whole group fails.
-var errBroken = errors.New("postgres: rollback to savepoint failed")
+// errBroken marks a failed rollback to a savepoint, or a failed queued
+// statement (see pendingFailed): the transaction is in an unknown state, and
+// the whole group fails.
+var errBroken = errors.New("postgres: the group's transaction is broken")
 
 // apply runs one Update inside a savepoint of the group's transaction.
 func (s *Store) apply(g *groupTx, u update) error {
@@ -247,7 +248,7 @@ func (t *pgTx) lock(g *groupTx, ids []string, undo map[string]*holding) error {
 	defer br.Close()
 	for range n {
 		if _, err := br.Exec(); err != nil {
-			return err
+			return pendingFailed(err)
 		}
 	}
 	for _, id := range fresh {
