@@ -41,6 +41,7 @@ func (s *Server) adminRoutes() {
 	s.mux.Handle("GET /admin/v1/reservations", s.adminOnly(s.handleListReservations))
 	s.mux.Handle("POST /admin/v1/reservations/{reservation_id}/commit", s.adminOnly(s.handleCommit))
 	s.mux.Handle("POST /admin/v1/reservations/{reservation_id}/release", s.adminOnly(s.handleRelease))
+	s.mux.Handle("POST /admin/v1/consume:batch", s.adminOnly(s.handleConsumeBatch))
 	s.mux.Handle("GET /admin/v1/ledger", s.adminOnly(s.handleLedger))
 	s.mux.Handle("GET /admin/v1/drift", s.adminOnly(s.handleDrift))
 	s.credentialRoutes()

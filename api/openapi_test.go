@@ -1022,6 +1022,17 @@ func contractCalls(c *contract) []call {
 		admin("consume amount as a string, not a number", "POST", "/admin/v1/consume", adminKey, `{"project_id":"`+projA+`","resource_id":"pkg-1","amount":"lots","idempotency_key":"c-s3"}`, 400, docRefuses),
 		admin("consume amount as a negative string", "POST", "/admin/v1/consume", adminKey, `{"project_id":"`+projA+`","resource_id":"pkg-1","amount":"-1","idempotency_key":"c-s4"}`, 400, docRefuses),
 		admin("consume amount as a string with seven decimals", "POST", "/admin/v1/consume", adminKey, `{"project_id":"`+projA+`","resource_id":"pkg-1","amount":"0.0000001","idempotency_key":"c-s5"}`, 400, docAccepts),
+		// A batch: each event has its own outcome, and a refused one refuses nothing else.
+		admin("consume batch", "POST", "/admin/v1/consume:batch", adminKey, `{"events":[`+
+			`{"project_id":"`+projA+`","resource_id":"pkg-1","amount":0.5,"idempotency_key":"cb-1"},`+
+			`{"project_id":"`+projA+`","resource_id":"pkg-1","amount":20.25,"idempotency_key":"c-1"},`+
+			`{"project_id":"`+projA+`","resource_id":"pkg-1","amount":0.5,"idempotency_key":"cb-1"},`+
+			`{"project_id":"`+projA+`","resource_id":"pkg-1","amount":1000,"idempotency_key":"cb-2"},`+
+			`{"project_id":"`+projA+`","resource_id":"pkg-1","amount":-1,"idempotency_key":"cb-3"}]}`, 200, docAccepts),
+		admin("consume batch empty", "POST", "/admin/v1/consume:batch", adminKey, `{"events":[]}`, 400, docRefuses),
+		admin("consume batch without events", "POST", "/admin/v1/consume:batch", adminKey, `{}`, 400, docRefuses),
+		admin("consume batch too long", "POST", "/admin/v1/consume:batch", adminKey, `{"events":[`+strings.Repeat(`{},`, 1000)+`{}]}`, 400, docRefuses),
+		admin("consume batch by an sp key", "POST", "/admin/v1/consume:batch", spKey, `{"events":[{"project_id":"`+projA+`","resource_id":"pkg-1","amount":1,"idempotency_key":"cb-4"}]}`, 403, docAccepts),
 		admin("package amount as a string", "POST", "/admin/v1/packages", adminKey, strings.Replace(strings.Replace(grant, `"amount":5`, `"amount":"5.5"`, 1), "g-1", "g-s", 1), 201, docAccepts),
 		admin("allocation amount as a string", "POST", "/admin/v1/allocations", spKey, strings.Replace(strings.Replace(allocation, `"amount":4`, `"amount":"1"`, 1), "al-1", "al-s", 1), 201, docAccepts),
 		admin("refund amount as a string", "POST", res+"pkg-1/refund", adminKey, `{"amount":"0.5","reason":"render failed","idempotency_key":"rf-s"}`, 200, docAccepts),
@@ -1120,6 +1131,7 @@ func contractCalls(c *contract) []call {
 		{"DELETE", res + "pkg-1/asset", ""},
 		{"POST", res + "pkg-1/refund", `{"amount":1,"reason":"x","idempotency_key":"rf-9"}`},
 		{"POST", "/admin/v1/consume", `{"project_id":"` + projA + `","resource_id":"pkg-1","amount":1,"idempotency_key":"c-9"}`},
+		{"POST", "/admin/v1/consume:batch", `{"events":[{"project_id":"` + projA + `","resource_id":"pkg-1","amount":1,"idempotency_key":"cb-9"}]}`},
 		{"GET", "/admin/v1/ledger?project_id=" + projA, ""},
 		{"GET", "/admin/v1/drift", ""},
 		{"POST", rsv, reserve},

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,6 +28,7 @@ func BenchmarkTenantVersion(b *testing.B) {
 			}
 		}
 	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "consumes/s")
 }
 
 // bigProject is the size of the project the TenantChanges benchmarks read.
@@ -94,7 +96,7 @@ func BenchmarkTenantChangesDelta(b *testing.B) {
 
 // benchConsume consumes one millionth per operation through allot.Service
 // from RunParallel goroutines; project picks the project of a goroutine.
-func benchConsume(b *testing.B, project func(worker int64) string, projects int) {
+func benchConsume(b *testing.B, project func(worker int64) string, projects, parallelism int) {
 	s := pgtest.MustOpen(b)
 	ctx := b.Context()
 	svc := &allot.Service{Store: s}
@@ -111,6 +113,7 @@ func benchConsume(b *testing.B, project func(worker int64) string, projects int)
 	}
 	var workers, ops atomic.Int64
 	b.ReportAllocs()
+	b.SetParallelism(max(1, parallelism/runtime.GOMAXPROCS(0)))
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		p := project(workers.Add(1))
@@ -122,17 +125,30 @@ func benchConsume(b *testing.B, project func(worker int64) string, projects int)
 			}
 		}
 	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "consumes/s")
 }
 
 // BenchmarkConsumeHot has every goroutine consume from the same package:
 // the project's row lock makes them take turns.
 func BenchmarkConsumeHot(b *testing.B) {
-	benchConsume(b, func(int64) string { return "p-0" }, 1)
+	benchConsume(b, func(int64) string { return "p-0" }, 1, 1)
+}
+
+// BenchmarkConsumeHot64 is BenchmarkConsumeHot from 64 goroutines, as 64
+// HTTP connections would send: what group commit is for.
+func BenchmarkConsumeHot64(b *testing.B) {
+	benchConsume(b, func(int64) string { return "p-0" }, 1, 64)
 }
 
 // BenchmarkConsumeSpread gives each goroutine a project of its own: nothing
 // is shared but the database.
 func BenchmarkConsumeSpread(b *testing.B) {
 	const projects = 64
-	benchConsume(b, func(w int64) string { return fmt.Sprintf("p-%d", w%projects) }, projects)
+	benchConsume(b, func(w int64) string { return fmt.Sprintf("p-%d", w%projects) }, projects, 1)
+}
+
+// BenchmarkConsumeSpread64 is BenchmarkConsumeSpread from 64 goroutines.
+func BenchmarkConsumeSpread64(b *testing.B) {
+	const projects = 64
+	benchConsume(b, func(w int64) string { return fmt.Sprintf("p-%d", w%projects) }, projects, 64)
 }

@@ -44,6 +44,9 @@ type Store struct {
 
 	// revocations counts the revocations committed through this value.
 	revocations atomic.Uint64
+
+	// group queues concurrent Updates so that they share transactions.
+	group allot.Group[update]
 }
 
 var _ allot.Store = (*Store)(nil)
@@ -62,6 +65,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
 	s := &Store{pool: pool, Now: time.Now}
+	// Groups of different projects commit in parallel; half the pool's
+	// connections is left for reads and authentication.
+	s.group.Max, s.group.Leaders, s.group.Run = maxGroup, max(1, int(cfg.MaxConns)/2), s.runGroup
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: ping: %w", err)

@@ -36,23 +36,165 @@ import (
 // by UPDATE saves a statement: an UPDATE locks its row as surely, and the
 // statements of one batch run in order, one round trip for all projects.
 //
+// Group commit: concurrent Updates of this Store share transactions. Each
+// waits in the store's queue (allot.Group); the writer that leads takes what
+// is waiting and applies it in order in one transaction, each operation
+// inside its own SAVEPOINT, taking its projects' locks (the version bump)
+// inside it. An operation that fails is rolled back to its savepoint alone:
+// that releases the row locks it took (PostgreSQL releases a subtransaction's
+// locks when it is rolled back), so a refused operation holds its projects no
+// longer than it runs. A project the group holds already is bumped in
+// memory, its row written once before the commit, and the statements nothing
+// waits for (SAVEPOINT, RELEASE) go with the next round trip (groupTx). The
+// transaction commits once, and only then does any Update of the group
+// return.
+//
+// No deadlock: every transaction still takes its row locks in increasing id
+// order. An operation joins the group's transaction only if each project it
+// names and the transaction does not hold yet sorts after every project the
+// transaction holds; one that would take a lock out of order is put off to
+// the next group (with every later operation that names one of its
+// projects, so a project's operations keep their order), and the next
+// group starts with it. So a transaction never waits for a lock while it
+// holds a greater one, on this node or any other.
+//
 // fn runs again, from the start, when the database aborts the transaction
-// for a conflict (40001, 40P01).
+// for a conflict (40001, 40P01): the whole group runs again, since nothing
+// of it was committed.
 func (s *Store) Update(ctx context.Context, projectIDs []string, fn func(allot.Tx) error) error {
 	ids := slices.Compact(slices.Sorted(slices.Values(projectIDs)))
 	if len(ids) == 0 {
 		return errors.New("postgres: Update holds no project")
 	}
-	return s.withTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
-		t := &pgTx{ctx: ctx, tx: tx, now: s.Now().UTC().Truncate(time.Second), held: make(map[string]*holding, len(ids))}
-		if err := t.lock(ids); err != nil {
-			return err
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.group.Do(update{ctx: ctx, ids: ids, fn: fn})
+}
+
+// update is one Update waiting for its group.
+type update struct {
+	ctx context.Context
+	ids []string // sorted
+	fn  func(allot.Tx) error
+}
+
+// maxGroup bounds the operations of one transaction. Each operation is a
+// subtransaction (its savepoint), and a PostgreSQL transaction with more
+// than 64 subtransactions overflows its backend's subtransaction cache:
+// from then on every snapshot of every backend must look the transaction's
+// rows up in pg_subtrans, which slows the whole database down. So a group
+// stays below that.
+const maxGroup = 48
+
+// runGroup applies a group of Updates in one transaction (see Update).
+func (s *Store) runGroup(ops []*allot.GroupOp[update]) (deferred []*allot.GroupOp[update]) {
+	// The transaction serves many callers: no single caller's context may
+	// cancel it. A caller whose context is done before its turn is refused
+	// before anything of it runs.
+	ctx := context.Background()
+	err := s.withTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
+		deferred = deferred[:0]
+		g := &groupTx{tx: tx, held: make(map[string]*holding)}
+		held := map[string]bool{} // the projects of the operations applied so far
+		last := ""                // the greatest of them
+		blocked := map[string]bool{}
+		for i, op := range ops {
+			if i > 0 && !joins(op.V.ids, held, last, blocked) {
+				for _, id := range op.V.ids {
+					blocked[id] = true
+				}
+				deferred = append(deferred, op)
+				continue
+			}
+			op.Err = s.apply(g, op.V)
+			switch {
+			case op.Err == nil:
+				for _, id := range op.V.ids {
+					held[id] = true
+				}
+				last = max(last, op.V.ids[len(op.V.ids)-1])
+			case conflict(op.Err) || errors.Is(op.Err, errBroken):
+				// The transaction is lost: all of it runs again.
+				return op.Err
+			}
 		}
-		if err := fn(t); err != nil {
-			return err
-		}
-		return t.finish(ids)
+		g.writeBack()
+		return g.flush(ctx)
 	})
+	if err != nil {
+		for _, op := range ops {
+			if !slices.Contains(deferred, op) && (op.Err == nil || conflict(op.Err) || errors.Is(op.Err, errBroken)) {
+				op.Err = err
+			}
+		}
+	}
+	return deferred
+}
+
+// joins reports whether an operation on ids may run in a transaction that
+// holds held (whose greatest id is last) without taking a lock out of order,
+// and names no project of an operation put off before it.
+func joins(ids []string, held map[string]bool, last string, blocked map[string]bool) bool {
+	for _, id := range ids {
+		if blocked[id] || !held[id] && id <= last {
+			return false
+		}
+	}
+	return true
+}
+
+// errBroken marks a failed rollback to a savepoint, or a failed queued
+// statement (see pendingFailed): the transaction is in an unknown state, and
+// the whole group fails.
+var errBroken = errors.New("postgres: the group's transaction is broken")
+
+// apply runs one Update inside a savepoint of the group's transaction.
+func (s *Store) apply(g *groupTx, u update) error {
+	if err := u.ctx.Err(); err != nil {
+		return err
+	}
+	ctx := context.WithoutCancel(u.ctx)
+	t := &pgTx{ctx: ctx, tx: pipeTx{Tx: g.tx, g: g}, now: s.Now().UTC().Truncate(time.Second), held: make(map[string]*holding, len(u.ids))}
+	// undo restores the group's holdings if the operation fails: the
+	// savepoint undoes its rows, this its versions and counters.
+	undo := make(map[string]*holding, len(u.ids))
+	mark := len(g.pending)
+	err := t.lock(g, u.ids, undo)
+	if err == nil {
+		err = callFn(u.fn, t)
+	}
+	if err == nil {
+		g.queue(`RELEASE SAVEPOINT op`)
+		return nil
+	}
+	for id, before := range undo {
+		if before == nil {
+			delete(g.held, id)
+		} else {
+			*g.held[id] = *before
+		}
+	}
+	if len(g.pending) > mark {
+		// The savepoint was never sent: nothing of the operation was.
+		g.pending = g.pending[:mark]
+		return err
+	}
+	if _, rerr := g.tx.Exec(ctx, `ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op`); rerr != nil {
+		return errors.Join(err, errBroken, rerr)
+	}
+	return err
+}
+
+// callFn runs fn and turns a panic into an error: the other operations of
+// the group are waiting for their answers, and the leader must give them.
+func callFn(fn func(allot.Tx) error, t allot.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("postgres: panic in Update: %v", p)
+		}
+	}()
+	return fn(t)
 }
 
 // pgTx is an allot.Tx on one PostgreSQL transaction.
@@ -64,25 +206,52 @@ type pgTx struct {
 }
 
 // holding is a project held by the transaction: its new version, and the
-// next seqs. The counters are kept here and written back once at the end:
-// the row lock guarantees that nobody else moves them meanwhile.
+// next seqs. They are kept here and written back once, before the commit
+// (groupTx.writeBack): the row lock guarantees that nobody else moves them
+// meanwhile.
 type holding struct {
 	version                   int64
 	nextSeq, nextLedgerSeq    int64
 	gainedRows, gainedEntries int64
+	stored                    int64 // the version in the row
 }
 
 var _ allot.Tx = (*pgTx)(nil)
 
-// lock bumps the version of each project, in id order, in one round trip.
-func (t *pgTx) lock(ids []string) error {
-	b := &pgx.Batch{}
+// lock opens the operation's savepoint and bumps the version of each
+// project: in memory for a project the group holds already, else in its row
+// (taking its lock), in id order. Both go in one round trip with what is
+// pending, or, when every project is held, with the operation's first
+// statement. undo receives each project's holding as it was (nil: not held
+// before).
+func (t *pgTx) lock(g *groupTx, ids []string, undo map[string]*holding) error {
+	g.queue(`SAVEPOINT op`)
+	var fresh []string
 	for _, id := range ids {
+		if h, ok := g.held[id]; ok {
+			before := *h
+			undo[id] = &before
+			h.version++
+			t.held[id] = h
+		} else {
+			fresh = append(fresh, id)
+		}
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	b, n := g.batch("", nil)
+	for _, id := range fresh {
 		b.Queue(`UPDATE projects SET version = version + 1 WHERE id = $1 RETURNING version, next_seq, next_ledger_seq`, id)
 	}
-	br := t.tx.SendBatch(t.ctx, b)
+	br := g.tx.SendBatch(t.ctx, b)
 	defer br.Close()
-	for _, id := range ids {
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			return pendingFailed(err)
+		}
+	}
+	for _, id := range fresh {
 		h := &holding{}
 		err := br.QueryRow().Scan(&h.version, &h.nextSeq, &h.nextLedgerSeq)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -91,24 +260,12 @@ func (t *pgTx) lock(ids []string) error {
 		if err != nil {
 			return err
 		}
+		h.stored = h.version
+		undo[id] = nil
+		g.held[id] = h
 		t.held[id] = h
 	}
 	return br.Close()
-}
-
-// finish writes back the seq counters that moved.
-func (t *pgTx) finish(ids []string) error {
-	b := &pgx.Batch{}
-	for _, id := range ids {
-		if h := t.held[id]; h.gainedRows > 0 || h.gainedEntries > 0 {
-			b.Queue(`UPDATE projects SET next_seq = next_seq + $2, next_ledger_seq = next_ledger_seq + $3 WHERE id = $1`,
-				id, h.gainedRows, h.gainedEntries)
-		}
-	}
-	if b.Len() == 0 {
-		return nil
-	}
-	return t.tx.SendBatch(t.ctx, b).Close()
 }
 
 // holding returns the project if the transaction holds it. Writing to a

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -77,12 +78,15 @@ func resources(projectID string, from, n int) []allot.Resource {
 
 // BenchmarkConsume measures consumes through allot.Service, each with its
 // own idempotency key, from goroutines running in parallel: Hot on one
-// package, Spread over 1,000 packages in 100 projects.
+// package, Spread over 1,000 packages in 100 projects. Hot64 and Spread64
+// run 64 goroutines at once (32 per GOMAXPROCS on two CPUs), as 64 HTTP
+// connections would: what group commit is for.
 func BenchmarkConsume(b *testing.B) {
 	for _, c := range []struct {
 		name               string
 		projects, packages int
-	}{{"Hot", 1, 1}, {"Spread", 100, 10}} {
+		parallelism        int // goroutines per GOMAXPROCS
+	}{{"Hot", 1, 1, 1}, {"Spread", 100, 10, 1}, {"Hot64", 1, 1, 64}, {"Spread64", 100, 10, 64}} {
 		b.Run(c.name, func(b *testing.B) {
 			s := MustOpen(b, filepath.Join(benchDir(b), "allot.db"))
 			var refs []allot.ResourceRef
@@ -101,6 +105,7 @@ func BenchmarkConsume(b *testing.B) {
 			svc := &allot.Service{Store: s}
 			var n atomic.Int64
 			b.ReportAllocs()
+			b.SetParallelism(max(1, c.parallelism/runtime.GOMAXPROCS(0)))
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {

@@ -63,6 +63,9 @@ type Store struct {
 	// The statements of the lifecycle operations, prepared once on the
 	// writer connection and bound to each transaction (see Update).
 	txStmts [numTxStmts]*sql.Stmt
+
+	// group queues concurrent Updates so that they share transactions.
+	group allot.Group[update]
 }
 
 var (
@@ -81,6 +84,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: %q is not a plain database file name", path)
 	}
 	s := &Store{Now: time.Now}
+	s.group.Max, s.group.Run = maxGroup, s.runGroup
 	if err := s.open(ctx, path); err != nil {
 		s.Close()
 		return nil, err
@@ -99,7 +103,10 @@ func (s *Store) open(ctx context.Context, path string) error {
 	f.Close()
 	busy := fmt.Sprintf("_busy_timeout=%d", busyTimeout.Milliseconds())
 	if s.w, err = sql.Open("sqlite", path+"?"+busy+
-		"&_journal_mode=WAL&_synchronous=FULL&_foreign_keys=1&_txlock=immediate"); err != nil {
+		// temp_store=memory: the savepoint of each operation of a group
+		// (see Update) keeps its rollback pages in a sub-journal, which
+		// would otherwise be a temporary file written on every change.
+		"&_journal_mode=WAL&_synchronous=FULL&_foreign_keys=1&_txlock=immediate&_pragma=temp_store(memory)"); err != nil {
 		return fmt.Errorf("sqlite: open writer: %w", err)
 	}
 	s.w.SetMaxOpenConns(1)
@@ -107,6 +114,10 @@ func (s *Store) open(ctx context.Context, path string) error {
 	var mode string
 	if err := s.w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
 		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	var temp int
+	if err := s.w.QueryRowContext(ctx, "PRAGMA temp_store").Scan(&temp); err != nil || temp != 2 {
+		return fmt.Errorf("sqlite: open %s: temp_store is %d (%v), not memory", path, temp, err)
 	}
 	if mode != "wal" {
 		// Without WAL, readers would block the writer and the other way round.

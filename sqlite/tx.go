@@ -29,25 +29,147 @@ import (
 // seq counters, and the check that fn writes only to the projects it named,
 // as on stores where holding a project is a row lock.
 //
+// Group commit: concurrent Updates share transactions. Each waits in the
+// store's queue (allot.Group); the writer that leads takes what is waiting
+// and applies it in order in one transaction, each operation inside its own
+// SAVEPOINT: an operation that fails is rolled back to its savepoint, alone,
+// and the others stay. The transaction is committed once, so one fsync
+// (synchronous=FULL) makes the whole group durable, and only then does any
+// Update of the group return. Each operation still takes its projects in
+// turn, bumps their versions once and reads what the operations before it,
+// in the same transaction or committed earlier, wrote.
+//
 // fn runs again, from the start, when another process keeps the file locked
-// for longer than the busy timeout (SQLITE_BUSY; see write).
+// for longer than the busy timeout (SQLITE_BUSY; see write): the whole group
+// runs again, since nothing of it was committed.
 func (s *Store) Update(ctx context.Context, projectIDs []string, fn func(allot.Tx) error) error {
 	ids := slices.Compact(slices.Sorted(slices.Values(projectIDs)))
 	if len(ids) == 0 {
 		return errors.New("sqlite: Update holds no project")
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
-		// The clock is read once the write lock is held, so entries are
-		// stamped in the order they commit.
-		t := &sqliteTx{s: s, ctx: ctx, tx: tx, now: s.Now().UTC().Truncate(time.Second), held: make(map[string]*holding, len(ids))}
-		if err := t.lock(ids); err != nil {
-			return err
-		}
-		if err := fn(t); err != nil {
-			return err
-		}
-		return t.finish(ids)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.group.Do(update{ctx: ctx, ids: ids, fn: fn})
+}
+
+// update is one Update waiting for its group.
+type update struct {
+	ctx context.Context
+	ids []string
+	fn  func(allot.Tx) error
+}
+
+// maxGroup bounds the operations of one transaction.
+const maxGroup = 256
+
+// runGroup applies a group of Updates in one transaction (see Update).
+func (s *Store) runGroup(ops []*allot.GroupOp[update]) []*allot.GroupOp[update] {
+	// The transaction serves many callers: no single caller's context may
+	// cancel it. A caller whose context is done before its turn is refused
+	// before anything of it runs.
+	ctx := context.Background()
+	err := allot.DefaultRetry.Do(ctx, busy, func() error {
+		return s.writeOnce(ctx, func(tx *sql.Tx) error {
+			g := &groupTx{held: make(map[string]*holding)}
+			for _, op := range ops {
+				op.Err = s.apply(tx, g, op.V)
+				if op.Err != nil && (busy(op.Err) || errors.Is(op.Err, errBroken)) {
+					// Nothing of the group can be committed.
+					return op.Err
+				}
+			}
+			return g.writeBack(s, tx)
+		})
 	})
+	if err != nil {
+		for _, op := range ops {
+			if op.Err == nil || busy(op.Err) || errors.Is(op.Err, errBroken) {
+				op.Err = err
+			}
+		}
+	}
+	return nil
+}
+
+// callFn runs fn and turns a panic into an error: the other operations
+// of the group are waiting for their answers, and the leader must give them.
+func callFn(fn func(allot.Tx) error, t allot.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("sqlite: panic in Update: %v", p)
+		}
+	}()
+	return fn(t)
+}
+
+// errBroken marks a failed rollback to a savepoint: the transaction is in an
+// unknown state, and the whole group fails.
+var errBroken = errors.New("sqlite: rollback to savepoint failed")
+
+// groupTx is what one group's transaction keeps from one operation to the
+// next: the bound statements, and the projects the operations applied so far
+// hold, with their versions and counters. A project's row is read (and its
+// version bumped) by the first operation that holds it; the later ones bump
+// the version in memory, and writeBack writes each project's row once, before
+// the commit. Nobody else writes to the file meanwhile.
+type groupTx struct {
+	stmts [numTxStmts]*sql.Stmt
+	held  map[string]*holding
+}
+
+// writeBack writes the versions and counters of the held projects.
+func (g *groupTx) writeBack(s *Store, tx *sql.Tx) error {
+	for id, h := range g.held {
+		if h.version == h.stored && !h.moved {
+			continue
+		}
+		if g.stmts[stCounters] == nil {
+			g.stmts[stCounters] = tx.Stmt(s.txStmts[stCounters])
+		}
+		if _, err := g.stmts[stCounters].Exec(h.version, h.nextSeq, h.nextLedgerSeq, id); err != nil {
+			return fmt.Errorf("sqlite: counters of project %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// apply runs one Update inside a savepoint of the group's transaction.
+func (s *Store) apply(tx *sql.Tx, g *groupTx, u update) error {
+	if err := u.ctx.Err(); err != nil {
+		return err
+	}
+	ctx := context.WithoutCancel(u.ctx)
+	// The clock is read once the write lock is held, so entries are
+	// stamped in the order they commit.
+	t := &sqliteTx{s: s, ctx: ctx, tx: tx, now: s.Now().UTC().Truncate(time.Second),
+		held: make(map[string]*holding, len(u.ids)), stmts: &g.stmts}
+	if _, err := t.stmt(stSavepoint).ExecContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: savepoint: %w", err)
+	}
+	// undo restores the group's holdings if the operation fails: the
+	// savepoint undoes its rows, this its counters.
+	undo := make(map[string]*holding, len(u.ids))
+	err := t.lock(g, u.ids, undo)
+	if err == nil {
+		err = callFn(u.fn, t)
+	}
+	if err != nil {
+		for id, before := range undo {
+			if before == nil {
+				delete(g.held, id)
+			} else {
+				*g.held[id] = *before
+			}
+		}
+		if _, rerr := t.stmt(stRollbackTo).ExecContext(ctx); rerr != nil {
+			return errors.Join(err, errBroken, rerr)
+		}
+	}
+	if _, rerr := t.stmt(stRelease).ExecContext(ctx); rerr != nil {
+		return errors.Join(err, errBroken, rerr)
+	}
+	return err
 }
 
 // The statements of Update, prepared on the writer connection at Open and
@@ -63,23 +185,28 @@ const (
 	stResourcesOfType
 	stInsertResource
 	stUpdateResource
+	stUpdateUsage
 	stAssignment
 	stInsertAssignment
 	stUpdateAssignment
 	stInsertLedger
 	stIdempotency
 	stInsertIdempotency
+	stSavepoint
+	stRollbackTo
+	stRelease
 	numTxStmts
 )
 
 var txQueries = [numTxStmts]string{
 	stLock: `UPDATE projects SET version = version + 1 WHERE id = ?
 		RETURNING ` + projectColumns + `, version, next_seq, next_ledger_seq`,
-	stCounters:        `UPDATE projects SET next_seq = ?, next_ledger_seq = ? WHERE id = ?`,
+	stCounters:        `UPDATE projects SET version = ?, next_seq = ?, next_ledger_seq = ? WHERE id = ?`,
 	stProject:         `SELECT ` + projectColumns + `, version, next_seq FROM projects WHERE id = ?`,
 	stResource:        `SELECT ` + resourceSelect + ` FROM resources WHERE project_id = ? AND resource_id = ?`,
 	stResourcesOfType: `SELECT ` + resourceSelect + ` FROM resources WHERE project_id = ? AND resource_type = ? AND removed = 0 ORDER BY seq`,
 	stInsertResource:  insertResourceSQL,
+	stUpdateUsage:     `UPDATE resources SET version = ?, usage = ? WHERE project_id = ? AND resource_id = ?`,
 	stUpdateResource: `UPDATE resources SET version = ?, order_id = ?, asset_id = ?, asset_name = ?, expire_time = ?,
 			resource_type = ?, business_type = ?, sub_resource_type = ?, is_sub_resource = ?, charging_mode = ?,
 			resource_source = ?, amount = ?, usage = ?, status = ?, unit = ?, removed = ?, held = ?, priority = ?
@@ -92,6 +219,10 @@ var txQueries = [numTxStmts]string{
 	stInsertLedger:      insertLedgerSQL,
 	stIdempotency:       `SELECT fingerprint, result, created_at FROM idempotency WHERE project_id = ? AND key = ?`,
 	stInsertIdempotency: `INSERT INTO idempotency (project_id, key, fingerprint, result, created_at) VALUES (?, ?, ?, ?, ?)`,
+	// One operation of a group (see Update).
+	stSavepoint:  `SAVEPOINT op`,
+	stRollbackTo: `ROLLBACK TO op`,
+	stRelease:    `RELEASE op`,
 }
 
 // sqliteTx is an allot.Tx on one write transaction.
@@ -101,7 +232,32 @@ type sqliteTx struct {
 	tx    *sql.Tx
 	now   time.Time
 	held  map[string]*holding
-	stmts [numTxStmts]*sql.Stmt // s.txStmts bound to tx, as used
+	stmts *[numTxStmts]*sql.Stmt // s.txStmts bound to tx, as used; shared by a group
+	// read holds the resources as the operation read or wrote them, by
+	// project/resource id: SaveResource writes only the usage when nothing
+	// else changed. Updating every column would rewrite the entries of every
+	// index on them (SQLite maintains each index whose columns an UPDATE
+	// names, changed or not), and a consume changes only the usage.
+	read map[string]allot.Resource
+}
+
+// remember notes a resource as it is in the transaction.
+func (t *sqliteTx) remember(r allot.Resource) {
+	if t.read == nil {
+		t.read = make(map[string]allot.Resource, 2)
+	}
+	t.read[r.ProjectID+"/"+r.ResourceID] = r
+}
+
+// onlyUsage reports whether r differs from the resource as the transaction
+// has it in its usage alone.
+func (t *sqliteTx) onlyUsage(r *allot.Resource) bool {
+	before, ok := t.read[r.ProjectID+"/"+r.ResourceID]
+	if !ok {
+		return false
+	}
+	before.Usage, before.Version = r.Usage, r.Version
+	return before == *r
 }
 
 // holding is a project held by the transaction: the project, its new
@@ -111,7 +267,8 @@ type holding struct {
 	project                allot.Project
 	version                int64
 	nextSeq, nextLedgerSeq int64
-	moved                  bool // a counter moved
+	moved                  bool  // a counter moved
+	stored                 int64 // the version in the row
 }
 
 var _ allot.Tx = (*sqliteTx)(nil)
@@ -124,9 +281,18 @@ func (t *sqliteTx) stmt(i int) *sql.Stmt {
 	return t.stmts[i]
 }
 
-// lock bumps the version of each project and reads its counters.
-func (t *sqliteTx) lock(ids []string) error {
+// lock bumps the version of each project: in memory for a project the
+// group holds already, else in its row, reading its counters. undo receives
+// each project's holding as it was (nil: not held before).
+func (t *sqliteTx) lock(g *groupTx, ids []string, undo map[string]*holding) error {
 	for _, id := range ids {
+		if h, ok := g.held[id]; ok {
+			before := *h
+			undo[id] = &before
+			h.version++
+			t.held[id] = h
+			continue
+		}
 		h := &holding{}
 		var created int64
 		err := t.stmt(stLock).QueryRowContext(t.ctx, id).Scan(&h.project.ID, &h.project.Name, &h.project.RegionID,
@@ -138,19 +304,10 @@ func (t *sqliteTx) lock(ids []string) error {
 			return fmt.Errorf("sqlite: hold project %s: %w", id, err)
 		}
 		h.project.CreatedAt = fromUnix(created)
+		h.stored = h.version
+		undo[id] = nil
+		g.held[id] = h
 		t.held[id] = h
-	}
-	return nil
-}
-
-// finish writes back the counters that moved.
-func (t *sqliteTx) finish(ids []string) error {
-	for _, id := range ids {
-		if h := t.held[id]; h.moved {
-			if _, err := t.stmt(stCounters).ExecContext(t.ctx, h.nextSeq, h.nextLedgerSeq, id); err != nil {
-				return fmt.Errorf("sqlite: counters of project %s: %w", id, err)
-			}
-		}
 	}
 	return nil
 }
@@ -184,6 +341,7 @@ func (t *sqliteTx) Resource(projectID, resourceID string) (allot.Resource, error
 	if err != nil {
 		return allot.Resource{}, fmt.Errorf("sqlite: resource %s/%s: %w", projectID, resourceID, err)
 	}
+	t.remember(r)
 	return r, nil
 }
 
@@ -192,7 +350,11 @@ func (t *sqliteTx) ResourcesOfType(projectID, resourceType string) ([]allot.Reso
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: resources of type %s of %s: %w", resourceType, projectID, err)
 	}
-	return scanResources(rows, projectID, 0)
+	rs, err := scanResources(rows, projectID, 0)
+	for _, r := range rs {
+		t.remember(r)
+	}
+	return rs, err
 }
 
 func (t *sqliteTx) SaveResource(r *allot.Resource) error {
@@ -217,13 +379,19 @@ func (t *sqliteTx) SaveResource(r *allot.Resource) error {
 		h.nextSeq++
 		h.moved = true
 		*r = saved
+		t.remember(saved)
 		return nil
 	}
-	asset, assetName, expire := resourceOptionals(r)
-	res, err := t.stmt(stUpdateResource).ExecContext(t.ctx, h.version, r.OrderID, asset, assetName, expire,
-		r.ResourceType, string(r.BusinessType), string(r.SubResourceType), r.IsSubResource, string(r.ChargingMode),
-		string(r.Source), int64(r.Amount), int64(r.Usage), int64(r.Status), string(r.Unit), r.Removed,
-		int64(r.Held), int64(r.Priority), r.ProjectID, r.ResourceID)
+	var res sql.Result
+	if t.onlyUsage(r) {
+		res, err = t.stmt(stUpdateUsage).ExecContext(t.ctx, h.version, int64(r.Usage), r.ProjectID, r.ResourceID)
+	} else {
+		asset, assetName, expire := resourceOptionals(r)
+		res, err = t.stmt(stUpdateResource).ExecContext(t.ctx, h.version, r.OrderID, asset, assetName, expire,
+			r.ResourceType, string(r.BusinessType), string(r.SubResourceType), r.IsSubResource, string(r.ChargingMode),
+			string(r.Source), int64(r.Amount), int64(r.Usage), int64(r.Status), string(r.Unit), r.Removed,
+			int64(r.Held), int64(r.Priority), r.ProjectID, r.ResourceID)
+	}
 	if err := affected(res, err); err != nil {
 		if errors.Is(err, errNoRow) {
 			return allot.Errorf(allot.ENOTFOUND, "resource %s of project %s does not exist", r.ResourceID, r.ProjectID)
@@ -231,6 +399,7 @@ func (t *sqliteTx) SaveResource(r *allot.Resource) error {
 		return fmt.Errorf("sqlite: update resource %s/%s: %w", r.ProjectID, r.ResourceID, err)
 	}
 	r.Version = h.version
+	t.remember(*r)
 	return nil
 }
 

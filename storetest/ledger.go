@@ -17,6 +17,7 @@ import (
 // store that implements allot.LedgerStore.
 func RunLedger(t *testing.T, open func(t *testing.T) allot.Store) {
 	t.Run("Update", func(t *testing.T) { testUpdate(t, open) })
+	t.Run("GroupCommit", func(t *testing.T) { testGroupCommit(t, open) })
 	t.Run("LedgerEntries", func(t *testing.T) { testLedgerEntries(t, open) })
 	t.Run("StoreFailureIsNotForbidden", func(t *testing.T) { testStoreFailureIsNotForbidden(t, open) })
 	tests := map[string]func(*testing.T, *ledgerEnv){
@@ -27,6 +28,7 @@ func RunLedger(t *testing.T, open func(t *testing.T) allot.Store) {
 		"Status":               testStatus,
 		"BindAsset":            testBindAsset,
 		"Consume":              testConsume,
+		"ConsumeBatch":         testConsumeBatch,
 		"ConsumeBestMatch":     testConsumeBestMatch,
 		"Refund":               testRefund,
 		"RefundSPPool":         testRefundSPPool,

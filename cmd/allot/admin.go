@@ -129,8 +129,15 @@ func (m *Main) runOperation(ctx context.Context, name string, op operation, args
 	fs := m.flags(name, &c)
 	project := fs.String("project", "", "project id")
 	resource := fs.String("resource", "", "resource id")
+	var batch *string
+	if name == "consume" {
+		batch = fs.String("batch", "", "consume the events of this JSON Lines file ('-': standard input), as POST /admin/v1/consume:batch")
+	}
 	if err := m.parseArgs(fs, args); err != nil {
 		return err
+	}
+	if batch != nil && *batch != "" {
+		return m.consumeBatch(ctx, &c, fs, *batch)
 	}
 	body, err := m.jsonArg(fs, op.optionalBody)
 	if err != nil {

@@ -65,6 +65,7 @@ management (JSON in, JSON out; the same operations as the admin API):
   package add JSON      record a purchase (PURCHASED, order_id) or admin allocation (ADMIN_ALLOCATED)
   allocate JSON         a service provider allocates units of its package to a customer
   consume JSON          meter usage of a package (idempotency_key required; allow_split, user_id, app_user_id)
+  consume --batch FILE  meter up to 1,000 usages, one consume per line (JSON Lines; '-': stdin)
   reserve JSON          hold units for ttl seconds (idempotency_key required); prints the reservation
   commit --reservation ID JSON   settle {"amount":N,"idempotency_key":"..."} of a hold, release the rest
   release --reservation ID       give a hold back

@@ -166,7 +166,7 @@ type node struct {
 	admin string
 }
 
-func startKillable(t *testing.T, bin string, env []string) *node {
+func startKillableNode(t *testing.T, bin string, env []string) *node {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--log-requests=false")
 	cmd.Env = append(os.Environ(), env...)
@@ -216,7 +216,7 @@ func TestReservationSurvivesKill(t *testing.T) {
 	env := []string{"ALLOT_DB=" + tm.env["ALLOT_DB"], "ALLOT_MASTER_KEY_FILE=" + tm.env["ALLOT_MASTER_KEY_FILE"]}
 	c := adminClient{key: key.Key, client: &http.Client{Timeout: 30 * time.Second}}
 
-	first := startKillable(t, bin, env)
+	first := startKillableNode(t, bin, env)
 	reserve := func(n *node, amount, ttl int, key string) allot.ReservationResult {
 		t.Helper()
 		status, b := c.do(t, "POST", n.admin, "/admin/v1/reservations",
@@ -235,7 +235,7 @@ func TestReservationSurvivesKill(t *testing.T) {
 	}
 	first.cmd.Wait()
 
-	second := startKillable(t, bin, env)
+	second := startKillableNode(t, bin, env)
 	if status, b := c.do(t, "POST", second.admin, "/admin/v1/reservations/"+kept.ReservationID+"/commit", `{"amount":2.5,"idempotency_key":"c1"}`); status != 200 {
 		t.Fatalf("commit after the restart: %d %s", status, b)
 	}

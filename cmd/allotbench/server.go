@@ -42,6 +42,8 @@ func runChild() bool {
 		err = serveStatic(os.Args[1:])
 	case "allot-pprof":
 		err = serveAllotProfiled(os.Args[1:])
+	case "allot-admin-pprof":
+		err = serveAdminProfiled(os.Args[1:])
 	default:
 		err = fmt.Errorf("unknown %s=%q", childEnv, os.Getenv(childEnv))
 	}

@@ -1,0 +1,190 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// groupTx is what one group's transaction keeps from one operation to the
+// next (see Update):
+//
+//   - the projects the operations applied so far hold, with their versions
+//     and counters: the first operation that holds a project bumps its
+//     version in its row (the row lock); the later ones bump it in memory,
+//     and writeBack writes each project's row once, before the commit;
+//   - the statements whose answers nothing waits for (SAVEPOINT, RELEASE,
+//     the write-back), queued and sent in the same round trip as the next
+//     statement that has an answer. A consume of a held project thus costs
+//     the round trips of its own reads and writes and nothing more.
+type groupTx struct {
+	tx      pgx.Tx
+	held    map[string]*holding
+	pending []queued
+}
+
+type queued struct {
+	sql  string
+	args []any
+}
+
+func (g *groupTx) queue(sql string, args ...any) { g.pending = append(g.pending, queued{sql, args}) }
+
+// batch returns a batch of the pending statements followed by sql, and how
+// many pending statements lead it; the pending queue is emptied.
+func (g *groupTx) batch(sql string, args []any) (*pgx.Batch, int) {
+	b := &pgx.Batch{}
+	for _, q := range g.pending {
+		b.Queue(q.sql, q.args...)
+	}
+	n := len(g.pending)
+	g.pending = g.pending[:0]
+	if sql != "" {
+		b.Queue(sql, args...)
+	}
+	return b, n
+}
+
+// send sends the pending statements and sql in one round trip, and returns
+// the results with the pending ones read.
+func (g *groupTx) send(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
+	b, n := g.batch(sql, args)
+	br := g.tx.SendBatch(ctx, b)
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return nil, pendingFailed(err)
+		}
+	}
+	return br, nil
+}
+
+// pendingFailed marks the failure of a queued statement. It may belong to
+// an operation before the one that sent it (its RELEASE) or leave this one's
+// savepoint unset, so no rollback to a savepoint can be trusted: the whole
+// group fails (errBroken).
+func pendingFailed(err error) error { return errors.Join(err, errBroken) }
+
+// flush sends the pending statements, if any.
+func (g *groupTx) flush(ctx context.Context) error {
+	if len(g.pending) == 0 {
+		return nil
+	}
+	b, _ := g.batch("", nil)
+	if err := g.tx.SendBatch(ctx, b).Close(); err != nil {
+		return pendingFailed(err)
+	}
+	return nil
+}
+
+// writeBack queues the versions and counters of the held projects that
+// moved, to go with the commit's last round trip.
+func (g *groupTx) writeBack() {
+	for id, h := range g.held {
+		if h.version != h.stored || h.gainedRows > 0 || h.gainedEntries > 0 {
+			g.queue(`UPDATE projects SET version = $2, next_seq = $3, next_ledger_seq = $4 WHERE id = $1`,
+				id, h.version, h.nextSeq, h.nextLedgerSeq)
+		}
+	}
+}
+
+// pipeTx is the group's transaction as an operation's statements see it:
+// every statement first sends the pending ones, in the same round trip.
+type pipeTx struct {
+	pgx.Tx
+	g *groupTx
+}
+
+func (p pipeTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if len(p.g.pending) == 0 {
+		return p.Tx.Exec(ctx, sql, args...)
+	}
+	br, err := p.g.send(ctx, sql, args)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tag, err
+}
+
+func (p pipeTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if len(p.g.pending) == 0 {
+		return p.Tx.QueryRow(ctx, sql, args...)
+	}
+	br, err := p.g.send(ctx, sql, args)
+	if err != nil {
+		return errRow{err}
+	}
+	return batchRow{br}
+}
+
+func (p pipeTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if len(p.g.pending) == 0 {
+		return p.Tx.Query(ctx, sql, args...)
+	}
+	br, err := p.g.send(ctx, sql, args)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return nil, err
+	}
+	return batchRows{rows, br}, nil
+}
+
+func (p pipeTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	if len(p.g.pending) == 0 {
+		return p.Tx.SendBatch(ctx, b)
+	}
+	nb, n := p.g.batch("", nil)
+	nb.QueuedQueries = append(nb.QueuedQueries, b.QueuedQueries...)
+	br := p.Tx.SendBatch(ctx, nb)
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return failedBatch{pendingFailed(err)}
+		}
+	}
+	return br
+}
+
+// failedBatch is a batch whose pending statements failed: every result is
+// that error.
+type failedBatch struct{ err error }
+
+func (f failedBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, f.err }
+func (f failedBatch) Query() (pgx.Rows, error)         { return nil, f.err }
+func (f failedBatch) QueryRow() pgx.Row                { return errRow(f) }
+func (f failedBatch) Close() error                     { return f.err }
+func (f failedBatch) Tx() pgx.Tx                       { return nil }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+type batchRow struct{ br pgx.BatchResults }
+
+func (r batchRow) Scan(dest ...any) error {
+	err := r.br.QueryRow().Scan(dest...)
+	if cerr := r.br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+type batchRows struct {
+	pgx.Rows
+	br pgx.BatchResults
+}
+
+func (r batchRows) Close() {
+	r.Rows.Close()
+	r.br.Close()
+}
