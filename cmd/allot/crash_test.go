@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -131,38 +129,10 @@ func consumeOnce(client *http.Client, addr, adminKey, k string) (status int, rep
 	return resp.StatusCode, out.Replayed, nil
 }
 
-// startKillable runs `allot serve` as a real process, like startNode, and
-// returns the process with its management address.
+// startKillable runs `allot serve` as a real process and returns the
+// process with its management address.
 func startKillable(t *testing.T, bin string, env []string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--log-requests=false")
-	cmd.Env = append(os.Environ(), env...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
-	})
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if addr, ok := strings.CutPrefix(sc.Text(), "management API listening on "); ok {
-				found <- addr
-			}
-		}
-	}()
-	select {
-	case addr := <-found:
-		return cmd, addr
-	case <-time.After(30 * time.Second):
-		t.Fatal("node did not start")
-	}
-	return nil, ""
+	n := startProcess(t, bin, env)
+	return n.cmd, n.admin
 }

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -160,47 +158,6 @@ func TestTwoNodesReservations(t *testing.T) {
 	}
 }
 
-// node is an allot serve process the test may kill.
-type node struct {
-	cmd   *exec.Cmd
-	admin string
-}
-
-func startKillableNode(t *testing.T, bin string, env []string) *node {
-	t.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--log-requests=false")
-	cmd.Env = append(os.Environ(), env...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	n := &node{cmd: cmd}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Signal(os.Interrupt)
-			cmd.Wait()
-		}
-	})
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if addr, ok := strings.CutPrefix(sc.Text(), "management API listening on "); ok {
-				found <- addr
-			}
-		}
-	}()
-	select {
-	case n.admin = <-found:
-	case <-time.After(30 * time.Second):
-		t.Fatal("node did not start")
-	}
-	return n
-}
 
 // TestReservationSurvivesKill: a reservation acknowledged before the
 // process is killed (SIGKILL, no shutdown) is there after a restart: it
@@ -216,7 +173,7 @@ func TestReservationSurvivesKill(t *testing.T) {
 	env := []string{"ALLOT_DB=" + tm.env["ALLOT_DB"], "ALLOT_MASTER_KEY_FILE=" + tm.env["ALLOT_MASTER_KEY_FILE"]}
 	c := adminClient{key: key.Key, client: &http.Client{Timeout: 30 * time.Second}}
 
-	first := startKillableNode(t, bin, env)
+	first := startProcess(t, bin, env)
 	reserve := func(n *node, amount, ttl int, key string) allot.ReservationResult {
 		t.Helper()
 		status, b := c.do(t, "POST", n.admin, "/admin/v1/reservations",
@@ -235,7 +192,7 @@ func TestReservationSurvivesKill(t *testing.T) {
 	}
 	first.cmd.Wait()
 
-	second := startKillableNode(t, bin, env)
+	second := startProcess(t, bin, env)
 	if status, b := c.do(t, "POST", second.admin, "/admin/v1/reservations/"+kept.ReservationID+"/commit", `{"amount":2.5,"idempotency_key":"c1"}`); status != 200 {
 		t.Fatalf("commit after the restart: %d %s", status, b)
 	}

@@ -31,9 +31,16 @@ func buildAllot(t *testing.T) string {
 	return bin
 }
 
-// startNode runs `allot serve` as a real process and returns the address of
-// its management API once it listens.
-func startNode(t *testing.T, bin string, env []string) string {
+// node is an `allot serve` process: the test may stop or kill it.
+type node struct {
+	cmd   *exec.Cmd
+	admin string // the management API's address
+}
+
+// startProcess runs `allot serve` as a real process with env added to this
+// one's and returns it once its management API listens. It is stopped when
+// the test ends, unless the test killed it already.
+func startProcess(t *testing.T, bin string, env []string) *node {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--log-requests=false")
 	cmd.Env = append(os.Environ(), env...)
@@ -45,9 +52,12 @@ func startNode(t *testing.T, bin string, env []string) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	n := &node{cmd: cmd}
 	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
+		if cmd.ProcessState == nil {
+			cmd.Process.Signal(os.Interrupt)
+			cmd.Wait()
+		}
 	})
 	found := make(chan string, 1)
 	go func() {
@@ -59,12 +69,17 @@ func startNode(t *testing.T, bin string, env []string) string {
 		}
 	}()
 	select {
-	case addr := <-found:
-		return addr
+	case n.admin = <-found:
 	case <-time.After(30 * time.Second):
 		t.Fatal("node did not start")
 	}
-	return ""
+	return n
+}
+
+// startNode is startProcess for a test that needs only the address.
+func startNode(t *testing.T, bin string, env []string) string {
+	t.Helper()
+	return startProcess(t, bin, env).admin
 }
 
 // TestTwoNodesOnePackage: two allot processes on one PostgreSQL database
