@@ -158,7 +158,6 @@ func TestTwoNodesReservations(t *testing.T) {
 	}
 }
 
-
 // TestReservationSurvivesKill: a reservation acknowledged before the
 // process is killed (SIGKILL, no shutdown) is there after a restart: it
 // can be committed, and one nobody settles is released by the restarted
