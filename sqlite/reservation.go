@@ -103,7 +103,7 @@ func (t *sqliteTx) InsertReservation(v allot.Reservation) error {
 	if _, err := t.holding("saving reservation "+v.ReservationID, v.ProjectID); err != nil {
 		return err
 	}
-	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO reservations (`+reservationColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.stmt(stInsertReservation).ExecContext(t.ctx,
 		v.ReservationID, v.ProjectID, string(v.State), int64(v.Amount), int64(v.Committed), v.CreatedAt.Unix(), v.ExpiresAt.Unix(),
 		unixOrNull(v.SettledAt), v.Actor, v.IdempotencyKey, v.UserID, v.AppUserID)
 	switch constraint(err) {
@@ -115,8 +115,7 @@ func (t *sqliteTx) InsertReservation(v allot.Reservation) error {
 		return fmt.Errorf("sqlite: insert reservation %s: %w", v.ReservationID, err)
 	}
 	for i, h := range v.Holds {
-		if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO reservation_holds (reservation_id, idx, project_id, resource_id, amount, committed)
-			VALUES (?, ?, ?, ?, ?, ?)`, v.ReservationID, i, v.ProjectID, h.ResourceID, int64(h.Amount), int64(h.Committed)); err != nil {
+		if _, err := t.stmt(stInsertHold).ExecContext(t.ctx, v.ReservationID, i, v.ProjectID, h.ResourceID, int64(h.Amount), int64(h.Committed)); err != nil {
 			return fmt.Errorf("sqlite: insert hold of reservation %s: %w", v.ReservationID, err)
 		}
 	}
@@ -127,9 +126,7 @@ func (t *sqliteTx) UpdateReservation(v allot.Reservation) error {
 	if _, err := t.holding("saving reservation "+v.ReservationID, v.ProjectID); err != nil {
 		return err
 	}
-	res, err := t.tx.ExecContext(t.ctx, `UPDATE reservations SET state = ?, committed = ?, settled_at = ?
-		WHERE project_id = ? AND reservation_id = ?`,
-		string(v.State), int64(v.Committed), unixOrNull(v.SettledAt), v.ProjectID, v.ReservationID)
+	res, err := t.stmt(stUpdateReservation).ExecContext(t.ctx, string(v.State), int64(v.Committed), unixOrNull(v.SettledAt), v.ProjectID, v.ReservationID)
 	if err := affected(res, err); err != nil {
 		if errors.Is(err, errNoRow) {
 			return reservationNotFound(v.ReservationID)
@@ -137,8 +134,7 @@ func (t *sqliteTx) UpdateReservation(v allot.Reservation) error {
 		return fmt.Errorf("sqlite: update reservation %s: %w", v.ReservationID, err)
 	}
 	for i, h := range v.Holds {
-		if _, err := t.tx.ExecContext(t.ctx, `UPDATE reservation_holds SET committed = ? WHERE reservation_id = ? AND idx = ?`,
-			int64(h.Committed), v.ReservationID, i); err != nil {
+		if _, err := t.stmt(stUpdateHold).ExecContext(t.ctx, int64(h.Committed), v.ReservationID, i); err != nil {
 			return fmt.Errorf("sqlite: update hold of reservation %s: %w", v.ReservationID, err)
 		}
 	}

@@ -195,6 +195,10 @@ const (
 	stSavepoint
 	stRollbackTo
 	stRelease
+	stInsertReservation
+	stInsertHold
+	stUpdateReservation
+	stUpdateHold
 	numTxStmts
 )
 
@@ -220,9 +224,14 @@ var txQueries = [numTxStmts]string{
 	stIdempotency:       `SELECT fingerprint, result, created_at FROM idempotency WHERE project_id = ? AND key = ?`,
 	stInsertIdempotency: `INSERT INTO idempotency (project_id, key, fingerprint, result, created_at) VALUES (?, ?, ?, ?, ?)`,
 	// One operation of a group (see Update).
-	stSavepoint:  `SAVEPOINT op`,
-	stRollbackTo: `ROLLBACK TO op`,
-	stRelease:    `RELEASE op`,
+	stSavepoint:         `SAVEPOINT op`,
+	stRollbackTo:        `ROLLBACK TO op`,
+	stRelease:           `RELEASE op`,
+	stInsertReservation: `INSERT INTO reservations (` + reservationColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	stInsertHold: `INSERT INTO reservation_holds (reservation_id, idx, project_id, resource_id, amount, committed)
+		VALUES (?, ?, ?, ?, ?, ?)`,
+	stUpdateReservation: `UPDATE reservations SET state = ?, committed = ?, settled_at = ? WHERE project_id = ? AND reservation_id = ?`,
+	stUpdateHold:        `UPDATE reservation_holds SET committed = ? WHERE reservation_id = ? AND idx = ?`,
 }
 
 // sqliteTx is an allot.Tx on one write transaction.
