@@ -171,15 +171,19 @@ func (m *Main) runOperation(ctx context.Context, name string, op operation, args
 	return err
 }
 
-func (m *Main) ledger(ctx context.Context, args []string) error {
+// runPage runs a paged read command: its flags become the management API's
+// query parameters (renamed as given, e.g. project → project_id), parsed by
+// the API's own query parser, and the page is printed as the API answers it.
+func runPage[Q any](m *Main, ctx context.Context, args []string, name string, flags []string, rename map[string]string,
+	parse func(string) (Q, error), read func(context.Context, *allot.Service, Q) ([]byte, error)) error {
 	var c common
-	fs := m.flags("ledger", &c)
+	fs := m.flags(name, &c)
 	q := url.Values{}
-	for _, name := range []string{"project", "resource", "from", "to", "limit", "offset"} {
-		fs.Func(name, "filter: "+name, func(v string) error {
-			key := map[string]string{"project": "project_id", "resource": "resource_id"}[name]
-			if key == "" {
-				key = name
+	for _, flagName := range flags {
+		fs.Func(flagName, "filter: "+flagName, func(v string) error {
+			key := flagName
+			if to, ok := rename[flagName]; ok {
+				key = to
 			}
 			q.Set(key, v)
 			return nil
@@ -188,7 +192,7 @@ func (m *Main) ledger(ctx context.Context, args []string) error {
 	if err := m.parse(fs, args); err != nil {
 		return err
 	}
-	lq, err := api.ParseLedgerQuery(q.Encode())
+	query, err := parse(q.Encode())
 	if err != nil {
 		return opError{err}
 	}
@@ -197,16 +201,24 @@ func (m *Main) ledger(ctx context.Context, args []string) error {
 		return err
 	}
 	defer closeStore()
-	entries, count, err := svc.LedgerEntries(ctx, cliActor, lq)
-	if err != nil {
-		return opError{err}
-	}
-	out, err := api.EncodeLedgerPage(entries, count)
+	out, err := read(ctx, svc, query)
 	if err != nil {
 		return err
 	}
 	_, err = fmt.Fprintf(m.Stdout, "%s\n", out)
 	return err
+}
+
+func (m *Main) ledger(ctx context.Context, args []string) error {
+	return runPage(m, ctx, args, "ledger", []string{"project", "resource", "from", "to", "limit", "offset"},
+		map[string]string{"project": "project_id", "resource": "resource_id"}, api.ParseLedgerQuery,
+		func(ctx context.Context, svc *allot.Service, lq allot.LedgerQuery) ([]byte, error) {
+			entries, count, err := svc.LedgerEntries(ctx, cliActor, lq)
+			if err != nil {
+				return nil, opError{err}
+			}
+			return api.EncodeLedgerPage(entries, count)
+		})
 }
 
 // errDrift makes allot verify exit 1 when the ledger and the balances differ.

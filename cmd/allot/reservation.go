@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/url"
 
 	"github.com/allot-dev/allot"
 	"github.com/allot-dev/allot/api"
@@ -87,39 +86,13 @@ func (m *Main) reservationStep(ctx context.Context, name string, args []string, 
 
 // reservations runs 'allot reservations --project P [--state S]'.
 func (m *Main) reservations(ctx context.Context, args []string) error {
-	var c common
-	fs := m.flags("reservations", &c)
-	q := url.Values{}
-	for _, name := range []string{"project", "state", "limit", "offset"} {
-		fs.Func(name, "filter: "+name, func(v string) error {
-			key := name
-			if name == "project" {
-				key = "project_id"
+	return runPage(m, ctx, args, "reservations", []string{"project", "state", "limit", "offset"},
+		map[string]string{"project": "project_id"}, api.ParseReservationQuery,
+		func(ctx context.Context, svc *allot.Service, rq allot.ReservationQuery) ([]byte, error) {
+			vs, count, err := svc.ListReservations(ctx, cliActor, rq)
+			if err != nil {
+				return nil, opError{err}
 			}
-			q.Set(key, v)
-			return nil
+			return api.EncodeReservationPage(vs, count)
 		})
-	}
-	if err := m.parse(fs, args); err != nil {
-		return err
-	}
-	rq, err := api.ParseReservationQuery(q.Encode())
-	if err != nil {
-		return opError{err}
-	}
-	svc, _, closeStore, err := openService(ctx, &c)
-	if err != nil {
-		return err
-	}
-	defer closeStore()
-	vs, count, err := svc.ListReservations(ctx, cliActor, rq)
-	if err != nil {
-		return opError{err}
-	}
-	out, err := api.EncodeReservationPage(vs, count)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(m.Stdout, "%s\n", out)
-	return err
 }
