@@ -14,7 +14,6 @@ import (
 
 	"github.com/allot-dev/allot"
 	"github.com/allot-dev/allot/internal/app"
-	"github.com/allot-dev/allot/postgres/pgtest"
 )
 
 // adminClient posts to one node's management API with an admin key.
@@ -67,19 +66,7 @@ func packageOf(t *testing.T, dsn, project, id string) allot.Resource {
 // reservation_id, and after committing 0.7 on 50 and releasing the other
 // 50 the package's usage is exactly 35, with nothing left held.
 func TestTwoNodesReservations(t *testing.T) {
-	pgtest.NeedDB(t)
-	dsn := pgtest.NewSchemaDSN(t)
-	tm := newTestMain(t)
-	tm.env["ALLOT_DB"] = dsn
-	tm.mustRun(t, "", "migrate")
-	tm.mustRun(t, "", "project", "create", "--id", "tenant", "--name", "T", "--region", "r")
-	tm.mustRun(t, "", "package", "add", `{"project_id":"tenant","resource_id":"hot","resource_source":"PURCHASED","order_id":"o1","resource_type":"MIN","business_type":"VIDEO_2D","charging_mode":"ONE_TIME","unit":"MIN","amount":100}`)
-	var key struct{ Key string }
-	json.Unmarshal([]byte(tm.mustRun(t, "", "admin-key", "create", "--name", "render", "--json")), &key)
-
-	bin := buildAllot(t)
-	env := []string{"ALLOT_DB=" + dsn, "ALLOT_MASTER_KEY_FILE=" + tm.env["ALLOT_MASTER_KEY_FILE"]}
-	nodes := []string{startNode(t, bin, env), startNode(t, bin, env)}
+	tm, key, nodes := twoNodes(t, 100, "render")
 	c := adminClient{key: key.Key, client: &http.Client{Timeout: 60 * time.Second}}
 
 	var (
@@ -131,7 +118,7 @@ func TestTwoNodesReservations(t *testing.T) {
 			}
 		}
 	}
-	if r := packageOf(t, dsn, "tenant", "hot"); r.Held != 100*allot.QuantityScale || r.Usage != 0 {
+	if r := packageOf(t, tm.env["ALLOT_DB"], "tenant", "hot"); r.Held != 100*allot.QuantityScale || r.Usage != 0 {
 		t.Fatalf("after the reservations: held %s usage %s, want 100 and 0", r.Held, r.Usage)
 	}
 
@@ -150,7 +137,7 @@ func TestTwoNodesReservations(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if r := packageOf(t, dsn, "tenant", "hot"); r.Usage != 35*allot.QuantityScale || r.Held != 0 {
+	if r := packageOf(t, tm.env["ALLOT_DB"], "tenant", "hot"); r.Usage != 35*allot.QuantityScale || r.Held != 0 {
 		t.Fatalf("usage %s held %s, want exactly 35 and 0", r.Usage, r.Held)
 	}
 	if out := tm.mustRun(t, "", "verify"); !strings.Contains(out, "no drift") {

@@ -82,24 +82,31 @@ func startNode(t *testing.T, bin string, env []string) string {
 	return startProcess(t, bin, env).admin
 }
 
+// twoNodes makes, on a fresh PostgreSQL schema, project "tenant" with a
+// purchased package "hot" of amount units and an admin key named keyName,
+// then starts two real `allot serve` processes on it; it returns the key and
+// both management addresses.
+func twoNodes(t *testing.T, amount int, keyName string) (tm *testMain, key struct{ Key string }, nodes []string) {
+	t.Helper()
+	pgtest.NeedDB(t)
+	dsn := pgtest.NewSchemaDSN(t)
+	tm = newTestMain(t)
+	tm.env["ALLOT_DB"] = dsn
+	tm.mustRun(t, "", "migrate")
+	tm.mustRun(t, "", "project", "create", "--id", "tenant", "--name", "T", "--region", "r")
+	tm.mustRun(t, "", "package", "add", fmt.Sprintf(`{"project_id":"tenant","resource_id":"hot","resource_source":"PURCHASED","order_id":"o1","resource_type":"MIN","business_type":"VIDEO_2D","charging_mode":"ONE_TIME","unit":"MIN","amount":%d}`, amount))
+	json.Unmarshal([]byte(tm.mustRun(t, "", "admin-key", "create", "--name", keyName, "--json")), &key)
+	bin := buildAllot(t)
+	env := []string{"ALLOT_DB=" + dsn, "ALLOT_MASTER_KEY_FILE=" + tm.env["ALLOT_MASTER_KEY_FILE"]}
+	return tm, key, []string{startNode(t, bin, env), startNode(t, bin, env)}
+}
+
 // TestTwoNodesOnePackage: two allot processes on one PostgreSQL database
 // meter the same package at once, with every idempotency key sent to both.
 // Usage ends at exactly the package's amount, each key counted once, and
 // allot verify finds no drift.
 func TestTwoNodesOnePackage(t *testing.T) {
-	pgtest.NeedDB(t)
-	dsn := pgtest.NewSchemaDSN(t)
-	tm := newTestMain(t)
-	tm.env["ALLOT_DB"] = dsn
-	tm.mustRun(t, "", "migrate")
-	tm.mustRun(t, "", "project", "create", "--id", "tenant", "--name", "T", "--region", "r")
-	tm.mustRun(t, "", "package", "add", `{"project_id":"tenant","resource_id":"hot","resource_source":"PURCHASED","order_id":"o1","resource_type":"MIN","business_type":"VIDEO_2D","charging_mode":"ONE_TIME","unit":"MIN","amount":40}`)
-	var key struct{ Key string }
-	json.Unmarshal([]byte(tm.mustRun(t, "", "admin-key", "create", "--name", "meter", "--json")), &key)
-
-	bin := buildAllot(t)
-	env := []string{"ALLOT_DB=" + dsn, "ALLOT_MASTER_KEY_FILE=" + tm.env["ALLOT_MASTER_KEY_FILE"]}
-	nodes := []string{startNode(t, bin, env), startNode(t, bin, env)}
+	tm, key, nodes := twoNodes(t, 40, "meter")
 	for _, node := range nodes {
 		resp, err := http.Get("http://" + node + "/readyz")
 		if err != nil || resp.StatusCode != 200 {
