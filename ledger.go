@@ -135,6 +135,17 @@ type Tx interface {
 	// settle time and each hold's committed units. The project must be
 	// held. ENOTFOUND if it does not exist.
 	UpdateReservation(v Reservation) error
+
+	// The spec catalog and orders (catalog.go, order.go).
+
+	// CatalogSpec returns a spec of the catalog. ENOTFOUND if there is none.
+	CatalogSpec(code string) (CatalogSpec, error)
+	// Order returns an order of a project. ENOTFOUND if it has none with
+	// this id.
+	Order(projectID, orderID string) (Order, error)
+	// InsertOrder records an order. The project must be held. ECONFLICT if
+	// the id exists.
+	InsertOrder(o Order) error
 }
 
 // Ledger is the write side of a store: every lifecycle operation runs in
