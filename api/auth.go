@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -183,6 +184,8 @@ func (a *authenticator) check(r *http.Request, accessKey *string) (caller, error
 		}
 		return caller{}, unauthenticated("request body could not be read")
 	}
+	// The handler reads the body after the signature check has.
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if err := sign.Verify(r, body, auth, cred.secretKey, wall, a.maxSkew); err != nil {
 		var serr *sign.Error
 		if errors.As(err, &serr) {
@@ -278,6 +281,12 @@ func (a *authenticator) secret(ctx context.Context, accessKey string, now time.T
 // tenant wraps a handler of the /v1/{project_id}/ API: it authenticates the
 // caller and refuses a credential of one project used on another's path.
 func (s *Server) tenant(h func(http.ResponseWriter, *http.Request, string)) http.Handler {
+	return s.tenantAs(func(w http.ResponseWriter, r *http.Request, c caller) { h(w, r, c.projectID) })
+}
+
+// tenantAs is tenant for a handler that also needs the credential (a
+// write names it in its ledger entries).
+func (s *Server) tenantAs(h func(http.ResponseWriter, *http.Request, caller)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := s.auth.authenticate(r)
 		if err != nil {
@@ -300,7 +309,7 @@ func (s *Server) tenant(h func(http.ResponseWriter, *http.Request, string)) http
 			s.writeError(w, r, allot.Errorf(allot.EFORBIDDEN, "urlTenantId is not equal tokenTenantId: X-Project-Id does not match the project in the URL"))
 			return
 		}
-		h(w, r, c.projectID)
+		h(w, r, c)
 	})
 }
 

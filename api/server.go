@@ -135,6 +135,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /v1/{project_id}/tenants/resources-count", s.tenant(s.handleCountResources))
 	s.mux.Handle("GET /v1/{project_id}/tenants/resources-usage", s.tenant(s.handleResourceUsage))
 	s.mux.HandleFunc("GET /v3/projects", s.handleIAMProjects)
+	s.orderRoutes()
 	s.mux.HandleFunc("/", s.handleNotFound)
 }
 
