@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) allot.Store) {
 		"MalformedAccessKey":  testMalformedAccessKey,
 		"Revocation":          testRevocation,
 		"ManagementHardening": testManagementHardening,
+		"Orders":              testOrders,
 	}
 	t.Run("Lockout", func(t *testing.T) {
 		t.Parallel()
