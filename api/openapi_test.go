@@ -439,6 +439,8 @@ type contract struct {
 	// Reservations made before the calls, whose generated ids the calls
 	// name: one to commit, one to release.
 	toCommit, toRelease string
+	// The orders the order calls name (openapi_orders_test.go).
+	orders orderFixture
 
 	mu       sync.Mutex
 	covered  map[string]map[int]bool // operation key -> statuses seen
@@ -506,6 +508,7 @@ func newContract(t *testing.T) *contract {
 		return out.ReservationID
 	}
 	c.toCommit, c.toRelease = reserve("fixture-commit"), reserve("fixture-release")
+	c.orders = newOrderFixture(t, store, svc)
 
 	// Each variant runs through the wiring 'allot serve' uses; only the
 	// store (a broken one) or the rate limit differs.
@@ -1153,5 +1156,6 @@ func contractCalls(c *contract) []call {
 		}
 	}
 	add(credentialCalls(c)...)
+	add(orderCalls(c)...)
 	return calls
 }

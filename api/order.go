@@ -105,7 +105,7 @@ func (s *Server) global(h func(http.ResponseWriter, *http.Request, caller)) http
 		for _, name := range []string{"X-Domain-Id", "X-Project-Id"} {
 			if v := r.Header.Values(name); len(v) > 0 && (len(v) != 1 || v[0] != c.projectID) {
 				s.cfg.Observer.AuthFailure("project_mismatch")
-				s.writeError(w, r, allot.Errorf(allot.EFORBIDDEN, "%s does not match the account of the credential", name))
+				s.writeError(w, r, allot.Errorf(allot.EFORBIDDEN, "urlTenantId is not equal tokenTenantId: %s does not match the project of the credential", name))
 				return
 			}
 		}
