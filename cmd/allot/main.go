@@ -75,6 +75,8 @@ management (JSON in, JSON out; the same operations as the admin API):
   asset bind|unbind     --project P --resource R ['{"asset_id":"...","asset_name":"..."}']
   ledger                --project P [--resource R] [--from T] [--to T] [--limit N] [--offset N]
   verify                recompute every balance from the ledger; exit 1 on any drift
+  catalog import FILE   replace the spec catalog CreateMetaStudioOrders sells from (a JSON array or JSON Lines)
+  catalog list          list the spec catalog (--json: as GET /admin/v1/catalog)
 
 Every command takes --db DSN (env ALLOT_DB; default allot.db): a SQLite path,
 sqlite:PATH, or postgres://..., and --config FILE (env ALLOT_CONFIG): a JSON
@@ -125,6 +127,10 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.adminKeyList(ctx, rest[1:])
 	case cmd == "admin-key" && sub == "revoke":
 		return m.adminKeyRevoke(ctx, rest[1:])
+	case cmd == "catalog" && sub == "import":
+		return m.catalogImport(ctx, rest[1:])
+	case cmd == "catalog" && sub == "list":
+		return m.catalogList(ctx, rest[1:])
 	case cmd == "ledger":
 		return m.ledger(ctx, rest)
 	case cmd == "verify":
