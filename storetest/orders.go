@@ -251,7 +251,9 @@ func testOrderRefused(t *testing.T, e *ledgerEnv, _ *allot.ManualClock) {
 	}
 	// The largest subscription count is accepted.
 	if _, _, err := e.svc.CreateOrder(e.ctx, tenantActor, allot.OrderRequest{ProjectID: "lone", Lines: []allot.OrderLine{good,
-		line(func(l *allot.OrderLine) { l.SpecCode, l.PeriodType, l.SubscriptionNum = specModeling.SpecCode, 6, allot.MaxSubscriptionNum })}}); err != nil {
+		line(func(l *allot.OrderLine) {
+			l.SpecCode, l.PeriodType, l.SubscriptionNum = specModeling.SpecCode, 6, allot.MaxSubscriptionNum
+		})}}); err != nil {
 		t.Fatal(err)
 	}
 	// Only the order that succeeded wrote packages: a refused order's
