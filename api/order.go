@@ -355,6 +355,9 @@ func (s *Server) handleQueryResources(w http.ResponseWriter, r *http.Request, c 
 		inst := OrderInstance{ID: res.ResourceID, ResourceID: res.ResourceID, ResourceName: res.ResourceType, RegionCode: p.RegionID,
 			ServiceTypeCode: metaStudioService, ServiceTypeName: "MetaStudio", ResourceTypeCode: res.ResourceType, ProjectID: c.projectID,
 			IsMainResource: 1, Status: bssStatus(res, now), SpecSize: res.Amount}
+		if res.IsSubResource {
+			inst.IsMainResource = 0 // a sub-resource no order line names (an imported package)
+		}
 		if !res.ExpireTime.IsZero() {
 			inst.ExpireTime = res.ExpireTime.UTC().Format(bssTime)
 		}
