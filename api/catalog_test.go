@@ -34,8 +34,8 @@ func TestDecodeCatalog(t *testing.T) {
 	}
 	for body, msg := range map[string]string{
 		a + "\n" + strings.Replace(b, `"unit":"NUM","amount":2`, `"unit":"NUM","amount":-2`, 1): "line 2: sub_resources[0].amount",
-		"[" + a + "," + a + "]": "specs[1]: spec_code: spec.a is given twice (also specs[0])",
-		a + "\n\n" + a:          "line 3: spec_code: spec.a is given twice (also line 1)",
+		"[" + a + "," + a + "]":                    "specs[1]: spec_code: spec.a is given twice (also specs[0])",
+		a + "\n\n" + a:                             "line 3: spec_code: spec.a is given twice (also line 1)",
 		strings.Replace(a, `"unit"`, `"units"`, 1): "line 1: units",
 		"[" + a + ",":                              "body: is not valid JSON",
 		"  \n ":                                    "body: holds no spec",
