@@ -309,6 +309,45 @@ func (s *Server) handleQueryResources(w http.ResponseWriter, r *http.Request, c 
 		s.writeError(w, r, err)
 		return
 	}
+	orders := map[string]*allot.Order{}
+	orderOf := func(id string) (*allot.Order, error) {
+		o, ok := orders[id]
+		if !ok {
+			found, err := s.cfg.Store.FindOrder(r.Context(), c.projectID, id)
+			if err == nil {
+				o = &found
+			} else if allot.ErrorCodeOf(err) != allot.ENOTFOUND { // not found: a package imported with an order id of its own
+				return nil, err
+			}
+			orders[id] = o
+		}
+		return o, nil
+	}
+	onlyMain := b.OnlyMainResource != nil && *b.OnlyMainResource == 1
+	if len(q.ResourceIDs) > 0 && !onlyMain {
+		// As BSS does: a main resource named brings its sub-resources.
+		ids := slices.Clone(q.ResourceIDs)
+		for _, res := range rs {
+			o, err := orderOf(res.OrderID)
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			if o == nil {
+				continue
+			}
+			if l, main := o.Line(res.ResourceID); main {
+				ids = append(ids, l.ResourceIDs[1:]...)
+			}
+		}
+		if len(ids) > len(q.ResourceIDs) {
+			q.ResourceIDs = ids
+			if rs, err = s.cfg.Store.OrderResources(r.Context(), q); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+	}
 	p, err := s.cfg.Store.FindProject(r.Context(), c.projectID)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -319,8 +358,8 @@ func (s *Server) handleQueryResources(w http.ResponseWriter, r *http.Request, c 
 	end, _ := optionalTime("expire_time_end", deref0(b.ExpireTimeEnd))
 	var match []allot.Resource
 	for _, res := range rs {
-		if b.OnlyMainResource != nil && *b.OnlyMainResource == 1 && res.IsSubResource {
-			continue
+		if onlyMain && res.IsSubResource && !slices.Contains(b.ResourceIDs, res.ResourceID) {
+			continue // a sub-resource named by its id is listed whatever only_main_resource says
 		}
 		if len(b.StatusList) > 0 && !slices.Contains(b.StatusList, bssStatus(res, now)) {
 			continue
@@ -338,19 +377,12 @@ func (s *Server) handleQueryResources(w http.ResponseWriter, r *http.Request, c 
 	if b.Limit != nil {
 		limit = int(*b.Limit)
 	}
-	orders := map[string]*allot.Order{}
 	for i := offset; i < len(match) && i < offset+limit; i++ {
 		res := match[i]
-		o, ok := orders[res.OrderID]
-		if !ok {
-			found, err := s.cfg.Store.FindOrder(r.Context(), c.projectID, res.OrderID)
-			if err == nil {
-				o = &found
-			} else if allot.ErrorCodeOf(err) != allot.ENOTFOUND { // a package imported with an order id of its own
-				s.writeError(w, r, err)
-				return
-			}
-			orders[res.OrderID] = o
+		o, err := orderOf(res.OrderID)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
 		}
 		inst := OrderInstance{ID: res.ResourceID, ResourceID: res.ResourceID, ResourceName: res.ResourceType, RegionCode: p.RegionID,
 			ServiceTypeCode: metaStudioService, ServiceTypeName: "MetaStudio", ResourceTypeCode: res.ResourceType, ProjectID: c.projectID,

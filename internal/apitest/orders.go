@@ -271,6 +271,21 @@ func testOrderFlexus(t *testing.T, e *env, c orderClients, spec allot.CatalogSpe
 	if *onlyMain.TotalCount != 2 || *(*onlyMain.Data)[0].ResourceId != main {
 		t.Errorf("only main resources: %+v", onlyMain)
 	}
+	// By id, as BSS answers: a main resource brings its sub-resources
+	// unless only_main_resource is 1; a sub-resource named is listed alone.
+	for _, c2 := range []struct {
+		ids      []string
+		onlyMain int32
+		want     int
+	}{{[]string{main}, 0, 1 + len(spec.SubResources)}, {[]string{main}, 1, 1}, {[]string{*data[1].ResourceId}, 1, 1}, {[]string{*data[1].ResourceId}, 0, 1}} {
+		byID, err := c.bss.ListPayPerUseCustomerResources(&bssmodel.ListPayPerUseCustomerResourcesRequest{Body: &bssmodel.QueryResourcesReq{ResourceIds: &c2.ids, OnlyMainResource: &c2.onlyMain}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int(*byID.TotalCount) != c2.want || *(*byID.Data)[0].ResourceId != c2.ids[0] {
+			t.Errorf("resource_ids %v only_main_resource %d: %d resources, want %d", c2.ids, c2.onlyMain, *byID.TotalCount, c2.want)
+		}
+	}
 	// The tenant API lists the packages with the order's id.
 	list, err := c.ms.ListTenantResources(&model.ListTenantResourcesRequest{ResourceSource: "PURCHASED", OrderId: &orderID, Limit: ptr(int32(100))})
 	if err != nil {
