@@ -78,6 +78,8 @@ type TenantSettings interface {
 	// UpdatedAt with the store's time when it is zero. ENOTFOUND if the
 	// project does not exist.
 	PutSetting(ctx context.Context, s Setting) error
+	// InsertSetting adds a setting like PutSetting. ECONFLICT if it exists.
+	InsertSetting(ctx context.Context, s Setting) error
 	// FindSetting returns one setting. ENOTFOUND if there is none.
 	FindSetting(ctx context.Context, projectID string, kind SettingKind, name string) (Setting, error)
 	// ListSettings returns one page of a project's settings of a kind,

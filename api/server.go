@@ -55,6 +55,8 @@ type Config struct {
 	// Service holds the lifecycle rules the management plane calls
 	// (NewAdminServer).
 	Service *allot.Service
+	// Tenants holds the rules of the tenant-side configuration routes.
+	Tenants *allot.Tenants
 
 	// TestMode, when set, adds the /_allot/ routes to the tenant plane and
 	// records both planes' requests (testmode.go). Never set it in
@@ -135,6 +137,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /v1/{project_id}/tenants/resources-count", s.tenant(s.handleCountResources))
 	s.mux.Handle("GET /v1/{project_id}/tenants/resources-usage", s.tenant(s.handleResourceUsage))
 	s.mux.HandleFunc("GET /v3/projects", s.handleIAMProjects)
+	s.tenantSettingsRoutes()
 	s.mux.HandleFunc("/", s.handleNotFound)
 }
 

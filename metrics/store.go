@@ -90,3 +90,8 @@ func (t *timedStore) UserCharges(ctx context.Context, projectID, userID string) 
 	defer t.m.observeStore("user_charges", time.Now())
 	return t.Store.UserCharges(ctx, projectID, userID)
 }
+
+func (t *timedStore) InsertSetting(ctx context.Context, s allot.Setting) error {
+	defer t.m.observeStore("insert_setting", time.Now())
+	return t.Store.InsertSetting(ctx, s)
+}

@@ -20,15 +20,25 @@ type pgQuerier interface {
 
 // PutSetting writes a setting whole.
 func (s *Store) PutSetting(ctx context.Context, st allot.Setting) error {
+	return s.putSetting(ctx, st, ` ON CONFLICT (project_id, kind, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`)
+}
+
+// InsertSetting adds a setting. ECONFLICT if it exists.
+func (s *Store) InsertSetting(ctx context.Context, st allot.Setting) error {
+	return s.putSetting(ctx, st, "")
+}
+
+func (s *Store) putSetting(ctx context.Context, st allot.Setting, onConflict string) error {
 	updated := s.createdAt(st.UpdatedAt)
 	err := retry(ctx, conflict, func() error {
-		_, err := s.pool.Exec(ctx, `INSERT INTO tenant_settings (project_id, kind, name, value, updated_at) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (project_id, kind, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+		_, err := s.pool.Exec(ctx, `INSERT INTO tenant_settings (project_id, kind, name, value, updated_at) VALUES ($1, $2, $3, $4, $5)`+onConflict,
 			st.ProjectID, string(st.Kind), st.Name, string(st.Value), updated)
 		return err
 	})
+	exists := allot.Errorf(allot.ECONFLICT, "project %s has a %s %s already", st.ProjectID, st.Kind, st.Name)
 	return mapError(err, map[string]*allot.Error{
 		"tenant_settings_project_fk": projectNotFound(st.ProjectID), "23503": projectNotFound(st.ProjectID),
+		"tenant_settings_pkey": exists, "23505": exists,
 	})
 }
 

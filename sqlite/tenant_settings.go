@@ -20,13 +20,24 @@ type rowQuerier interface {
 
 // PutSetting writes a setting whole.
 func (s *Store) PutSetting(ctx context.Context, st allot.Setting) error {
+	return s.putSetting(ctx, st, ` ON CONFLICT (project_id, kind, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`)
+}
+
+// InsertSetting adds a setting. ECONFLICT if it exists.
+func (s *Store) InsertSetting(ctx context.Context, st allot.Setting) error {
+	return s.putSetting(ctx, st, "")
+}
+
+func (s *Store) putSetting(ctx context.Context, st allot.Setting, onConflict string) error {
 	updated := s.now(st.UpdatedAt).Unix()
 	return s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO tenant_settings (project_id, kind, name, value, updated_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (project_id, kind, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO tenant_settings (project_id, kind, name, value, updated_at) VALUES (?, ?, ?, ?, ?)`+onConflict,
 			st.ProjectID, string(st.Kind), st.Name, string(st.Value), updated)
-		if constraint(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
+		switch constraint(err) {
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 			return projectNotFound(st.ProjectID)
+		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return allot.Errorf(allot.ECONFLICT, "project %s has a %s %s already", st.ProjectID, st.Kind, st.Name)
 		}
 		if err != nil {
 			return fmt.Errorf("sqlite: put setting: %w", err)
