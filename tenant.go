@@ -247,7 +247,8 @@ func (t *Tenants) CreateUserQuota(ctx context.Context, projectID string, q UserQ
 }
 
 // UpdateUserQuota sets the fields limits names and keeps the others.
-// ENOTFOUND if the user has no quota.
+// EINVALID, naming user_id, if the user has no quota (the tenant plane's
+// not-found is the gateway's "no such API").
 func (t *Tenants) UpdateUserQuota(ctx context.Context, projectID string, q UserQuota) (UserQuota, error) {
 	if err := ValidateUserQuota(q); err != nil {
 		return UserQuota{}, err
@@ -258,7 +259,7 @@ func (t *Tenants) UpdateUserQuota(ctx context.Context, projectID string, q UserQ
 		return UserQuota{}, err
 	}
 	if !ok {
-		return UserQuota{}, Errorf(ENOTFOUND, "user %s has no quota", q.UserID)
+		return UserQuota{}, Invalid("user_id", "user %s has no quota", q.UserID)
 	}
 	if old.Limits == nil {
 		old.Limits = map[string]int64{}
@@ -269,14 +270,15 @@ func (t *Tenants) UpdateUserQuota(ctx context.Context, projectID string, q UserQ
 	return old, t.putSetting(ctx, projectID, SettingUserQuota, q.UserID, old, false)
 }
 
-// DeleteUserQuota removes a user's quota. ENOTFOUND if there is none.
+// DeleteUserQuota removes a user's quota. EINVALID, naming user_id, if
+// there is none.
 func (t *Tenants) DeleteUserQuota(ctx context.Context, projectID, userID string) error {
 	if err := validateSettingKey("user_id", userID); err != nil {
 		return err
 	}
 	err := t.Store.DeleteSetting(ctx, projectID, SettingUserQuota, userID)
 	if ErrorCodeOf(err) == ENOTFOUND {
-		return Errorf(ENOTFOUND, "user %s has no quota", userID)
+		return Invalid("user_id", "user %s has no quota", userID)
 	}
 	return err
 }

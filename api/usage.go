@@ -27,8 +27,11 @@ func usageParams(q query, r *http.Request, f *allot.UsageFilter) (unit string, e
 		return "", err
 	}
 	f.BusinessType = string(business)
-	if unit, err = enumValue(q, "unit", []string{"MIN", "HOUR"}); err != nil || unit == "" {
-		return "MIN", err
+	if unit, err = enumValue(q, "unit", []string{"MIN", "HOUR"}); err != nil {
+		return "", err
+	}
+	if unit == "" {
+		unit = "MIN"
 	}
 	if vs := r.Header.Values("X-App-UserId"); len(vs) > 1 {
 		return "", allot.Invalid("X-App-UserId", "is given %d times; give it once", len(vs))

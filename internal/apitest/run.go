@@ -29,6 +29,8 @@ func Run(t *testing.T, open func(t *testing.T) allot.Store) {
 		"MalformedAccessKey":  testMalformedAccessKey,
 		"Revocation":          testRevocation,
 		"ManagementHardening": testManagementHardening,
+		"Surface":             testSurface,
+		"Probe":               testProbe,
 	}
 	t.Run("Lockout", func(t *testing.T) {
 		t.Parallel()
