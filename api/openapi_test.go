@@ -976,6 +976,8 @@ func contractCalls(c *contract) []call {
 		call{name: "iam internal error", server: "tenant-broken", method: "GET", target: "/v3/projects", auth: signed, want: 500},
 	)
 
+	add(tenantSettingsCalls()...)
+
 	// The management API.
 	purchase := `{"project_id":"` + projA + `","resource_id":"pkg-1","resource_source":"PURCHASED","order_id":"o-1","resource_type":"VIDEO_2D_MIN",` +
 		`"business_type":"VIDEO_2D","sub_resource_type":"video_time_flexus_2d_model","is_sub_resource":true,"charging_mode":"PERIODIC","unit":"MIN","amount":120.5,"resource_expire_time":"2030-01-01T00:00:00Z"}`
