@@ -11,8 +11,8 @@ func tenantSettingsCalls() []call {
 	v := "/v1/" + projA
 	type route struct {
 		name, method, path, body string
-		bigBodyRefused            bool // the document refuses a body that is not its JSON
-		good                      []call
+		bigBodyRefused           bool // the document refuses a body that is not its JSON
+		good                     []call
 	}
 	mk := func(name, method, target, body string, a auth, want int, d verdict) call {
 		return call{name: name, server: "tenant", method: method, target: target, body: body, auth: a, want: want, doc: d}
