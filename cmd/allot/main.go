@@ -74,6 +74,8 @@ management (JSON in, JSON out; the same operations as the admin API):
   freeze|unfreeze       --project P --resource R ['{"reason":"..."}']
   asset bind|unbind     --project P --resource R ['{"asset_id":"...","asset_name":"..."}']
   ledger                --project P [--resource R] [--from T] [--to T] [--limit N] [--offset N]
+                        [--csv: the whole selection as RFC 4180 CSV, a page at a time; limit and offset do not apply]
+  usage                 --project P [--from T] [--to T] [--group-by day|hour] [--csv]: usage buckets (UTC)
   verify                recompute every balance from the ledger; exit 1 on any drift
 
 Every command takes --db DSN (env ALLOT_DB; default allot.db): a SQLite path,
@@ -129,6 +131,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.ledger(ctx, rest)
 	case cmd == "verify":
 		return m.verify(ctx, rest)
+	case cmd == "usage":
+		return m.usage(ctx, rest)
 	case cmd == "reserve":
 		return m.reserve(ctx, rest)
 	case cmd == "commit":

@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) allot.Store) {
 		"ManagementHardening": testManagementHardening,
 		"Surface":             testSurface,
 		"Probe":               testProbe,
+		"Exports":             testExports,
 	}
 	t.Run("Lockout", func(t *testing.T) {
 		t.Parallel()
