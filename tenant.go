@@ -412,13 +412,26 @@ func (t *Tenants) VoiceTraining(ctx context.Context, projectID string, now time.
 // DurationCfg is the tenant's voice training duration bounds, in seconds.
 // Fields follow the SDK's ShowTenantDurationCfgResponse.
 type DurationCfg struct {
-	BasicMin, BasicMax, BasicAdvice       int32
-	MiddleMin, MiddleMax, MiddleAdvice    int32
-	AdvanceMin, AdvanceMax, AdvanceAdvice int32
-	FlexusMin, FlexusMax, FlexusAdvice    int32
-	CmwwMin, CmwwMax, CmwwAdvice          int32
-	LjznMin, LjznMax, LjznAdvice          int32
-	ShortAssessMin, ShortAssessMax        int32
+	BasicMin       int32 `json:"basic_min"`
+	BasicMax       int32 `json:"basic_max"`
+	BasicAdvice    int32 `json:"basic_advice_value"`
+	MiddleMin      int32 `json:"middle_min"`
+	MiddleMax      int32 `json:"middle_max"`
+	MiddleAdvice   int32 `json:"middle_advice_value"`
+	AdvanceMin     int32 `json:"advance_min"`
+	AdvanceMax     int32 `json:"advance_max"`
+	AdvanceAdvice  int32 `json:"advance_advice_value"`
+	FlexusMin      int32 `json:"flexus_min"`
+	FlexusMax      int32 `json:"flexus_max"`
+	FlexusAdvice   int32 `json:"flexus_advice_value"`
+	CmwwMin        int32 `json:"cmww_min"`
+	CmwwMax        int32 `json:"cmww_max"`
+	CmwwAdvice     int32 `json:"cmww_advice_value"`
+	LjznMin        int32 `json:"ljzn_min"`
+	LjznMax        int32 `json:"ljzn_max"`
+	LjznAdvice     int32 `json:"ljzn_advice_value"`
+	ShortAssessMin int32 `json:"short_assess_min"`
+	ShortAssessMax int32 `json:"short_assess_max"`
 }
 
 // DefaultDurationCfg is what a tenant without its own configuration gets.
@@ -443,7 +456,7 @@ func (t *Tenants) TenantDurationCfg(ctx context.Context, projectID string) (Dura
 
 // SetTenantDurationCfg stores the operator's duration configuration of a
 // tenant. Every value must be positive and each edition's minimum at most
-// its advice, at most its maximum.
+// its advice, at most its maximum. ENOTFOUND if the project does not exist.
 func (t *Tenants) SetTenantDurationCfg(ctx context.Context, projectID string, c DurationCfg) error {
 	for _, g := range []struct {
 		name           string

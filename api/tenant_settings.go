@@ -423,3 +423,10 @@ func (s *Server) handleSignSpecialAgreement(w http.ResponseWriter, r *http.Reque
 	}
 	s.writeJSON(w, http.StatusOK, out)
 }
+
+// DecodeDurationCfg decodes an operator's duration configuration: the keys
+// of ShowTenantDurationCfg's answer (basic_min, ...), each over base.
+func DecodeDurationCfg(body []byte, base allot.DurationCfg) (allot.DurationCfg, error) {
+	err := decodeJSON(body, &base)
+	return base, err
+}

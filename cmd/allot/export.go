@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"net/url"
 	"strings"
 
@@ -111,5 +112,51 @@ func (m *Main) usage(ctx context.Context, args []string) error {
 		return err
 	}
 	_, err = m.Stdout.Write(append(body, '\n'))
+	return err
+}
+
+// durationCfg is allot duration-cfg: it prints a tenant's voice training
+// durations, or, given JSON (keys as ShowTenantDurationCfg answers them),
+// sets those over the current values and prints the result.
+func (m *Main) durationCfg(ctx context.Context, args []string) error {
+	var c common
+	fs := m.flags("duration-cfg", &c)
+	project := fs.String("project", "", "the tenant project (required)")
+	if err := m.parseArgs(fs, args); err != nil {
+		return err
+	}
+	if err := allot.ValidateID("--project", *project); err != nil {
+		return usageError{err}
+	}
+	var body []byte
+	if fs.NArg() > 0 {
+		var err error
+		if body, err = m.jsonArg(fs, false); err != nil {
+			return err
+		}
+	}
+	_, store, closeStore, err := openService(ctx, &c)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	tenants := &allot.Tenants{Store: store}
+	cfg, err := tenants.TenantDurationCfg(ctx, *project)
+	if err != nil {
+		return opError{err}
+	}
+	if body != nil {
+		if cfg, err = api.DecodeDurationCfg(body, cfg); err != nil {
+			return opError{err}
+		}
+		if err := tenants.SetTenantDurationCfg(ctx, *project, cfg); err != nil {
+			return opError{err}
+		}
+	}
+	out, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	_, err = m.Stdout.Write(append(out, '\n'))
 	return err
 }

@@ -4,11 +4,13 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/sign"
 )
 
 // TestLedgerCSVAndUsage: allot ledger --csv writes every entry (more than
@@ -83,5 +85,48 @@ func TestLedgerCSVAndUsage(t *testing.T) {
 	}
 	if _, _, err := tm.run(t, "", "usage", "--project", "tenant", "--group-by", "week"); exitCode(err) != 3 {
 		t.Fatalf("--group-by week: %v (exit %d), want exit 3", err, exitCode(err))
+	}
+}
+
+// TestDurationCfg: an operator sets a tenant's voice training durations
+// with allot duration-cfg, over the defaults, and the tenant reads them
+// with ShowTenantDurationCfg from allot serve.
+func TestDurationCfg(t *testing.T) {
+	tm := newTestMain(t)
+	cred := tm.projectWithCredential(t, "tenant")
+	var got allot.DurationCfg
+	if err := json.Unmarshal([]byte(tm.mustRun(t, "", "duration-cfg", "--project", "tenant")), &got); err != nil || got != allot.DefaultDurationCfg {
+		t.Fatalf("defaults: %+v %v", got, err)
+	}
+	want := allot.DefaultDurationCfg
+	want.BasicMin, want.BasicAdvice = 30, 90
+	if err := json.Unmarshal([]byte(tm.mustRun(t, "", "duration-cfg", "--project", "tenant", `{"basic_min":30,"basic_advice_value":90}`)), &got); err != nil || got != want {
+		t.Fatalf("set: %+v %v", got, err)
+	}
+	if _, _, err := tm.run(t, "", "duration-cfg", "--project", "tenant", `{"basic_min":400}`); exitCode(err) != 3 || !strings.Contains(err.Error(), "basic") {
+		t.Fatalf("min over max: %v (exit %d), want exit 3", err, exitCode(err))
+	}
+	if _, _, err := tm.run(t, "", "duration-cfg", "--project", "tenant", `{"basic_minimum":1}`); exitCode(err) != 3 || !strings.Contains(err.Error(), "basic_minimum") {
+		t.Fatalf("unknown key: %v (exit %d), want exit 3", err, exitCode(err))
+	}
+	if _, _, err := tm.run(t, "", "duration-cfg", "--project", "nobody", `{"basic_min":30}`); exitCode(err) != 4 {
+		t.Fatalf("unknown project: %v (exit %d), want exit 4", err, exitCode(err))
+	}
+	addr, _ := tm.serve(t)
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/v1/tenant/voice-training-manage/user/tenant-duration-cfg", nil)
+	if err := sign.Sign(req, nil, cred.AK, []byte(cred.SK), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var answer struct {
+		allot.DurationCfg
+		TenantID string `json:"tenant_id"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil || resp.StatusCode != 200 || answer.DurationCfg != want || answer.TenantID != "tenant" {
+		t.Fatalf("ShowTenantDurationCfg: %d %+v %v", resp.StatusCode, answer, err)
 	}
 }

@@ -76,6 +76,7 @@ management (JSON in, JSON out; the same operations as the admin API):
   ledger                --project P [--resource R] [--from T] [--to T] [--limit N] [--offset N]
                         [--csv: the whole selection as RFC 4180 CSV, a page at a time; limit and offset do not apply]
   usage                 --project P [--from T] [--to T] [--group-by day|hour] [--csv]: usage buckets (UTC)
+  duration-cfg          --project P [JSON]: a tenant's voice training durations; JSON sets them (keys as ShowTenantDurationCfg)
   verify                recompute every balance from the ledger; exit 1 on any drift
 
 Every command takes --db DSN (env ALLOT_DB; default allot.db): a SQLite path,
@@ -133,6 +134,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.verify(ctx, rest)
 	case cmd == "usage":
 		return m.usage(ctx, rest)
+	case cmd == "duration-cfg":
+		return m.durationCfg(ctx, rest)
 	case cmd == "reserve":
 		return m.reserve(ctx, rest)
 	case cmd == "commit":
