@@ -76,7 +76,7 @@ type Server struct {
 	srv    *http.Server
 }
 
-// Limits on what one request may send; the tenant API takes only GETs.
+// Limits on what one request may send.
 const (
 	maxHeaderBytes = 64 << 10
 	maxBodyBytes   = 1 << 20
