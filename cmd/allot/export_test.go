@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -128,5 +129,84 @@ func TestDurationCfg(t *testing.T) {
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil || resp.StatusCode != 200 || answer.DurationCfg != want || answer.TenantID != "tenant" {
 		t.Fatalf("ShowTenantDurationCfg: %d %+v %v", resp.StatusCode, answer, err)
+	}
+}
+
+// TestQuotaScenarioVerify is the quota scenario against allot serve and the
+// CLI on one database: with sub-account control on, a user with a quota of
+// 10 minutes consumes 6 then 6; the second is refused (exit 5) and usage
+// stays 6; after UpdateUserQuotas(-1) it succeeds; allot verify is clean.
+func TestQuotaScenarioVerify(t *testing.T) {
+	tm := newTestMain(t)
+	cred := tm.projectWithCredential(t, "tenant")
+	tm.mustRun(t, "", "package", "add", `{"project_id":"tenant","resource_id":"pkg","resource_source":"PURCHASED","order_id":"o1","resource_type":"VIDEO_2D_MIN","business_type":"VIDEO_2D","charging_mode":"ONE_TIME","unit":"MIN","amount":"100"}`)
+	addr, _ := tm.serve(t)
+	tenant := func(method, path, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, "http://"+addr+"/v1/tenant"+path, strings.NewReader(body))
+		if body == "" {
+			req.Body, req.ContentLength = http.NoBody, 0
+		} else {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if err := sign.Sign(req, []byte(body), cred.AK, []byte(cred.SK), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		if _, err := io.Copy(&b, resp.Body); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, b.String()
+	}
+	for _, c := range []struct{ method, path, body string }{
+		{"PUT", "/tenants/service-configs", `{"sub_account_control_config":{"separately_controlled":true}}`},
+		{"POST", "/user/quotas", `{"user_id":"u1","quota":{"video_time_2d_model":10}}`},
+	} {
+		if status, body := tenant(c.method, c.path, c.body); status != 200 {
+			t.Fatalf("%s %s: %d %s", c.method, c.path, status, body)
+		}
+	}
+	consume := func(key string) error {
+		_, _, err := tm.run(t, "", "consume", `{"project_id":"tenant","resource_type":"VIDEO_2D_MIN","amount":6,"idempotency_key":"`+key+`","user_id":"u1"}`)
+		return err
+	}
+	used := func() string {
+		t.Helper()
+		status, body := tenant("GET", "/user/quotas?user_id=u1", "")
+		var out struct {
+			Assets []struct {
+				Usage map[string]json.Number `json:"usage"`
+			} `json:"assets"`
+		}
+		if err := json.Unmarshal([]byte(body), &out); status != 200 || err != nil || len(out.Assets) != 1 {
+			t.Fatalf("ListUserQuotas: %d %s", status, body)
+		}
+		return out.Assets[0].Usage["video_time_2d_model"].String()
+	}
+	if err := consume("c1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := consume("c2"); exitCode(err) != 5 || !strings.Contains(err.Error(), "quota") {
+		t.Fatalf("the second 6 of 10: %v (exit %d), want exit 5", err, exitCode(err))
+	}
+	if got := used(); got != "6" {
+		t.Fatalf("usage %s, want 6", got)
+	}
+	if status, body := tenant("PUT", "/user/quotas/u1", `{"quota":{"video_time_2d_model":-1}}`); status != 200 {
+		t.Fatalf("UpdateUserQuotas: %d %s", status, body)
+	}
+	if err := consume("c3"); err != nil {
+		t.Fatalf("after -1: %v", err)
+	}
+	if got := used(); got != "12" {
+		t.Fatalf("usage %s, want 12", got)
+	}
+	if out := tm.mustRun(t, "", "verify"); !strings.Contains(out, "no drift") {
+		t.Fatalf("allot verify: %s", out)
 	}
 }
