@@ -62,6 +62,9 @@ func consume(tx Tx, actor Actor, req ConsumeRequest, group string) (OpResult, er
 	if err != nil {
 		return OpResult{}, err
 	}
+	if err := checkQuota(tx, req.ProjectID, req.UserID, parts, false); err != nil {
+		return OpResult{}, err
+	}
 	if len(parts) == 1 {
 		group = ""
 	}

@@ -146,6 +146,16 @@ type Tx interface {
 	// InsertOrder records an order. The project must be held. ECONFLICT if
 	// the id exists.
 	InsertOrder(o Order) error
+	// Tenant settings and user charges (tenant_settings.go, quota.go).
+
+	// Setting returns a tenant setting as the transaction sees it; ok is
+	// false if there is none.
+	Setting(projectID string, kind SettingKind, name string) (s Setting, ok bool, err error)
+	// UserCharges is TenantSettings.UserCharges inside the transaction.
+	UserCharges(projectID, userID string) ([]ChargeRow, error)
+	// LiveResources returns a project's resources that are not removed, in
+	// Seq order.
+	LiveResources(projectID string) ([]Resource, error)
 }
 
 // Ledger is the write side of a store: every lifecycle operation runs in

@@ -148,6 +148,9 @@ func reserve(tx Tx, actor Actor, req ReserveRequest, id string) (ReservationResu
 	if err != nil {
 		return ReservationResult{}, err
 	}
+	if err := checkQuota(tx, req.ProjectID, req.UserID, parts, true); err != nil {
+		return ReservationResult{}, err
+	}
 	now := tx.Now()
 	out := ReservationResult{Created: true, Reservation: Reservation{ReservationID: id, ProjectID: req.ProjectID, State: ReservationOpen,
 		Amount: req.Amount, CreatedAt: now, ExpiresAt: now.Add(time.Duration(req.TTL) * time.Second), Actor: actor.ID,
@@ -204,6 +207,9 @@ func (s *Service) Commit(ctx context.Context, actor Actor, req CommitRequest) (R
 			}
 			if req.Amount > v.Amount {
 				return ReservationResult{}, Invalid("amount", "is more than the %s reservation %s holds", v.Amount, v.ReservationID)
+			}
+			if err := checkCommitQuota(tx, v, req.Amount); err != nil {
+				return ReservationResult{}, err
 			}
 			return closeReservation(tx, v, actor.ID, OpCommit, req.Amount, req.IdempotencyKey)
 		})

@@ -112,6 +112,8 @@ type Store interface {
 	AdminKeys
 	// The spec catalog and orders (catalog.go).
 	Orders
+	// Tenant settings, user quotas and usage reads (tenant_settings.go).
+	TenantSettings
 
 	// Wipe deletes every row of every table but the schema's own record
 	// (schema_migrations), found from the database's catalog so that tables

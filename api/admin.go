@@ -43,6 +43,7 @@ func (s *Server) adminRoutes() {
 	s.mux.Handle("POST /admin/v1/reservations/{reservation_id}/release", s.adminOnly(s.handleRelease))
 	s.mux.Handle("POST /admin/v1/consume:batch", s.adminOnly(s.handleConsumeBatch))
 	s.mux.Handle("GET /admin/v1/ledger", s.adminOnly(s.handleLedger))
+	s.mux.Handle("GET /admin/v1/usage", s.adminOnly(s.handleUsage))
 	s.mux.Handle("GET /admin/v1/drift", s.adminOnly(s.handleDrift))
 	s.credentialRoutes()
 	s.catalogRoutes()
@@ -291,9 +292,13 @@ func (s *Server) writeEncoded(w http.ResponseWriter, r *http.Request, body []byt
 // handleLedger serves GET /admin/v1/ledger?project_id=&resource_id=&from=&to=&limit=&offset=.
 // An SP key sees the ledger of its own project and of its customers.
 func (s *Server) handleLedger(w http.ResponseWriter, r *http.Request, actor allot.Actor) {
-	lq, err := ParseLedgerQuery(r.URL.RawQuery)
+	lq, format, err := ParseLedgerExport(r.URL.RawQuery)
 	if err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	if format == "csv" {
+		s.handleLedgerCSV(w, r, actor, lq)
 		return
 	}
 	entries, count, err := s.cfg.Service.LedgerEntries(r.Context(), actor, lq)

@@ -184,8 +184,9 @@ func (a *authenticator) check(r *http.Request, accessKey *string) (caller, error
 		}
 		return caller{}, unauthenticated("request body could not be read")
 	}
-	// The handler reads the body after the signature check has.
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	if body != nil {
+		r.Body = io.NopCloser(bytes.NewReader(body)) // the handler reads it again
+	}
 	if err := sign.Verify(r, body, auth, cred.secretKey, wall, a.maxSkew); err != nil {
 		var serr *sign.Error
 		if errors.As(err, &serr) {

@@ -979,6 +979,8 @@ func contractCalls(c *contract) []call {
 		call{name: "iam internal error", server: "tenant-broken", method: "GET", target: "/v3/projects", auth: signed, want: 500},
 	)
 
+	add(tenantSettingsCalls()...)
+
 	// The management API.
 	purchase := `{"project_id":"` + projA + `","resource_id":"pkg-1","resource_source":"PURCHASED","order_id":"o-1","resource_type":"VIDEO_2D_MIN",` +
 		`"business_type":"VIDEO_2D","sub_resource_type":"video_time_flexus_2d_model","is_sub_resource":true,"charging_mode":"PERIODIC","unit":"MIN","amount":120.5,"resource_expire_time":"2030-01-01T00:00:00Z"}`
@@ -1082,6 +1084,13 @@ func contractCalls(c *contract) []call {
 		admin("ledger filtered", "GET", "/admin/v1/ledger?project_id="+projA+"&resource_id=pkg-1&from=2020-01-01T00:00:00Z&to=2040-01-01T00:00:00Z&offset=1", spKey, "", 200, docAccepts),
 		admin("ledger without project", "GET", "/admin/v1/ledger", adminKey, "", 400, docRefuses),
 		admin("ledger of another sp's tenant", "GET", "/admin/v1/ledger?project_id="+projB, spKey, "", 403, docAccepts),
+		admin("ledger csv", "GET", "/admin/v1/ledger?project_id="+projA+"&format=csv", adminKey, "", 200, docAccepts),
+		admin("ledger unknown format", "GET", "/admin/v1/ledger?project_id="+projA+"&format=xml", adminKey, "", 400, docRefuses),
+		admin("usage", "GET", "/admin/v1/usage?project_id="+projA+"&from=2020-01-01T00:00:00Z&to=2040-01-01T00:00:00Z&group_by=hour", adminKey, "", 200, docAccepts),
+		admin("usage csv", "GET", "/admin/v1/usage?project_id="+projA+"&format=csv", spKey, "", 200, docAccepts),
+		admin("usage without project", "GET", "/admin/v1/usage", adminKey, "", 400, docRefuses),
+		admin("usage by week", "GET", "/admin/v1/usage?project_id="+projA+"&group_by=week", adminKey, "", 400, docRefuses),
+		admin("usage of another sp's tenant", "GET", "/admin/v1/usage?project_id="+projB, spKey, "", 403, docAccepts),
 		admin("drift", "GET", "/admin/v1/drift", adminKey, "", 200, docAccepts),
 		admin("drift by an sp key", "GET", "/admin/v1/drift", spKey, "", 403, docAccepts),
 		// A tenant's signature is no management credential.
@@ -1136,6 +1145,7 @@ func contractCalls(c *contract) []call {
 		{"POST", "/admin/v1/consume", `{"project_id":"` + projA + `","resource_id":"pkg-1","amount":1,"idempotency_key":"c-9"}`},
 		{"POST", "/admin/v1/consume:batch", `{"events":[{"project_id":"` + projA + `","resource_id":"pkg-1","amount":1,"idempotency_key":"cb-9"}]}`},
 		{"GET", "/admin/v1/ledger?project_id=" + projA, ""},
+		{"GET", "/admin/v1/usage?project_id=" + projA, ""},
 		{"GET", "/admin/v1/drift", ""},
 		{"POST", rsv, reserve},
 		{"GET", rsv + "?project_id=" + projA, ""},

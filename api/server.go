@@ -55,6 +55,8 @@ type Config struct {
 	// Service holds the lifecycle rules the management plane calls
 	// (NewAdminServer).
 	Service *allot.Service
+	// Tenants holds the rules of the tenant-side configuration routes.
+	Tenants *allot.Tenants
 
 	// TestMode, when set, adds the /_allot/ routes to the tenant plane and
 	// records both planes' requests (testmode.go). Never set it in
@@ -74,7 +76,7 @@ type Server struct {
 	srv    *http.Server
 }
 
-// Limits on what one request may send; the tenant API takes only GETs.
+// Limits on what one request may send.
 const (
 	maxHeaderBytes = 64 << 10
 	maxBodyBytes   = 1 << 20
@@ -136,6 +138,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /v1/{project_id}/tenants/resources-usage", s.tenant(s.handleResourceUsage))
 	s.mux.HandleFunc("GET /v3/projects", s.handleIAMProjects)
 	s.orderRoutes()
+	s.tenantSettingsRoutes()
 	s.mux.HandleFunc("/", s.handleNotFound)
 }
 

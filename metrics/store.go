@@ -58,3 +58,40 @@ func (t *timedStore) Drift(ctx context.Context) ([]allot.Drift, error) {
 	defer t.m.observeStore("drift", time.Now())
 	return t.Store.Drift(ctx)
 }
+
+// Tenant settings and usage reads.
+
+func (t *timedStore) PutSetting(ctx context.Context, s allot.Setting) error {
+	defer t.m.observeStore("put_setting", time.Now())
+	return t.Store.PutSetting(ctx, s)
+}
+
+func (t *timedStore) FindSetting(ctx context.Context, projectID string, kind allot.SettingKind, name string) (allot.Setting, error) {
+	defer t.m.observeStore("find_setting", time.Now())
+	return t.Store.FindSetting(ctx, projectID, kind, name)
+}
+
+func (t *timedStore) ListSettings(ctx context.Context, projectID string, kind allot.SettingKind, name string, p allot.Page) ([]allot.Setting, int, error) {
+	defer t.m.observeStore("list_settings", time.Now())
+	return t.Store.ListSettings(ctx, projectID, kind, name, p)
+}
+
+func (t *timedStore) DeleteSetting(ctx context.Context, projectID string, kind allot.SettingKind, name string) error {
+	defer t.m.observeStore("delete_setting", time.Now())
+	return t.Store.DeleteSetting(ctx, projectID, kind, name)
+}
+
+func (t *timedStore) UsageEntries(ctx context.Context, q allot.UsageQuery) ([]allot.UsageEntry, error) {
+	defer t.m.observeStore("usage_entries", time.Now())
+	return t.Store.UsageEntries(ctx, q)
+}
+
+func (t *timedStore) UserCharges(ctx context.Context, projectID, userID string) ([]allot.ChargeRow, error) {
+	defer t.m.observeStore("user_charges", time.Now())
+	return t.Store.UserCharges(ctx, projectID, userID)
+}
+
+func (t *timedStore) InsertSetting(ctx context.Context, s allot.Setting) error {
+	defer t.m.observeStore("insert_setting", time.Now())
+	return t.Store.InsertSetting(ctx, s)
+}

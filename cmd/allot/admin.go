@@ -210,6 +210,9 @@ func runPage[Q any](m *Main, ctx context.Context, args []string, name string, fl
 }
 
 func (m *Main) ledger(ctx context.Context, args []string) error {
+	if wantsCSV(args) {
+		return m.ledgerCSV(ctx, args)
+	}
 	return runPage(m, ctx, args, "ledger", []string{"project", "resource", "from", "to", "limit", "offset"},
 		map[string]string{"project": "project_id", "resource": "resource_id"}, api.ParseLedgerQuery,
 		func(ctx context.Context, svc *allot.Service, lq allot.LedgerQuery) ([]byte, error) {

@@ -74,6 +74,9 @@ management (JSON in, JSON out; the same operations as the admin API):
   freeze|unfreeze       --project P --resource R ['{"reason":"..."}']
   asset bind|unbind     --project P --resource R ['{"asset_id":"...","asset_name":"..."}']
   ledger                --project P [--resource R] [--from T] [--to T] [--limit N] [--offset N]
+                        [--csv: the whole selection as RFC 4180 CSV, a page at a time; limit and offset do not apply]
+  usage                 --project P [--from T] [--to T] [--group-by day|hour] [--csv]: usage buckets (UTC)
+  duration-cfg          --project P [JSON]: a tenant's voice training durations; JSON sets them (keys as ShowTenantDurationCfg)
   verify                recompute every balance from the ledger; exit 1 on any drift
   catalog import FILE   replace the spec catalog CreateMetaStudioOrders sells from (a JSON array or JSON Lines)
   catalog list          list the spec catalog (--json: as GET /admin/v1/catalog)
@@ -135,6 +138,10 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.ledger(ctx, rest)
 	case cmd == "verify":
 		return m.verify(ctx, rest)
+	case cmd == "usage":
+		return m.usage(ctx, rest)
+	case cmd == "duration-cfg":
+		return m.durationCfg(ctx, rest)
 	case cmd == "reserve":
 		return m.reserve(ctx, rest)
 	case cmd == "commit":

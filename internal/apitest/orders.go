@@ -105,8 +105,7 @@ func specOf(t *testing.T, specs []allot.CatalogSpec, code string) allot.CatalogS
 
 // testOrders drives the Terraform provider's create, read and delete of a
 // huaweicloud_metastudio_instance, call for call, with AK/SK and with a
-// token. (The provider signs the auto-pay agreement first: that operation
-// is not served on this branch, so the lifecycle starts at the order.)
+// token, starting where the provider starts: the auto-pay agreement.
 func testOrders(t *testing.T, e *env) {
 	specs := defaultCatalog(t)
 	if err := e.store.PutCatalog(context.Background(), specs); err != nil {
@@ -135,6 +134,11 @@ func createOrder(t *testing.T, c orderClients, lines ...model.PublicCloudService
 }
 
 func testOrderLifecycle(t *testing.T, e *env, c orderClients, spec allot.CatalogSpec) {
+	// resourceCreate signs the auto-pay agreement first and checks for 200.
+	signed, err := c.ms.SignSpecialAgreement(&model.SignSpecialAgreementRequest{Body: &model.SpecialAgreementSignReq{AgreementType: "AUTO_PAY", ToSign: true}})
+	if err != nil || signed.HttpStatusCode != 200 {
+		t.Fatalf("SignSpecialAgreement: %v %+v", err, signed)
+	}
 	before := time.Now().UTC().Truncate(time.Second)
 	// resourceCreate: the provider's body, is_auto_pay 1, one subscription.
 	orderID := createOrder(t, c, model.PublicCloudServiceOrder{IsAutoPay: ptr(int32(1)), PeriodType: 2, PeriodNum: 1,

@@ -30,6 +30,9 @@ func Run(t *testing.T, open func(t *testing.T) allot.Store) {
 		"Revocation":          testRevocation,
 		"ManagementHardening": testManagementHardening,
 		"Orders":              testOrders,
+		"Surface":             testSurface,
+		"Probe":               testProbe,
+		"Exports":             testExports,
 	}
 	t.Run("Lockout", func(t *testing.T) {
 		t.Parallel()

@@ -130,6 +130,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		Observer:    met,
 		Metrics:     met.Handler(),
 		Service:     a.Service,
+		Tenants:     &allot.Tenants{Store: store, Reader: reader},
 	}
 	if cfg.TestMode {
 		a.TestMode = api.NewTestMode(a.resetData, clock, cfg.RecordedRequests)
