@@ -135,6 +135,9 @@ type Tx interface {
 	// settle time and each hold's committed units. The project must be
 	// held. ENOTFOUND if it does not exist.
 	UpdateReservation(v Reservation) error
+
+	// Notifications (notify.go): notice configurations and the outbox.
+	NoticeTx
 }
 
 // Ledger is the write side of a store: every lifecycle operation runs in
