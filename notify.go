@@ -357,16 +357,16 @@ func (req *CreateWebhookRequest) Validate() error {
 	return nil
 }
 
-// CreateWebhook adds a webhook sealed by the caller (sealed is the secret's
-// ciphertext). An SP may add webhooks for its own customers only: with a
+// CreateWebhook adds a webhook whose secret seal encrypts (bound to the new
+// webhook's id): the store keeps only the ciphertext. An SP may add webhooks for its own customers only: with a
 // project id, that project must be its customer; without, the webhook gets
 // the events of all its customers.
-func (s *Service) CreateWebhook(ctx context.Context, actor Actor, req CreateWebhookRequest, sealed []byte) (Webhook, error) {
+func (s *Service) CreateWebhook(ctx context.Context, actor Actor, req CreateWebhookRequest, seal func(id string, secret []byte) ([]byte, error)) (Webhook, error) {
 	if err := req.Validate(); err != nil {
 		return Webhook{}, err
 	}
 	w := Webhook{ID: newID("wh-"), URL: req.URL, Events: slices.Compact(slices.Sorted(slices.Values(req.Events))),
-		ProjectID: req.ProjectID, SecretCiphertext: sealed}
+		ProjectID: req.ProjectID}
 	switch actor.Role {
 	case RoleAdmin:
 	case RoleSP:
@@ -380,6 +380,11 @@ func (s *Service) CreateWebhook(ctx context.Context, actor Actor, req CreateWebh
 	default:
 		return Webhook{}, forbidden("this credential cannot manage webhooks")
 	}
+	sealed, err := seal(w.ID, []byte(req.Secret))
+	if err != nil {
+		return Webhook{}, err
+	}
+	w.SecretCiphertext = sealed
 	return w, s.Store.CreateWebhook(ctx, w)
 }
 

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -182,6 +183,10 @@ func (a *authenticator) check(r *http.Request, accessKey *string) (caller, error
 			return caller{}, errBodyTooLarge
 		}
 		return caller{}, unauthenticated("request body could not be read")
+	}
+	if body != nil {
+		// The handler reads the body after the check: give it back.
+		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	if err := sign.Verify(r, body, auth, cred.secretKey, wall, a.maxSkew); err != nil {
 		var serr *sign.Error

@@ -47,6 +47,10 @@ func RunNotify(t *testing.T, open func(t *testing.T, clock allot.Clock) allot.St
 // claimRound makes each read of events claim later than the one before.
 var claimRound atomic.Int64
 
+// fakeSeal stands in for the keyring: the suite checks that the store
+// keeps what it is given.
+func fakeSeal(string, []byte) ([]byte, error) { return []byte("sealed"), nil }
+
 func strPtr(s string) *string { return &s }
 
 func (e *ledgerEnv) mustNotice(t *testing.T, project string, typ allot.NoticeType, props string) {
@@ -60,7 +64,7 @@ func (e *ledgerEnv) mustNotice(t *testing.T, project string, typ allot.NoticeTyp
 func (e *ledgerEnv) mustWebhook(t *testing.T, actor allot.Actor, project string, events ...string) string {
 	t.Helper()
 	w, err := e.svc.CreateWebhook(e.ctx, actor, allot.CreateWebhookRequest{URL: "http://127.0.0.1:9/hook", Secret: "0123456789abcdef0123",
-		Events: events, ProjectID: project}, []byte("sealed"))
+		Events: events, ProjectID: project}, fakeSeal)
 	if err != nil {
 		t.Fatalf("CreateWebhook: %v", err)
 	}
@@ -197,17 +201,17 @@ func testOncePerCrossing(t *testing.T, e *ledgerEnv, clock *allot.ManualClock) {
 			wantDepleted++
 		}
 	}
-	step(units(79), "c1")     // 21: above
-	step(1_500_000, "c2")     // 19.5: crossed
-	step(units(1), "c3")      // 18.5
-	step(-500_000, "r1")      // 19: still at or below
-	step(-1_000_000, "r2")    // 20: at, still
-	step(units(1), "c4")      // 19
-	step(-2_000_000, "r3")    // 21: above again, re-armed
-	step(units(1), "c5")      // 20: crossed again
-	step(units(20), "c6")     // 0: depleted
-	step(-units(30), "r4")    // 30
-	step(units(30), "c7")     // 0: both again
+	step(units(79), "c1")  // 21: above
+	step(1_500_000, "c2")  // 19.5: crossed
+	step(units(1), "c3")   // 18.5
+	step(-500_000, "r1")   // 19: still at or below
+	step(-1_000_000, "r2") // 20: at, still
+	step(units(1), "c4")   // 19
+	step(-2_000_000, "r3") // 21: above again, re-armed
+	step(units(1), "c5")   // 20: crossed again
+	step(units(20), "c6")  // 0: depleted
+	step(-units(30), "r4") // 30
+	step(units(30), "c7")  // 0: both again
 	evs := e.events(t, hook, clock)
 	if got := countType(evs, allot.EventResourceLeft); got != wantLeft || wantLeft != 3 {
 		t.Fatalf("resource.left: got %d, want %d (3)", got, wantLeft)
@@ -344,7 +348,7 @@ func testWebhookScope(t *testing.T, e *ledgerEnv, clock *allot.ManualClock) {
 	ofA := e.mustWebhook(t, spA, "", allot.EventResourceDepleted)
 	ofLone := e.mustWebhook(t, admin, "lone", allot.EventResourceDepleted)
 	leftOnly := e.mustWebhook(t, admin, "", allot.EventResourceLeft)
-	_, err := e.svc.CreateWebhook(e.ctx, spA, allot.CreateWebhookRequest{URL: "https://example.com/h", Secret: "0123456789abcdef", Events: []string{allot.EventResourceLeft}, ProjectID: "cust-b"}, []byte("s"))
+	_, err := e.svc.CreateWebhook(e.ctx, spA, allot.CreateWebhookRequest{URL: "https://example.com/h", Secret: "0123456789abcdef", Events: []string{allot.EventResourceLeft}, ProjectID: "cust-b"}, fakeSeal)
 	if got, want := allot.ErrorCodeOf(err), allot.EFORBIDDEN; got != want {
 		t.Fatalf("SP a for cust-b: got %v, want %v", got, want)
 	}
@@ -398,7 +402,7 @@ func testWebhookScope(t *testing.T, e *ledgerEnv, clock *allot.ManualClock) {
 		{URL: "https://example.com/h", Secret: "0123456789abcdef", Events: []string{"resource.other"}},
 		{URL: "/relative", Secret: "0123456789abcdef", Events: []string{allot.EventResourceLeft}},
 	} {
-		if _, err := e.svc.CreateWebhook(e.ctx, admin, bad, []byte("s")); allot.ErrorCodeOf(err) != allot.EINVALID {
+		if _, err := e.svc.CreateWebhook(e.ctx, admin, bad, fakeSeal); allot.ErrorCodeOf(err) != allot.EINVALID {
 			t.Fatalf("%+v: %v", bad, err)
 		}
 	}

@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) allot.Store) {
 		"MalformedAccessKey":  testMalformedAccessKey,
 		"Revocation":          testRevocation,
 		"ManagementHardening": testManagementHardening,
+		"NoticeConfigs":       testNoticeConfigs,
 	}
 	t.Run("Lockout", func(t *testing.T) {
 		t.Parallel()
@@ -37,6 +38,10 @@ func Run(t *testing.T, open func(t *testing.T) allot.Store) {
 	t.Run("Clock", func(t *testing.T) {
 		t.Parallel()
 		testClock(t, open)
+	})
+	t.Run("Webhooks", func(t *testing.T) {
+		t.Parallel()
+		testWebhooks(t, open)
 	})
 	t.Run("RateLimit", func(t *testing.T) {
 		t.Parallel()
