@@ -1,11 +1,15 @@
 package main
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +24,8 @@ import (
 // answers 500; otherwise 204, and it counts each delivered event id.
 type hookReceiver struct {
 	url       string
+	secret    string // when set, a request whose signature does not verify is answered 401
+	badSigs   atomic.Int64
 	failing   atomic.Bool
 	mu        sync.Mutex
 	delivered map[string]int // event id -> 2xx answers
@@ -38,6 +44,11 @@ func startHookReceiver(t *testing.T) *hookReceiver {
 		body, _ := io.ReadAll(r.Body)
 		var ev struct{ ID, Type string }
 		json.Unmarshal(body, &ev)
+		if rc.secret != "" && !signatureVerifies(r.Header.Get("Allot-Signature"), rc.secret, body) {
+			rc.badSigs.Add(1)
+			w.WriteHeader(401)
+			return
+		}
 		rc.mu.Lock()
 		defer rc.mu.Unlock()
 		rc.attempts++
@@ -62,6 +73,27 @@ func (rc *hookReceiver) snapshot() (map[string]int, int) {
 		out[k] = v
 	}
 	return out, rc.attempts
+}
+
+// signatureVerifies checks t=...,v1=... as a receiver does: the HMAC
+// computed here, and no older than 5 minutes.
+func signatureVerifies(header, secret string, body []byte) bool {
+	var ts, v1 string
+	for part := range strings.SplitSeq(header, ",") {
+		k, v, _ := strings.Cut(part, "=")
+		if k == "t" {
+			ts = v
+		} else if k == "v1" {
+			v1 = v
+		}
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil || time.Since(time.Unix(sec, 0)).Abs() > 5*time.Minute {
+		return false
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(ts + "." + string(body)))
+	return hmac.Equal([]byte(v1), []byte(hex.EncodeToString(mac.Sum(nil))))
 }
 
 // adminCall sends one management request to a node.
@@ -116,11 +148,12 @@ func testKillAfterCrossing(t *testing.T, tm *testMain) {
 	env := []string{"ALLOT_DB=" + tm.env["ALLOT_DB"], "ALLOT_MASTER_KEY_FILE=" + tm.env["ALLOT_MASTER_KEY_FILE"]}
 	rc := startHookReceiver(t)
 	rc.failing.Store(true)
+	// The webhook comes from the CLI, sealed with the same master key the
+	// server opens it with: the receiver checks every signature.
+	rc.secret = "cli-made-secret-0123456789"
+	tm.mustRun(t, "", "webhook", "create", `{"url":"`+rc.url+`","events":["resource.depleted"],"secret":"`+rc.secret+`"}`)
 
 	node, addr := startKillable(t, bin, env)
-	if status, body := adminCall(t, addr, key.Key, "POST", "/admin/v1/webhooks", `{"url":"`+rc.url+`","events":["resource.depleted"]}`); status != 201 {
-		t.Fatalf("create webhook: %d %s", status, body)
-	}
 	if status, body := adminCall(t, addr, key.Key, "POST", "/admin/v1/consume", `{"project_id":"tenant","resource_id":"small","amount":5,"idempotency_key":"all"}`); status != 200 {
 		t.Fatalf("consume: %d %s", status, body)
 	}
@@ -135,6 +168,9 @@ func testKillAfterCrossing(t *testing.T, tm *testMain) {
 	// A first attempt the dead node made waits out its backoff (up to the
 	// 5 s base) before the new node tries again.
 	waitUntil(t, 30*time.Second, "the event after the restart", func() bool { got, _ := rc.snapshot(); return len(got) == 1 })
+	if n := rc.badSigs.Load(); n != 0 {
+		t.Fatalf("%d requests with a signature that does not verify", n)
+	}
 	got, _ := rc.snapshot()
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
@@ -178,5 +214,41 @@ func TestTwoNodesDeliverOnce(t *testing.T) {
 		if n != 1 {
 			t.Errorf("event %s delivered %d times", id, n)
 		}
+	}
+}
+
+// TestWebhookCLI: the webhook commands print the management API's shapes,
+// never a secret after creation, and exit with the documented statuses.
+func TestWebhookCLI(t *testing.T) {
+	tm := newTestMain(t)
+	tm.mustRun(t, "", "migrate")
+	var created struct{ ID, Secret string }
+	json.Unmarshal([]byte(tm.mustRun(t, "", "webhook", "create", `{"url":"https://example.com/h","events":["resource.left"]}`)), &created)
+	if created.ID == "" || len(created.Secret) != 64 {
+		t.Fatalf("create: %+v", created)
+	}
+	list := tm.mustRun(t, "", "webhook", "list")
+	if !strings.Contains(list, created.ID) || strings.Contains(list, created.Secret) {
+		t.Fatalf("list: %s", list)
+	}
+	if out := tm.mustRun(t, "", "webhook", "deliveries", created.ID); !strings.Contains(out, `"deliveries":[]`) {
+		t.Fatalf("deliveries: %s", out)
+	}
+	for _, c := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"webhook", "create", `{"url":"file:///etc/passwd","events":["resource.left"]}`}, 3},
+		{[]string{"webhook", "deliveries", "wh-none"}, 4},
+		{[]string{"webhook", "redeliver", created.ID, "nothing"}, 4},
+		{[]string{"webhook", "delete"}, 2},
+	} {
+		if _, _, err := tm.run(t, "", c.args...); exitCode(err) != c.want {
+			t.Errorf("%v: exit %d (%v), want %d", c.args, exitCode(err), err, c.want)
+		}
+	}
+	tm.mustRun(t, "", "webhook", "delete", created.ID)
+	if _, _, err := tm.run(t, "", "webhook", "delete", created.ID); exitCode(err) != 4 {
+		t.Fatalf("delete twice: %v", err)
 	}
 }
