@@ -358,6 +358,14 @@ func testWebhooks(t *testing.T, open func(t *testing.T) allot.Store) {
 		if len(got) != 4 {
 			t.Fatalf("%d requests", len(got))
 		}
+		// The metrics count the attempts by outcome and show an empty outbox.
+		req, _ := http.NewRequest("GET", a.url+"/metrics", nil)
+		_, metrics := a.do(t, req)
+		for _, line := range []string{`allot_webhook_deliveries_total{outcome="retry"} 3`, `allot_webhook_deliveries_total{outcome="delivered"} 1`, "allot_outbox_pending "} {
+			if !strings.Contains(string(metrics), line) {
+				t.Errorf("/metrics has no %q", line)
+			}
+		}
 		for i := 1; i < 4; i++ {
 			if decodeEvent(t, got[i].body).ID != decodeEvent(t, got[0].body).ID {
 				t.Fatal("a retry carries another event id")
