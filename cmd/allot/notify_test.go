@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/allot-dev/allot/internal/docsnippet"
 	"github.com/allot-dev/allot/postgres/pgtest"
 )
 
@@ -44,7 +47,7 @@ func startHookReceiver(t *testing.T) *hookReceiver {
 		body, _ := io.ReadAll(r.Body)
 		var ev struct{ ID, Type string }
 		json.Unmarshal(body, &ev)
-		if rc.secret != "" && !signatureVerifies(r.Header.Get("Allot-Signature"), rc.secret, body) {
+		if rc.secret != "" && !verify([]byte(rc.secret), r.Header.Get("Allot-Signature"), body, time.Now()) {
 			rc.badSigs.Add(1)
 			w.WriteHeader(401)
 			return
@@ -75,25 +78,49 @@ func (rc *hookReceiver) snapshot() (map[string]int, int) {
 	return out, rc.attempts
 }
 
-// signatureVerifies checks t=...,v1=... as a receiver does: the HMAC
-// computed here, and no older than 5 minutes.
-func signatureVerifies(header, secret string, body []byte) bool {
+// verify reports whether header, an Allot-Signature, signs body with
+// secret and is no more than 5 minutes from now.
+func verify(secret []byte, header string, body []byte, now time.Time) bool {
 	var ts, v1 string
 	for part := range strings.SplitSeq(header, ",") {
 		k, v, _ := strings.Cut(part, "=")
-		if k == "t" {
+		switch k {
+		case "t":
 			ts = v
-		} else if k == "v1" {
+		case "v1":
 			v1 = v
 		}
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || time.Since(time.Unix(sec, 0)).Abs() > 5*time.Minute {
+	if err != nil || now.Sub(time.Unix(sec, 0)).Abs() > 5*time.Minute {
 		return false
 	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(ts + "." + string(body)))
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(ts + "."))
+	mac.Write(body)
 	return hmac.Equal([]byte(v1), []byte(hex.EncodeToString(mac.Sum(nil))))
+}
+
+// TestVerifySnippet: docs/admin.md shows the receiver's verify function as
+// this file has it.
+func TestVerifySnippet(t *testing.T) {
+	snippet := docsnippet.Find(t, filepath.Join("..", "..", "docs", "admin.md"), "verify.go")
+	src, err := os.ReadFile("notify_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(src), snippet) {
+		t.Fatalf("docs/admin.md's verify is not the one in notify_test.go:\n%s", snippet)
+	}
+	body := []byte(`{"id":"evt-1"}`)
+	now := time.Now()
+	mac := hmac.New(sha256.New, []byte("k"))
+	fmt.Fprintf(mac, "%d.%s", now.Unix(), body)
+	good := fmt.Sprintf("t=%d,v1=%x", now.Unix(), mac.Sum(nil))
+	if !verify([]byte("k"), good, body, now) || verify([]byte("other"), good, body, now) ||
+		verify([]byte("k"), good, []byte(`{"id":"evt-2"}`), now) || verify([]byte("k"), good, body, now.Add(6*time.Minute)) {
+		t.Fatal("verify accepts or refuses the wrong requests")
+	}
 }
 
 // adminCall sends one management request to a node.
@@ -145,7 +172,10 @@ func testKillAfterCrossing(t *testing.T, tm *testMain) {
 	var key struct{ Key string }
 	json.Unmarshal([]byte(tm.mustRun(t, "", "admin-key", "create", "--name", "ops", "--json")), &key)
 	bin := buildAllot(t)
-	env := []string{"ALLOT_DB=" + tm.env["ALLOT_DB"], "ALLOT_MASTER_KEY_FILE=" + tm.env["ALLOT_MASTER_KEY_FILE"]}
+	// A short lease: the node may die holding the delivery's claim, and the
+	// next node takes it over once the lease runs out.
+	env := []string{"ALLOT_DB=" + tm.env["ALLOT_DB"], "ALLOT_MASTER_KEY_FILE=" + tm.env["ALLOT_MASTER_KEY_FILE"],
+		"ALLOT_WEBHOOK_TIMEOUT=1s", "ALLOT_WEBHOOK_LEASE=2s", "ALLOT_WEBHOOK_RETRY_BASE=200ms"}
 	rc := startHookReceiver(t)
 	rc.failing.Store(true)
 	// The webhook comes from the CLI, sealed with the same master key the
@@ -165,8 +195,8 @@ func testKillAfterCrossing(t *testing.T, tm *testMain) {
 
 	rc.failing.Store(false)
 	startKillable(t, bin, env)
-	// A first attempt the dead node made waits out its backoff (up to the
-	// 5 s base) before the new node tries again.
+	// A first attempt the dead node made waits out its backoff, or its lease
+	// if it died holding the claim, before the new node tries again.
 	waitUntil(t, 30*time.Second, "the event after the restart", func() bool { got, _ := rc.snapshot(); return len(got) == 1 })
 	if n := rc.badSigs.Load(); n != 0 {
 		t.Fatalf("%d requests with a signature that does not verify", n)
