@@ -63,7 +63,7 @@ func (s *Service) Allocate(ctx context.Context, actor Actor, req AllocateRequest
 	slices.Sort(projects)
 	recordID := newID("assign-")
 	var out OpResult
-	err := s.Store.Update(ctx, projects, func(tx Tx) (err error) {
+	err := s.update(ctx, projects, func(tx Tx) (err error) {
 		out, err = once(tx, idem{Project: req.SPProjectID, Key: scopedKey("allocate", "", req.IdempotencyKey), Shown: req.IdempotencyKey, Request: req}, func() (OpResult, error) {
 			return allocate(tx, actor, req, recordID)
 		})

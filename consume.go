@@ -45,7 +45,7 @@ func (s *Service) Consume(ctx context.Context, actor Actor, req ConsumeRequest) 
 	}
 	group := newID("consume-")
 	var out OpResult
-	err := s.Store.Update(ctx, []string{req.ProjectID}, func(tx Tx) (err error) {
+	err := s.update(ctx, []string{req.ProjectID}, func(tx Tx) (err error) {
 		out, err = once(tx, idem{Project: req.ProjectID, Key: scopedKey("consume", "", req.IdempotencyKey), Shown: req.IdempotencyKey, Request: req}, func() (OpResult, error) {
 			return consume(tx, actor, req, group)
 		})

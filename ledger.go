@@ -156,6 +156,8 @@ type Tx interface {
 	// LiveResources returns a project's resources that are not removed, in
 	// Seq order.
 	LiveResources(projectID string) ([]Resource, error)
+	// Notifications (notify.go): notice configurations and the outbox.
+	NoticeTx
 }
 
 // Ledger is the write side of a store: every lifecycle operation runs in

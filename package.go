@@ -84,7 +84,7 @@ func (s *Service) AddPackage(ctx context.Context, actor Actor, req PackageReques
 	// The generated id is not part of the request: a retry would draw another.
 	id.Request = req
 	var out OpResult
-	err := s.Store.Update(ctx, []string{req.ProjectID}, func(tx Tx) (err error) {
+	err := s.update(ctx, []string{req.ProjectID}, func(tx Tx) (err error) {
 		out, err = once(tx, id, func() (OpResult, error) {
 			r := r
 			if err := tx.SaveResource(&r); err != nil {

@@ -76,7 +76,7 @@ func (s *Service) Reclaim(ctx context.Context, actor Actor, req ReclaimRequest) 
 			return legacyField(fp, "resource_id") == req.ResourceID && legacyBool(fp, "cancel") == req.Cancel
 		}}
 	var out OpResult
-	err = s.Store.Update(ctx, projects, func(tx Tx) (err error) {
+	err = s.update(ctx, projects, func(tx Tx) (err error) {
 		// Authorize before the key is looked up: a replay answers only
 		// someone who may make the request. A removed resource still
 		// authorizes, so a retry of its cancel replays.

@@ -33,7 +33,7 @@ func (s *Service) Refund(ctx context.Context, actor Actor, req RefundRequest) (O
 		return OpResult{}, err
 	}
 	var out OpResult
-	err := s.Store.Update(ctx, []string{req.ProjectID}, func(tx Tx) (err error) {
+	err := s.update(ctx, []string{req.ProjectID}, func(tx Tx) (err error) {
 		id := idem{Project: req.ProjectID, Key: scopedKey("refund", req.ResourceID, req.IdempotencyKey), Shown: req.IdempotencyKey, Request: req,
 			LegacyKey: "refund:" + req.IdempotencyKey, LegacyInScope: func(fp string) bool { return legacyField(fp, "resource_id") == req.ResourceID }}
 		out, err = once(tx, id, func() (OpResult, error) {

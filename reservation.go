@@ -132,7 +132,7 @@ func (s *Service) Reserve(ctx context.Context, actor Actor, req ReserveRequest) 
 	}
 	id := newID("rsv-")
 	var out ReservationResult
-	err := s.Store.Update(ctx, []string{req.ProjectID}, func(tx Tx) (err error) {
+	err := s.update(ctx, []string{req.ProjectID}, func(tx Tx) (err error) {
 		key := idem{Project: req.ProjectID, Key: scopedKey("reserve", "", req.IdempotencyKey), Shown: req.IdempotencyKey, Request: req}
 		out, err = onceReservation(tx, key, func() (ReservationResult, error) {
 			return reserve(tx, actor, req, id)
@@ -195,7 +195,7 @@ func (s *Service) Commit(ctx context.Context, actor Actor, req CommitRequest) (R
 		return ReservationResult{}, err
 	}
 	var out ReservationResult
-	err = s.Store.Update(ctx, []string{found.ProjectID}, func(tx Tx) (err error) {
+	err = s.update(ctx, []string{found.ProjectID}, func(tx Tx) (err error) {
 		key := idem{Project: found.ProjectID, Key: scopedKey("commit", req.ReservationID, req.IdempotencyKey), Shown: req.IdempotencyKey, Request: req}
 		out, err = onceReservation(tx, key, func() (ReservationResult, error) {
 			v, err := tx.Reservation(found.ProjectID, req.ReservationID)
@@ -232,7 +232,7 @@ func (s *Service) Release(ctx context.Context, actor Actor, req ReleaseRequest) 
 		return ReservationResult{}, err
 	}
 	var out ReservationResult
-	err = s.Store.Update(ctx, []string{found.ProjectID}, func(tx Tx) (err error) {
+	err = s.update(ctx, []string{found.ProjectID}, func(tx Tx) (err error) {
 		// A reservation is released once: its id is the key.
 		key := idem{Project: found.ProjectID, Key: scopedKey("release", req.ReservationID, "release"), Param: "reservation_id", Shown: req.ReservationID, Request: req}
 		out, err = onceReservation(tx, key, func() (ReservationResult, error) {
@@ -332,7 +332,7 @@ func (s *Service) ExpireHolds(ctx context.Context, now time.Time) (int, error) {
 		progress := false
 		for _, d := range due {
 			expired := false
-			err := s.Store.Update(ctx, []string{d.ProjectID}, func(tx Tx) error {
+			err := s.update(ctx, []string{d.ProjectID}, func(tx Tx) error {
 				expired = false
 				v, err := tx.Reservation(d.ProjectID, d.ReservationID)
 				if err != nil {
@@ -342,6 +342,9 @@ func (s *Service) ExpireHolds(ctx context.Context, now time.Time) (int, error) {
 					return nil
 				}
 				if _, err := closeReservation(tx, v, SystemActor, OpHoldExpired, 0, ""); err != nil {
+					return err
+				}
+				if err := reservationExpired(tx, v); err != nil {
 					return err
 				}
 				expired = true

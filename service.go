@@ -55,6 +55,7 @@ type Service struct {
 type LedgerStore interface {
 	Ledger
 	FindProject(ctx context.Context, id string) (Project, error)
+	Notices
 }
 
 func forbidden(format string, args ...any) error { return Errorf(EFORBIDDEN, format, args...) }

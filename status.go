@@ -68,7 +68,7 @@ func (s *Service) BindAsset(ctx context.Context, actor Actor, ref ResourceRef, a
 // change applies an attribute change that moves no units.
 func (s *Service) change(ctx context.Context, ref ResourceRef, fn func(Tx, *Resource) (Op, string, bool), actor Actor, reason string) (OpResult, error) {
 	var out OpResult
-	err := s.Store.Update(ctx, []string{ref.ProjectID}, func(tx Tx) error {
+	err := s.update(ctx, []string{ref.ProjectID}, func(tx Tx) error {
 		r, err := liveResource(tx, ref)
 		if err != nil {
 			return err

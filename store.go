@@ -114,6 +114,8 @@ type Store interface {
 	Orders
 	// Tenant settings, user quotas and usage reads (tenant_settings.go).
 	TenantSettings
+	// Notice configurations, webhooks and the outbox (notify.go).
+	Notices
 
 	// Wipe deletes every row of every table but the schema's own record
 	// (schema_migrations), found from the database's catalog so that tables

@@ -151,38 +151,6 @@ func (t *Tenants) ChangeUserConfiguration(ctx context.Context, projectID string,
 	return c, t.putSetting(ctx, projectID, SettingUserConfig, "", c, false)
 }
 
-// Notice is a tenant's configuration of one notice type.
-type Notice struct {
-	Type       string `json:"type"`
-	SendMsg    bool   `json:"send_msg"`
-	Properties string `json:"properties,omitempty"`
-}
-
-// NoticeTypes are the documented notice types.
-var NoticeTypes = []string{"RESOURCE_EXPIRE", "RESOURCE_LEFT"}
-
-// SetNotice stores n.
-func (t *Tenants) SetNotice(ctx context.Context, projectID string, n Notice) error {
-	if !slices.Contains(NoticeTypes, n.Type) {
-		return Invalid("type", "must be RESOURCE_EXPIRE or RESOURCE_LEFT")
-	}
-	if err := validateText("properties", n.Properties, 4096, false); err != nil {
-		return err
-	}
-	return t.putSetting(ctx, projectID, SettingNotice, n.Type, n, false)
-}
-
-// NoticeOf returns the configuration of a notice type; one never set is
-// its default: no message, no properties.
-func (t *Tenants) NoticeOf(ctx context.Context, projectID, typ string) (Notice, error) {
-	if !slices.Contains(NoticeTypes, typ) {
-		return Notice{}, Invalid("type", "must be RESOURCE_EXPIRE or RESOURCE_LEFT")
-	}
-	n := Notice{Type: typ}
-	_, err := t.getSetting(ctx, projectID, SettingNotice, typ, &n)
-	return n, err
-}
-
 // Agreement is a tenant's signature of one agreement.
 type Agreement struct {
 	Type          string    `json:"agreement_type"`

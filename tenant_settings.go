@@ -13,7 +13,6 @@ type SettingKind string
 const (
 	SettingServiceConfigs SettingKind = "service_configs" // one per tenant (Name ""): sub-account control, AI mark
 	SettingUserConfig     SettingKind = "user_config"     // one per tenant (Name ""): the tenant's collections
-	SettingNotice         SettingKind = "notice"          // one per notice type (Name = type)
 	SettingAgreement      SettingKind = "agreement"       // one per agreement (Name = agreement type)
 	SettingUserQuota      SettingKind = "user_quota"      // one per platform user (Name = user_id)
 	SettingDurationCfg    SettingKind = "duration_cfg"    // one per tenant (Name ""): voice training durations

@@ -47,6 +47,7 @@ func (s *Server) adminRoutes() {
 	s.mux.Handle("GET /admin/v1/drift", s.adminOnly(s.handleDrift))
 	s.credentialRoutes()
 	s.catalogRoutes()
+	s.webhookRoutes()
 	if s.cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", s.cfg.Metrics)
 	}

@@ -185,7 +185,8 @@ func (a *authenticator) check(r *http.Request, accessKey *string) (caller, error
 		return caller{}, unauthenticated("request body could not be read")
 	}
 	if body != nil {
-		r.Body = io.NopCloser(bytes.NewReader(body)) // the handler reads it again
+		// The handler reads the body after the check: give it back.
+		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	if err := sign.Verify(r, body, auth, cred.secretKey, wall, a.maxSkew); err != nil {
 		var serr *sign.Error

@@ -509,6 +509,7 @@ func newContract(t *testing.T) *contract {
 	}
 	c.toCommit, c.toRelease = reserve("fixture-commit"), reserve("fixture-release")
 	c.orders = newOrderFixture(t, store, svc)
+	notifyFixture(t, store, keyring)
 
 	// Each variant runs through the wiring 'allot serve' uses; only the
 	// store (a broken one) or the rate limit differs.
@@ -756,7 +757,8 @@ func truncated(b []byte) string {
 
 // pathExample fills a documented path's parameters.
 func pathExample(path string) string {
-	return strings.NewReplacer("{project_id}", projA, "{resource_id}", "r-video").Replace(path)
+	return strings.NewReplacer("{project_id}", projA, "{resource_id}", "r-video",
+		"{webhook_id}", contractWebhook, "{delivery_id}", contractDelivery).Replace(path)
 }
 
 func TestOpenAPIContract(t *testing.T) {
@@ -1167,5 +1169,6 @@ func contractCalls(c *contract) []call {
 	}
 	add(credentialCalls(c)...)
 	add(orderCalls(c)...)
+	add(notifyCalls()...)
 	return calls
 }

@@ -136,6 +136,8 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /v1/{project_id}/tenants/resource/assignrecourd", s.tenant(s.handleAssignRecords))
 	s.mux.Handle("GET /v1/{project_id}/tenants/resources-count", s.tenant(s.handleCountResources))
 	s.mux.Handle("GET /v1/{project_id}/tenants/resources-usage", s.tenant(s.handleResourceUsage))
+	s.mux.Handle("POST /v1/{project_id}/tenants/notice-configurations", s.tenant(s.handleSetNoticeConfig))
+	s.mux.Handle("GET /v1/{project_id}/tenants/notice-configurations", s.tenant(s.handleShowNoticeConfig))
 	s.mux.HandleFunc("GET /v3/projects", s.handleIAMProjects)
 	s.orderRoutes()
 	s.tenantSettingsRoutes()

@@ -25,8 +25,6 @@ func (s *Server) tenantSettingsRoutes() {
 	s.mux.Handle("POST /v1/{project_id}/tenants/user-configurations", s.tenant(s.handleSetUserConfiguration))
 	s.mux.Handle("GET /v1/{project_id}/tenants/user-configurations", s.tenant(s.handleShowUserConfiguration))
 	s.mux.Handle("DELETE /v1/{project_id}/tenants/user-configurations", s.tenant(s.handleDeleteUserConfiguration))
-	s.mux.Handle("POST /v1/{project_id}/tenants/notice-configurations", s.tenant(s.handleSetNotice))
-	s.mux.Handle("GET /v1/{project_id}/tenants/notice-configurations", s.tenant(s.handleShowNotice))
 	s.mux.Handle("POST /v1/{project_id}/tenants/service-agreements/signed", s.tenant(s.handleSignAgreement))
 	s.mux.Handle("POST /v1/{project_id}/tenants/special-agreements/signed", s.tenant(s.handleSignSpecialAgreement))
 	s.mux.Handle("GET /v1/{project_id}/data-analysis", s.tenant(s.handleUsageData))
@@ -321,59 +319,6 @@ func (s *Server) handleShowUserConfiguration(w http.ResponseWriter, r *http.Requ
 		out.MyCollections = append(out.MyCollections, collectionInfo{CollectionType: &typ, CollectionIDs: slices.Clip(ids[from:to])})
 	}
 	s.writeJSON(w, http.StatusOK, out)
-}
-
-func (s *Server) handleSetNotice(w http.ResponseWriter, r *http.Request, projectID string) {
-	var req struct {
-		Type       *string `json:"type"`
-		SendMsg    *bool   `json:"send_msg"`
-		Properties *string `json:"properties"`
-	}
-	if err := tenantBody(r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if req.Type == nil {
-		s.writeError(w, r, allot.Invalid("type", "is required"))
-		return
-	}
-	n := allot.Notice{Type: *req.Type}
-	if req.SendMsg != nil {
-		n.SendMsg = *req.SendMsg
-	}
-	if req.Properties != nil {
-		n.Properties = *req.Properties
-	}
-	if err := s.cfg.Tenants.SetNotice(r.Context(), projectID, n); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.writeEmpty(w)
-}
-
-func (s *Server) handleShowNotice(w http.ResponseWriter, r *http.Request, projectID string) {
-	q, err := parseQuery(r.URL.RawQuery)
-	var typ string
-	var present bool
-	if err == nil {
-		_, err = q.page()
-	}
-	if err == nil {
-		typ, present, err = q.optional("type")
-	}
-	if err == nil && !present {
-		err = allot.Invalid("type", "is required")
-	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	n, err := s.cfg.Tenants.NoticeOf(r.Context(), projectID, typ)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.writeJSON(w, http.StatusOK, n)
 }
 
 func (s *Server) handleSignAgreement(w http.ResponseWriter, r *http.Request, projectID string) {

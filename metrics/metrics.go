@@ -30,6 +30,9 @@ type Metrics struct {
 	// series caches the request series by their labels: resolving label
 	// values hashes them on every call, which the request path need not pay.
 	series sync.Map // requestLabels -> requestSeries
+
+	notifyOnce sync.Once // notify.go
+	notifyM    *notifyMetrics
 }
 
 type requestLabels struct {

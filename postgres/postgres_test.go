@@ -306,3 +306,14 @@ func TestWithTxRetries(t *testing.T) {
 		t.Fatalf("the transaction function ran %d times, want a retry (at least 3)", got)
 	}
 }
+
+// TestNotify runs the suite of notifications on a store whose clock the
+// suite moves.
+func TestNotify(t *testing.T) {
+	pgtest.NeedDB(t)
+	storetest.RunNotify(t, func(t *testing.T, clock allot.Clock) allot.Store {
+		s := pgtest.MustOpen(t)
+		s.Now = clock.Now
+		return s
+	})
+}

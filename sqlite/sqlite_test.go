@@ -304,3 +304,11 @@ func TestFilesAreOwnerOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestNotify(t *testing.T) {
+	storetest.RunNotify(t, func(t *testing.T, clock allot.Clock) allot.Store {
+		s := MustOpen(t, filepath.Join(t.TempDir(), "allot.db"))
+		s.Now = clock.Now
+		return s
+	})
+}

@@ -199,6 +199,7 @@ const (
 	stInsertHold
 	stUpdateReservation
 	stUpdateHold
+	stNoticeConfigs // notify.go
 	numTxStmts
 )
 
@@ -232,6 +233,7 @@ var txQueries = [numTxStmts]string{
 		VALUES (?, ?, ?, ?, ?, ?)`,
 	stUpdateReservation: `UPDATE reservations SET state = ?, committed = ?, settled_at = ? WHERE project_id = ? AND reservation_id = ?`,
 	stUpdateHold:        `UPDATE reservation_holds SET committed = ? WHERE reservation_id = ? AND idx = ?`,
+	stNoticeConfigs:     `SELECT type, send_msg, properties, updated_at FROM notice_configs WHERE project_id = ?`,
 }
 
 // sqliteTx is an allot.Tx on one write transaction.

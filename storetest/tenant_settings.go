@@ -42,10 +42,10 @@ func testSettings(t *testing.T, s allot.Store) {
 	if err := s.InsertSetting(ctx, allot.Setting{ProjectID: "p-1", Kind: allot.SettingUserQuota, Name: "u-a", Value: []byte(`{}`)}); code(err) != allot.ECONFLICT {
 		t.Fatalf("InsertSetting of an existing name: %v, want ECONFLICT", err)
 	}
-	if err := s.InsertSetting(ctx, allot.Setting{ProjectID: "p-1", Kind: allot.SettingNotice, Name: "u-a", Value: []byte(`{}`)}); err != nil {
+	if err := s.InsertSetting(ctx, allot.Setting{ProjectID: "p-1", Kind: allot.SettingUserConfig, Name: "u-a", Value: []byte(`{}`)}); err != nil {
 		t.Fatalf("the same name in another kind: %v", err)
 	}
-	if err := s.PutSetting(ctx, allot.Setting{ProjectID: "nobody", Kind: allot.SettingNotice, Value: []byte(`{}`)}); code(err) != allot.ENOTFOUND {
+	if err := s.PutSetting(ctx, allot.Setting{ProjectID: "nobody", Kind: allot.SettingUserConfig, Value: []byte(`{}`)}); code(err) != allot.ENOTFOUND {
 		t.Fatalf("PutSetting on a missing project: %v, want ENOTFOUND", err)
 	}
 	got, err := s.FindSetting(ctx, "p-1", allot.SettingUserQuota, "u-a")

@@ -80,6 +80,8 @@ management (JSON in, JSON out; the same operations as the admin API):
   verify                recompute every balance from the ledger; exit 1 on any drift
   catalog import FILE   replace the spec catalog CreateMetaStudioOrders sells from (a JSON array or JSON Lines)
   catalog list          list the spec catalog (--json: as GET /admin/v1/catalog)
+  webhook create JSON   add a webhook {"url","events":[...],"secret"?,"project_id"?}; shows the secret once
+  webhook list|delete ID|deliveries ID [--limit N]|redeliver ID DELIVERY_ID
 
 Every command takes --db DSN (env ALLOT_DB; default allot.db): a SQLite path,
 sqlite:PATH, or postgres://..., and --config FILE (env ALLOT_CONFIG): a JSON
@@ -158,6 +160,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.healthcheck(ctx, rest)
 	case cmd == "version":
 		return m.version(rest)
+	case cmd == "webhook" && (sub == "create" || sub == "list" || sub == "delete" || sub == "deliveries" || sub == "redeliver"):
+		return m.webhook(ctx, sub, rest[1:])
 	case cmd == "config" && sub == "print":
 		return m.configPrint(ctx, rest[1:])
 	case cmd == "help" || cmd == "-h" || cmd == "--help":

@@ -24,6 +24,7 @@ type serveOptions struct {
 	rateLimit       float64
 	rateBurst       int
 	test            testModeOptions
+	webhook         struct{ timeout, lease, retryBase time.Duration }
 }
 
 func (m *Main) serveFlags(c *common) (*flag.FlagSet, *serveOptions) {
@@ -38,6 +39,9 @@ func (m *Main) serveFlags(c *common) (*flag.FlagSet, *serveOptions) {
 	fs.DurationVar(&o.shutdown, "shutdown-timeout", 20*time.Second, "how long in-flight requests may run after SIGINT/SIGTERM (env ALLOT_SHUTDOWN_TIMEOUT)")
 	fs.Float64Var(&o.rateLimit, "rate-limit", 0, "requests per second one credential may make; 0 is unlimited (env ALLOT_RATE_LIMIT)")
 	fs.IntVar(&o.rateBurst, "rate-burst", 0, "burst above --rate-limit; default: one second's worth (env ALLOT_RATE_BURST)")
+	fs.DurationVar(&o.webhook.timeout, "webhook-timeout", app.DefaultDeliveryTimeout, "how long one webhook attempt may take (env ALLOT_WEBHOOK_TIMEOUT)")
+	fs.DurationVar(&o.webhook.lease, "webhook-lease", app.DefaultDeliveryLease, "how long a node holds a claimed delivery before another may take it over; longer than --webhook-timeout (env ALLOT_WEBHOOK_LEASE)")
+	fs.DurationVar(&o.webhook.retryBase, "webhook-retry-base", app.DefaultRetryBase, "delay before a failed webhook delivery's first retry, doubling per attempt up to an hour (env ALLOT_WEBHOOK_RETRY_BASE)")
 	o.test.flags(fs)
 	return fs, o
 }
@@ -48,6 +52,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	fs, o := m.serveFlags(&c)
 	if err := m.parse(fs, args); err != nil {
 		return err
+	}
+	if o.webhook.timeout <= 0 || o.webhook.retryBase <= 0 || o.webhook.lease <= o.webhook.timeout {
+		return usageError{fmt.Errorf("serve: --webhook-timeout and --webhook-retry-base must be positive and --webhook-lease longer than --webhook-timeout")}
 	}
 	var fixed fixedCredential
 	if o.demo {
@@ -89,18 +96,21 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	a, err := app.Open(ctx, app.Config{
-		Store:       opened,
-		Keyring:     keyring,
-		Logger:      logger,
-		Addr:        o.addr,
-		AdminAddr:   o.adminAddr,
-		LogRequests: o.logRequests,
-		CacheRows:   o.cacheRows,
-		RateLimit:   o.rateLimit,
-		RateBurst:   o.rateBurst,
-		Clock:       o.test.appClock(),
-		Seed:        seed,
-		TestMode:    o.test.enabled,
+		Store:           opened,
+		Keyring:         keyring,
+		Logger:          logger,
+		Addr:            o.addr,
+		AdminAddr:       o.adminAddr,
+		LogRequests:     o.logRequests,
+		CacheRows:       o.cacheRows,
+		RateLimit:       o.rateLimit,
+		RateBurst:       o.rateBurst,
+		DeliveryTimeout: o.webhook.timeout,
+		DeliveryLease:   o.webhook.lease,
+		RetryBase:       o.webhook.retryBase,
+		Clock:           o.test.appClock(),
+		Seed:            seed,
+		TestMode:        o.test.enabled,
 	})
 	if err != nil {
 		return err

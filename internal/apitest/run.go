@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) allot.Store) {
 		"Surface":             testSurface,
 		"Probe":               testProbe,
 		"Exports":             testExports,
+		"NoticeConfigs":       testNoticeConfigs,
 	}
 	t.Run("Lockout", func(t *testing.T) {
 		t.Parallel()
@@ -41,6 +42,10 @@ func Run(t *testing.T, open func(t *testing.T) allot.Store) {
 	t.Run("Clock", func(t *testing.T) {
 		t.Parallel()
 		testClock(t, open)
+	})
+	t.Run("Webhooks", func(t *testing.T) {
+		t.Parallel()
+		testWebhooks(t, open)
 	})
 	t.Run("RateLimit", func(t *testing.T) {
 		t.Parallel()

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
 	metastudio "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/metastudio/v1"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/metastudio/v1/model"
 
@@ -19,20 +17,7 @@ import (
 // a token.
 func (e *env) sdkToken(t testing.TB, project string) *metastudio.MetaStudioClient {
 	t.Helper()
-	tok := e.token(t, project, time.Now().Add(time.Hour))
-	creds, err := basic.NewCredentialsBuilder().WithAk("UNUSEDACCESSKEY00000").WithSk("unused").WithProjectId(project).SafeBuild()
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc, err := metastudio.MetaStudioClientBuilder().
-		WithEndpoints([]string{e.url}).
-		WithCredential(creds).
-		WithHttpConfig(config.DefaultHttpConfig().WithTimeout(10 * time.Second).WithHttpRoundTripper(tokenTransport{tok})).
-		SafeBuild()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return metastudio.NewMetaStudioClient(hc)
+	return e.sdkWithToken(t, e.token(t, project, time.Now().Add(time.Hour)), project)
 }
 
 // surfaceProject creates a project with known packages for the tenant

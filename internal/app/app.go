@@ -60,6 +60,20 @@ type Config struct {
 	// (api.DefaultRecordedRequests if 0).
 	RecordedRequests int
 
+	// The webhook dispatcher (dispatch.go); each is its Default* if 0.
+	// DispatchInterval is how often, in wall time, due deliveries are
+	// claimed; DeliveryTimeout bounds one attempt; DeliveryLease is how
+	// long a claim holds a delivery against other nodes; RetryBase is the
+	// first retry's delay, doubling per attempt; RetryFor is how long after
+	// its event a delivery is retried before it fails; ExpirySweepInterval
+	// is how often, in wall time, expiry events are looked for.
+	DispatchInterval    time.Duration
+	DeliveryTimeout     time.Duration
+	DeliveryLease       time.Duration
+	RetryBase           time.Duration
+	RetryFor            time.Duration
+	ExpirySweepInterval time.Duration
+
 	// Tune, when set, adjusts each plane's api.Config after it is built
 	// ("tenant" or "admin"): tests use it for clocks and timeouts.
 	Tune func(plane string, c *api.Config)
@@ -77,7 +91,8 @@ type App struct {
 	// Admin is the management plane; nil when it is off.
 	Admin *api.Server
 
-	sweeper *sweeper
+	sweeper    *sweeper
+	dispatcher *dispatcher
 	// TestMode is test mode's state; nil unless Config.TestMode.
 	TestMode *api.TestMode
 
@@ -156,7 +171,19 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		}
 	}
 	a.sweeper = startSweeper(a.Service, cfg.Clock, cfg.Logger, cfg.SweepInterval)
+	a.dispatcher = startDispatcher(&dispatcher{cfg: dispatchConfig{
+		interval: or(cfg.DispatchInterval, DefaultDispatchInterval), timeout: or(cfg.DeliveryTimeout, DefaultDeliveryTimeout),
+		lease: or(cfg.DeliveryLease, DefaultDeliveryLease), base: or(cfg.RetryBase, DefaultRetryBase),
+		retryFor: or(cfg.RetryFor, DefaultRetryFor), sweepEvery: or(cfg.ExpirySweepInterval, DefaultExpirySweepInterval),
+	}, store: store, svc: a.Service, clock: cfg.Clock, keyring: cfg.Keyring, logger: cfg.Logger, met: met})
 	return a, nil
+}
+
+func or(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
 }
 
 // TenantURL is the tenant API's base URL.
@@ -195,6 +222,7 @@ func (a *App) Close(ctx context.Context) error {
 	// After the planes: a request in flight may still commit a hold the
 	// sweeper would otherwise expire.
 	a.sweeper.stop()
+	a.dispatcher.stop()
 	return errors.Join(errs...)
 }
 
