@@ -110,6 +110,8 @@ type Store interface {
 	Ledger
 	// Management credentials.
 	AdminKeys
+	// Console and portal sessions, and the project list.
+	ConsoleStore
 
 	// Wipe deletes every row of every table but the schema's own record
 	// (schema_migrations), found from the database's catalog so that tables
