@@ -2,6 +2,7 @@ package allot
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -100,4 +101,16 @@ func (a Actor) ProjectScope() string {
 		return ""
 	}
 	return a.SPProjectID
+}
+
+// Ops lists every ledger operation, in the order a filter offers them.
+var Ops = []Op{OpImport, OpPurchase, OpAdminGrant, OpSPGrantOut, OpSPGrantIn, OpReclaim, OpSPReturn, OpCancel,
+	OpFreeze, OpUnfreeze, OpBindAsset, OpUnbindAsset, OpConsume, OpRefund, OpReserve, OpCommit, OpRelease, OpHoldExpired}
+
+// validateOp checks an optional operation filter.
+func validateOp(op Op) error {
+	if op == "" || slices.Contains(Ops, op) {
+		return nil
+	}
+	return Invalid("op", "must be one of the ledger's operations (import, purchase, consume, ...)")
 }

@@ -164,3 +164,67 @@ func testListProjects(t *testing.T, open func(t *testing.T) allot.Store) {
 		t.Errorf("got %s, want %s", got, want)
 	}
 }
+
+// testLedgerOpFilter checks the ledger query's operation filter, alone and
+// with the resource filter, and that it keeps to the project asked for.
+func testLedgerOpFilter(t *testing.T, open func(t *testing.T) allot.Store) {
+	t.Parallel()
+	s := open(t)
+	MustCreateProject(t, s, NewProject("p", ""))
+	MustCreateProject(t, s, NewProject("q", ""))
+	// p: r-0 import, r-0 freeze, r-1 import, r-1 freeze, r-2 import; q the same.
+	err := s.Update(t.Context(), []string{"p", "q"}, func(tx allot.Tx) error {
+		for _, p := range []string{"p", "q"} {
+			for i := range 3 {
+				r := NewResource(p, fmt.Sprint("r-", i))
+				if err := tx.SaveResource(&r); err != nil {
+					return err
+				}
+				ops := []allot.Op{allot.OpImport, allot.OpFreeze}
+				if i == 2 {
+					ops = ops[:1]
+				}
+				for _, op := range ops {
+					e := allot.LedgerEntry{ProjectID: p, ResourceID: r.ResourceID, At: Epoch, Actor: "t", Op: op}
+					if op == allot.OpImport {
+						e.AmountDelta, e.UsageDelta = r.Amount, r.Usage
+					}
+					if err := tx.AppendLedger(&e); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		q    allot.LedgerQuery
+		want []int64 // seqs
+	}{
+		{allot.LedgerQuery{Op: allot.OpFreeze}, []int64{2, 4}},
+		{allot.LedgerQuery{Op: allot.OpImport}, []int64{1, 3, 5}},
+		{allot.LedgerQuery{Op: allot.OpImport, ResourceID: "r-1"}, []int64{3}},
+		{allot.LedgerQuery{Op: allot.OpConsume}, nil},
+		{allot.LedgerQuery{Op: allot.OpImport, Page: allot.Page{Offset: 1}}, []int64{3, 5}},
+	} {
+		q := c.q
+		q.ProjectID, q.Page.Limit = "p", 100
+		es, n, err := s.LedgerEntries(t.Context(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		for _, e := range es {
+			if e.ProjectID != "p" || e.Op != c.q.Op {
+				t.Errorf("%+v: entry %+v is not p's %s", c.q, e, c.q.Op)
+			}
+			got = append(got, e.Seq)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.want) || n != len(c.want)+c.q.Page.Offset {
+			t.Errorf("%+v: seqs %v (count %d), want %v (count %d)", c.q, got, n, c.want, len(c.want)+c.q.Page.Offset)
+		}
+	}
+}
