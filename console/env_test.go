@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,7 +28,9 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 type env struct {
 	t       *testing.T
 	app     *app.App
+	posts   *atomic.Int64 // action posts the console answered
 	store   allot.Store
+	keyring *secret.Keyring
 	clock   *allot.ManualClock
 	admin   string // the management listener's base URL
 	tenant  string
@@ -84,6 +87,7 @@ func start(t *testing.T, open func(t *testing.T, clock allot.Clock) allot.Store)
 	if err := store.Import(t.Context(), batch); err != nil {
 		t.Fatal(err)
 	}
+	posts := new(atomic.Int64)
 	key, err := secret.ParseKey(secret.NewKey())
 	if err != nil {
 		t.Fatal(err)
@@ -92,12 +96,12 @@ func start(t *testing.T, open func(t *testing.T, clock allot.Clock) allot.Store)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.Open(t.Context(), app.Config{Store: store, Keyring: keyring, Clock: clock, Logger: slog.New(slog.NewTextHandler(testLog{t}, nil)), Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0"})
+	a, err := app.Open(t.Context(), app.Config{Store: store, Keyring: keyring, Clock: clock, Logger: slog.New(slog.NewTextHandler(testLog{t, posts}, nil)), LogRequests: true, Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close(context.Background()) })
-	e := &env{t: t, app: a, store: a.Store, clock: clock, admin: a.AdminURL(), tenant: a.TenantURL(), now: now}
+	e := &env{t: t, posts: posts, app: a, store: a.Store, keyring: keyring, clock: clock, admin: a.AdminURL(), tenant: a.TenantURL(), now: now}
 	if e.rootKey, err = app.NewAdminKey(t.Context(), a.Store, "root", "", now); err != nil {
 		t.Fatal(err)
 	}
@@ -205,10 +209,21 @@ func (b *browser) cookie(path, name string) string {
 	return ""
 }
 
-// testLog sends the server's log to the test's.
-type testLog struct{ t *testing.T }
+// testLog sends the server's log to the test's, and counts the console's
+// action posts in the request log.
+type testLog struct {
+	t     *testing.T
+	posts *atomic.Int64
+}
 
 func (l testLog) Write(p []byte) (int, error) {
-	l.t.Log(strings.TrimSpace(string(p)))
+	line := string(p)
+	if strings.Contains(line, "msg=request") {
+		if strings.Contains(line, `route="POST /console/actions/{op}"`) {
+			l.posts.Add(1)
+		}
+		return len(p), nil
+	}
+	l.t.Log(strings.TrimSpace(line))
 	return len(p), nil
 }
