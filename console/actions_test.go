@@ -2,6 +2,8 @@ package console_test
 
 import (
 	"encoding/csv"
+	"fmt"
+	"regexp"
 	"net/http"
 	"net/url"
 	"strings"
@@ -191,3 +193,45 @@ func TestLedgerCSV(t *testing.T) {
 		}
 	})
 }
+
+// TestPaging: a tenant's packages and ledger are paged on the server, and
+// the pages together hold every package once.
+func TestPaging(t *testing.T) {
+	bothStores(t, func(t *testing.T, e *env) {
+		var batch allot.ImportBatch
+		for i := range 44 {
+			r := *resource(t, e, "cust-1", "pkg-1")
+			r.ResourceID, r.Seq, r.Version, r.OrderID = fmt.Sprintf("bulk-%02d", i), 0, 0, ""
+			batch.Resources = append(batch.Resources, r)
+		}
+		if err := e.store.Import(t.Context(), batch); err != nil {
+			t.Fatal(err)
+		}
+		b := e.browser(e.admin)
+		b.mustSignIn("/console/", e.rootKey)
+		seen := map[string]int{}
+		for page := 1; page <= 3; page++ {
+			a := b.get(fmt.Sprintf("/console/tenants/cust-1?page=%d", page))
+			rows := rowRe.FindAllStringSubmatch(a.body, -1)
+			if want := []int{20, 20, 5}[page-1]; len(rows) != want {
+				t.Errorf("page %d has %d package rows, want %d", page, len(rows), want)
+			}
+			for _, m := range rows {
+				seen[m[1]]++
+			}
+			if want := fmt.Sprintf("page %d of 3 (45)", page); !strings.Contains(a.body, want) {
+				t.Errorf("page %d lacks %q", page, want)
+			}
+		}
+		if len(seen) != 45 {
+			t.Errorf("the pages hold %d distinct packages, want 45", len(seen))
+		}
+		for id, n := range seen {
+			if n != 1 {
+				t.Errorf("package %s is on %d pages", id, n)
+			}
+		}
+	})
+}
+
+var rowRe = regexp.MustCompile(`<tr class="package[^"]*" data-resource-id="([^"]+)"`)

@@ -138,10 +138,14 @@ func allSources() *allot.ResourceFilter {
 }
 
 // expiringFilter selects the packages that expire from now to days ahead.
+// The window starts at the hour, not the second: the read model keeps a
+// match list per distinct filter, and one that changed every second would
+// build a new list for every page view.
 func expiringFilter(now time.Time, days int) *allot.ResourceFilter {
 	f := allSources()
-	end := now.Add(time.Duration(days) * 24 * time.Hour)
-	f.ExpireStart, f.ExpireEnd = &now, &end
+	start := now.UTC().Truncate(time.Hour)
+	end := start.Add(time.Duration(days) * 24 * time.Hour)
+	f.ExpireStart, f.ExpireEnd = &start, &end
 	return f
 }
 
