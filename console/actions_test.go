@@ -3,9 +3,9 @@ package console_test
 import (
 	"encoding/csv"
 	"fmt"
-	"regexp"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
