@@ -148,6 +148,10 @@ func TestSPScope(t *testing.T) {
 		if a := b.get("/console/tenants/cust-1"); a.status != http.StatusOK {
 			t.Errorf("its own customer: %d", a.status)
 		}
+		if a := b.get("/console/sps/sp-1"); a.status != http.StatusOK || !strings.Contains(a.body, "Customers (1)") ||
+			!strings.Contains(a.body, `<tr data-project-id="cust-1">`) || strings.Contains(a.body, `<tr data-project-id="sp-1">`) {
+			t.Errorf("its own page: %d, want its one customer listed\n%s", a.status, a.body)
+		}
 		_, a := b.submit("reclaim", "project_id=cust-2&resource_id=pkg-2", url.Values{"project_id": {"cust-2"}, "resource_id": {"pkg-2"}, "reason": {"mine"}})
 		if a.status != http.StatusForbidden {
 			t.Errorf("reclaim from another SP's customer: %d, want 403", a.status)
@@ -213,18 +217,18 @@ func TestPaging(t *testing.T) {
 		for page := 1; page <= 3; page++ {
 			a := b.get(fmt.Sprintf("/console/tenants/cust-1?page=%d", page))
 			rows := rowRe.FindAllStringSubmatch(a.body, -1)
-			if want := []int{20, 20, 5}[page-1]; len(rows) != want {
+			if want := []int{20, 20, 6}[page-1]; len(rows) != want {
 				t.Errorf("page %d has %d package rows, want %d", page, len(rows), want)
 			}
 			for _, m := range rows {
 				seen[m[1]]++
 			}
-			if want := fmt.Sprintf("page %d of 3 (45)", page); !strings.Contains(a.body, want) {
+			if want := fmt.Sprintf("page %d of 3 (46)", page); !strings.Contains(a.body, want) {
 				t.Errorf("page %d lacks %q", page, want)
 			}
 		}
-		if len(seen) != 45 {
-			t.Errorf("the pages hold %d distinct packages, want 45", len(seen))
+		if len(seen) != 46 {
+			t.Errorf("the pages hold %d distinct packages, want 46", len(seen))
 		}
 		for id, n := range seen {
 			if n != 1 {

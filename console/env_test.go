@@ -40,8 +40,9 @@ type env struct {
 }
 
 // The fixture: sp-1 has the pool pool-1 (1,000 units of spec VIDEO_MIN)
-// and the customer cust-1 with its own package pkg-1 (100 units, 25 used);
-// sp-2 has the customer cust-2 with pkg-2.
+// and the customer cust-1 with its own packages pkg-1 (100 units, 25 used)
+// and pkg-low (100 units of VOICE_MIN, 95 used, expiring in 10 days); sp-2 has the
+// customer cust-2 with pkg-2.
 const spec = "VIDEO_MIN"
 
 func storeOpeners() map[string]func(t *testing.T, clock allot.Clock) allot.Store {
@@ -82,8 +83,9 @@ func start(t *testing.T, open func(t *testing.T, clock allot.Clock) allot.Store)
 	batch := allot.ImportBatch{
 		Projects: []allot.Project{storetest.NewProject("sp-1", ""), storetest.NewProject("sp-2", ""),
 			storetest.NewProject("cust-1", "sp-1"), storetest.NewProject("cust-2", "sp-2")},
-		Resources: []allot.Resource{pkg("sp-1", "pool-1", 1000, 0), pkg("cust-1", "pkg-1", 100, 25), pkg("cust-2", "pkg-2", 50, 0)},
+		Resources: []allot.Resource{pkg("sp-1", "pool-1", 1000, 0), pkg("cust-1", "pkg-1", 100, 25), pkg("cust-1", "pkg-low", 100, 95), pkg("cust-2", "pkg-2", 50, 0)},
 	}
+	batch.Resources[2].ExpireTime, batch.Resources[2].ResourceType = now.Add(10*24*time.Hour), "VOICE_MIN"
 	if err := store.Import(t.Context(), batch); err != nil {
 		t.Fatal(err)
 	}

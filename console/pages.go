@@ -245,6 +245,9 @@ type spData struct {
 	tenantData
 	Customers []tenantRow
 	CPager    pager
+	// CustomerCount is the SP's customers: the projects of its scope but
+	// its own.
+	CustomerCount int
 }
 
 // sp is a service provider's page: its packages (its pools: what it gave
@@ -287,7 +290,7 @@ func (c *Console) sp(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 		d.Customers = append(d.Customers, row)
 	}
-	d.CPager = newPager(r, "cpage", cp, count)
+	d.CPager, d.CustomerCount = newPager(r, "cpage", cp, count), max(count-1, 0)
 	c.h.render(w, r, http.StatusOK, "sp", page{Title: "Service provider " + id, Prefix: "/console/", Session: s, Flash: flash(r), Data: d})
 }
 

@@ -47,6 +47,14 @@ func TestSignInAndOut(t *testing.T) {
 		if page.status != http.StatusOK || !strings.Contains(page.body, `data-project-id="cust-1"`) {
 			t.Fatalf("overview: %d\n%s", page.status, page.body)
 		}
+		// cust-1's row: one package expires within 30 days, and VOICE_MIN
+		// has 5 of 100 free.
+		row := page.body[strings.Index(page.body, `data-project-id="cust-1"`):]
+		row = row[:strings.Index(row, "</tr>")]
+		if !strings.Contains(row, `<strong class="tag">1</strong>`) || !strings.Contains(row, `<strong class="tag">VOICE_MIN</strong>`) ||
+			strings.Contains(row, `<strong class="tag">VIDEO_MIN</strong>`) {
+			t.Errorf("cust-1's overview row does not show one package expiring and VOICE_MIN low:\n%s", row)
+		}
 		if got := page.header.Get("Content-Security-Policy"); !strings.Contains(got, "default-src 'none'") || !strings.Contains(got, "frame-ancestors 'none'") {
 			t.Errorf("Content-Security-Policy %q", got)
 		}
