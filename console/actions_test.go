@@ -227,6 +227,12 @@ func TestPaging(t *testing.T) {
 				t.Errorf("page %d lacks %q", page, want)
 			}
 		}
+		for _, bad := range []string{"page=0", "page=x", "lpage=-1", "apage=1.5"} {
+			param, _, _ := strings.Cut(bad, "=")
+			if a := b.get("/console/tenants/cust-1?" + bad); a.status != http.StatusBadRequest || !strings.Contains(a.body, param+": must be a page number") {
+				t.Errorf("%s: %d, want 400 naming %s", bad, a.status, param)
+			}
+		}
 		if len(seen) != 46 {
 			t.Errorf("the pages hold %d distinct packages, want 46", len(seen))
 		}

@@ -23,6 +23,10 @@ type tenantRow struct {
 // units, and (for an admin) the ledger's drift.
 func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 	ctx := r.Context()
+	if err := checkPages(r, "page"); err != nil {
+		c.h.fail(w, r, s, "/console/", err)
+		return
+	}
 	pg := pageOf(r, "page", pageSize)
 	ps, count, err := c.h.cfg.Store.ListProjects(ctx, allot.ProjectQuery{SPProjectID: s.actor.ProjectScope(), Page: pg})
 	if err != nil {
@@ -148,6 +152,9 @@ func (c *Console) tenant(w http.ResponseWriter, r *http.Request, s *session) {
 func (c *Console) tenantData(r *http.Request, s *session, id string) (tenantData, error) {
 	ctx := r.Context()
 	var d tenantData
+	if err := checkPages(r, "page", "apage", "lpage", "cpage"); err != nil {
+		return d, err
+	}
 	var err error
 	if d.Project, err = c.h.cfg.Store.FindProject(ctx, id); err != nil {
 		return d, err

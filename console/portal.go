@@ -78,8 +78,11 @@ type portalData struct {
 func (pt *Portal) home(w http.ResponseWriter, r *http.Request, s *session) {
 	ctx := r.Context()
 	var d portalData
-	var err error
-	if d.Project, err = pt.h.cfg.Store.FindProject(ctx, s.project); err != nil {
+	err := checkPages(r, "page", "apage")
+	if err == nil {
+		d.Project, err = pt.h.cfg.Store.FindProject(ctx, s.project)
+	}
+	if err != nil {
 		pt.h.fail(w, r, s, "/portal/", err)
 		return
 	}

@@ -36,7 +36,22 @@ type pager struct {
 	Prev, Next string // links, "" at either end
 }
 
-// pageOf reads the 1-based page number of list param.
+// checkPages refuses a page number that is not a whole number from 1, naming
+// its parameter. pageOf reads the numbers after it.
+func checkPages(r *http.Request, params ...string) error {
+	for _, p := range params {
+		v := r.URL.Query().Get(p)
+		if v == "" {
+			continue
+		}
+		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > 1_000_000 {
+			return allot.Invalid(p, "must be a page number from 1 to 1000000")
+		}
+	}
+	return nil
+}
+
+// pageOf reads the 1-based page number of list param (1 if absent).
 func pageOf(r *http.Request, param string, size int) allot.Page {
 	n, err := strconv.Atoi(r.URL.Query().Get(param))
 	if err != nil || n < 1 || n > 1_000_000 {
