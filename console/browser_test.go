@@ -102,6 +102,13 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 	return get(t, ctx, sel, chromedp.Text(chromedp.CSS(sel)))
 }
 
+// unlabelled lists the form controls of the page that have no label.
+func unlabelled(t *testing.T, ctx context.Context) []string {
+	t.Helper()
+	return get(t, ctx, "labels", chromedp.Evaluate[[]string](`[...document.querySelectorAll("input:not([type=hidden]), select, textarea")]
+		.filter(e => !e.labels || e.labels.length === 0).map(e => e.name || e.id)`))
+}
+
 // css is a CSS selector: the first match.
 func css(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 
@@ -144,6 +151,9 @@ func TestBrowser(t *testing.T) {
 	// Open a tenant: its usage bars show the tenant API's numbers.
 	run(t, ctx, "open tenant", chromedp.Click(css(`a[href="/console/tenants/cust-1"]`)), chromedp.WaitVisible(css(`tr[data-resource-id="pkg-1"]`)))
 	checkBars(t, ctx, e, "cust-1")
+	if bad := unlabelled(t, ctx); len(bad) > 0 {
+		t.Errorf("the tenant page has controls without a label: %v", bad)
+	}
 
 	// Allocate from the SP, with the confirmation, clicking Confirm twice.
 	run(t, ctx, "allocate form",
@@ -152,6 +162,11 @@ func TestBrowser(t *testing.T) {
 		chromedp.SendKeys(css("#f-resource_spec_code"), spec),
 		chromedp.SendKeys(css("#f-amount"), "40"),
 		shot(t, "allocate"),
+	)
+	if bad := unlabelled(t, ctx); len(bad) > 0 {
+		t.Errorf("the allocate form has controls without a label: %v", bad)
+	}
+	run(t, ctx, "review",
 		chromedp.Click(css("#review")),
 		chromedp.WaitVisible(css("#confirm")),
 		shot(t, "allocate-confirm"),
@@ -215,6 +230,9 @@ func TestBrowser(t *testing.T) {
 	}
 
 	run(t, ctx, "credentials", chromedp.Navigate(e.admin+"/console/credentials"), chromedp.WaitVisible(css("#n-adm-name")), shot(t, "credentials"))
+	if bad := unlabelled(t, ctx); len(bad) > 0 {
+		t.Errorf("the credentials page has controls without a label: %v", bad)
+	}
 
 	// Phone width: the tenant page reflows and does not scroll sideways.
 	run(t, ctx, "phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(e.admin+"/console/tenants/cust-1"),
