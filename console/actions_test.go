@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/allot-dev/allot"
 )
@@ -245,3 +246,35 @@ func TestPaging(t *testing.T) {
 }
 
 var rowRe = regexp.MustCompile(`<tr class="package[^"]*" data-resource-id="([^"]+)"`)
+
+// TestTimelineSoonest: the expiry timeline shows the soonest packages first,
+// also when they were added after a page of later ones.
+func TestTimelineSoonest(t *testing.T) {
+	bothStores(t, func(t *testing.T, e *env) {
+		base := *resource(t, e, "cust-2", "pkg-2") // expires in 60 days
+		var batch allot.ImportBatch
+		for i := range 25 {
+			r := base
+			r.ResourceID, r.Seq, r.Version, r.OrderID = fmt.Sprintf("later-%02d", i), 0, 0, ""
+			batch.Resources = append(batch.Resources, r)
+		}
+		soon := base
+		soon.ResourceID, soon.Seq, soon.Version, soon.OrderID = "soon", 0, 0, ""
+		soon.ExpireTime = e.now.Add(2 * 24 * time.Hour)
+		batch.Resources = append(batch.Resources, soon)
+		if err := e.store.Import(t.Context(), batch); err != nil {
+			t.Fatal(err)
+		}
+		b := e.browser(e.admin)
+		b.mustSignIn("/console/", e.rootKey)
+		page := b.get("/console/tenants/cust-2").body
+		if !strings.Contains(page, "the next 90 days (27 packages)") {
+			t.Errorf("the timeline does not count 27 packages")
+		}
+		_, list, _ := strings.Cut(page, `<ol class="timeline-list">`)
+		first := regexp.MustCompile(`<li><strong>([^<]+)</strong>`).FindStringSubmatch(list)
+		if first == nil || first[1] != "soon" {
+			t.Errorf("the timeline starts with %v, want the package that expires in 2 days", first)
+		}
+	})
+}

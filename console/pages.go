@@ -166,11 +166,10 @@ func (c *Console) tenantData(r *http.Request, s *session, id string) (tenantData
 	}
 	d.Packages, d.Pager = packages(res.Resources), newPager(r, "page", pg, res.Count)
 	now := c.h.cfg.Now()
-	soon, err := c.h.cfg.Reader.ListResources(ctx, id, expiringFilter(now, timelineDays), allot.Page{Limit: pageSize})
-	if err != nil {
+	d.TimelineDays = timelineDays
+	if d.Timeline, d.Expiring, err = soonest(ctx, c.h.cfg.Reader, id, now); err != nil {
 		return d, err
 	}
-	d.Timeline, d.TimelineDays, d.Expiring = timeline(soon.Resources, now), timelineDays, soon.Count
 	ap := pageOf(r, "apage", pageSize)
 	if d.Report, err = c.h.cfg.Reader.AssignmentReport(ctx, id, ap); err != nil {
 		return d, err

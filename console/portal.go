@@ -88,12 +88,11 @@ func (pt *Portal) home(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	pg := pageOf(r, "page", pageSize)
 	res, err := pt.h.cfg.Reader.ListResources(ctx, s.project, allSources(), pg)
-	var soon allot.ResourcePage
 	if err == nil {
 		d.Packages, d.Pager = packages(res.Resources), newPager(r, "page", pg, res.Count)
 		now := pt.h.cfg.Now()
-		soon, err = pt.h.cfg.Reader.ListResources(ctx, s.project, expiringFilter(now, timelineDays), allot.Page{Limit: pageSize})
-		d.Timeline, d.TimelineDays, d.Expiring = timeline(soon.Resources, now), timelineDays, soon.Count
+		d.TimelineDays = timelineDays
+		d.Timeline, d.Expiring, err = soonest(ctx, pt.h.cfg.Reader, s.project, now)
 	}
 	ap := pageOf(r, "apage", pageSize)
 	if err == nil {

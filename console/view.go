@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -165,3 +166,30 @@ func expiringFilter(now time.Time, days int) *allot.ResourceFilter {
 }
 
 func pathEscape(s string) string { return url.PathEscape(s) }
+
+// soonest returns up to pageSize of a project's packages that expire within
+// timelineDays, soonest first, and the count of all of them. The read model
+// lists matches in insertion order, so the page is filled from a few
+// widening windows (a week, a month, timelineDays), each read a page at
+// most: it holds the soonest packages to within those windows, without
+// reading every match of a big tenant.
+func soonest(ctx context.Context, reader allot.TenantReader, projectID string, now time.Time) ([]mark, int, error) {
+	var (
+		picked []*allot.Resource
+		seen   = map[string]bool{}
+		count  int
+	)
+	for _, days := range []int{7, 30, timelineDays} {
+		page, err := reader.ListResources(ctx, projectID, expiringFilter(now, days), allot.Page{Limit: pageSize})
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, r := range page.Resources {
+			if len(picked) < pageSize && !seen[r.ResourceID] {
+				picked, seen[r.ResourceID] = append(picked, r), true
+			}
+		}
+		count = page.Count // the last window's: all of them
+	}
+	return timeline(picked, now), count, nil
+}
