@@ -62,6 +62,7 @@ type LedgerEntry struct {
 type LedgerQuery struct {
 	ProjectID  string
 	ResourceID string     // optional
+	Op         Op         // optional: entries of this operation only
 	From, To   *time.Time // optional, inclusive bounds on At
 	Page       Page
 }

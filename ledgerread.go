@@ -15,6 +15,9 @@ func (s *Service) LedgerEntries(ctx context.Context, actor Actor, q LedgerQuery)
 			return nil, 0, err
 		}
 	}
+	if err := validateOp(q.Op); err != nil {
+		return nil, 0, err
+	}
 	if err := s.mayReadLedger(ctx, actor, q.ProjectID); err != nil {
 		return nil, 0, err
 	}

@@ -116,6 +116,8 @@ type Store interface {
 	TenantSettings
 	// Notice configurations, webhooks and the outbox (notify.go).
 	Notices
+	// Console and portal sessions, and the project list.
+	ConsoleStore
 
 	// Wipe deletes every row of every table but the schema's own record
 	// (schema_migrations), found from the database's catalog so that tables

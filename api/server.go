@@ -62,6 +62,13 @@ type Config struct {
 	// records both planes' requests (testmode.go). Never set it in
 	// production: anyone who reaches the port may wipe the data.
 	TestMode *TestMode
+
+	// Pages, when set, serves the HTML pages of a plane (the operator
+	// console, the tenant portal): each handler gets every request whose
+	// path starts with its key, a prefix such as "/console/", after the
+	// same request middleware as the API. They are not part of the API
+	// contract (pages.go).
+	Pages map[string]http.Handler
 }
 
 // Server is allot's HTTP server.
@@ -146,7 +153,7 @@ func (s *Server) routes() {
 
 // Handler returns the server's handler with every middleware applied.
 func (s *Server) Handler() http.Handler {
-	return s.withRequestContext(s.withRecover(s.withFaults(s.mux)))
+	return s.withRequestContext(s.withRecover(s.withFaults(s.withPages(s.mux))))
 }
 
 // Open binds addr (use "127.0.0.1:0" for a free port) and serves in the

@@ -68,6 +68,9 @@ func (s *Store) LedgerEntries(ctx context.Context, q allot.LedgerQuery) ([]allot
 	if q.ResourceID != "" {
 		add("resource_id =", q.ResourceID)
 	}
+	if q.Op != "" {
+		add("op =", string(q.Op))
+	}
 	if q.From != nil {
 		// Entries are stamped in whole seconds: the first that can be at or
 		// after From is the next whole second unless From is one.

@@ -40,6 +40,9 @@ func (s *Store) LedgerEntries(ctx context.Context, q allot.LedgerQuery) ([]allot
 	if q.ResourceID != "" {
 		where, args = append(where, "resource_id = ?"), append(args, q.ResourceID)
 	}
+	if q.Op != "" {
+		where, args = append(where, "op = ?"), append(args, string(q.Op))
+	}
 	if q.From != nil {
 		// Entries are stamped in whole seconds: the first that can be at or
 		// after From is the next whole second unless From is one.

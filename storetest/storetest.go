@@ -59,6 +59,9 @@ func Run(t *testing.T, open func(t *testing.T) allot.Store) {
 	t.Run("AdminKeyRevocation", func(t *testing.T) { testAdminKeyRevocation(t, open) })
 	t.Run("Ping", func(t *testing.T) { testPing(t, open) })
 	t.Run("Wipe", func(t *testing.T) { testWipe(t, open) })
+	t.Run("ConsoleSessions", func(t *testing.T) { testConsoleSessions(t, open) })
+	t.Run("ListProjects", func(t *testing.T) { testListProjects(t, open) })
+	t.Run("LedgerOpFilter", func(t *testing.T) { testLedgerOpFilter(t, open) })
 }
 
 // Epoch is the suite's reference time: whole seconds, UTC.

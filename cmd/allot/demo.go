@@ -133,6 +133,8 @@ Or with the official Go SDK (github.com/huaweicloud/huaweicloud-sdk-go-v3), AK/S
       WithEndpoints([]string{"%[1]s"}).WithCredential(auth).Build())
   resp, err := client.ListTenantResources(&model.ListTenantResourcesRequest{ResourceSource: "PURCHASED"})
 
+Or look: the tenant portal is %[1]s/portal/ (sign in with the token).
+
 `, endpoint, demoProject, demoRegion, ak, sk, token, expires.Format(time.RFC3339))
 	if adminEndpoint == "" {
 		return nil
@@ -143,6 +145,7 @@ Or with the official Go SDK (github.com/huaweicloud/huaweicloud-sdk-go-v3), AK/S
 	}
 	fmt.Fprintf(m.Stdout, `The management API (operators only; keep it private), with an admin key:
   admin key:   %[1]s
+  console:     %[2]s/console/ (sign in with the admin key)
   curl -s -H 'Authorization: Bearer %[1]s' -d '{"project_id":"%[3]s","resource_id":"res-video-001","amount":2.5,"idempotency_key":"demo-consume-1"}' '%[2]s/admin/v1/consume'
   curl -s -H 'Authorization: Bearer %[1]s' '%[2]s/admin/v1/ledger?project_id=%[3]s'
 

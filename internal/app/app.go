@@ -9,12 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/allot-dev/allot"
 	"github.com/allot-dev/allot/api"
+	"github.com/allot-dev/allot/console"
 	"github.com/allot-dev/allot/metrics"
 	"github.com/allot-dev/allot/secret"
 	"github.com/allot-dev/allot/view"
@@ -152,6 +154,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		base.TestMode = a.TestMode
 	}
 	tenantCfg := base
+	tenantCfg.Pages = map[string]http.Handler{"/portal/": console.NewPortal(a.consoleConfig(cfg))}
 	if cfg.Tune != nil {
 		cfg.Tune("tenant", &tenantCfg)
 	}
@@ -161,6 +164,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	if cfg.AdminAddr != "" && cfg.AdminAddr != "off" {
 		adminCfg := base
+		adminCfg.Pages = map[string]http.Handler{"/console/": console.New(a.consoleConfig(cfg))}
 		if cfg.Tune != nil {
 			cfg.Tune("admin", &adminCfg)
 		}

@@ -1,0 +1,107 @@
+package console
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/allot-dev/allot"
+)
+
+// Portal is the tenant portal, served under /portal/ on the tenant
+// listener: a tenant signs in with one of its tokens and sees its packages,
+// their expiry and its allocation records. It changes nothing.
+type Portal struct {
+	h   *handler
+	p   *plane
+	mux *http.ServeMux
+}
+
+// NewPortal returns the tenant portal.
+func NewPortal(cfg Config) *Portal {
+	h := newHandler(cfg)
+	pt := &Portal{h: h, p: &plane{h: h, prefix: "/portal/", cookie: "allot_portal", kind: allot.SessionToken}, mux: http.NewServeMux()}
+	m := pt.mux
+	m.HandleFunc("GET /portal/static/console.css", serveStyle)
+	m.HandleFunc("GET /portal/signin", func(w http.ResponseWriter, r *http.Request) { pt.p.signInPage(w, r, "", http.StatusOK) })
+	m.HandleFunc("POST /portal/signin", pt.signIn)
+	m.Handle("POST /portal/signout", pt.p.authed(pt.p.signOut))
+	m.Handle("GET /portal/{$}", pt.p.authed(pt.home))
+	m.HandleFunc("/portal/", func(w http.ResponseWriter, r *http.Request) {
+		h.fail(w, r, nil, "/portal/", allot.Errorf(allot.ENOTFOUND, "there is no page %s %s", r.Method, r.URL.Path))
+	})
+	return pt
+}
+
+func (pt *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	secureHeaders(w.Header())
+	pt.mux.ServeHTTP(w, r)
+}
+
+func (pt *Portal) signIn(w http.ResponseWriter, r *http.Request) {
+	if !pt.p.checkSignIn(r) {
+		pt.h.fail(w, r, nil, pt.p.prefix, allot.Errorf(allot.EFORBIDDEN, "the sign-in form is stale or came from another site: reload it"))
+		return
+	}
+	token := r.PostFormValue("key")
+	if token == "" || len(token) > 4096 {
+		pt.p.signInPage(w, r, "key: enter a token of your project", http.StatusUnauthorized)
+		return
+	}
+	t, err := pt.h.cfg.Store.FindToken(r.Context(), hashOf(token))
+	if allot.ErrorCodeOf(err) == allot.ENOTFOUND || err == nil && !pt.h.cfg.Now().Before(t.ExpiresAt) {
+		pt.p.signInPage(w, r, "key: this token is unknown, revoked or expired", http.StatusUnauthorized)
+		return
+	} else if err != nil {
+		pt.h.fail(w, r, nil, pt.p.prefix, err)
+		return
+	}
+	if err := pt.p.signIn(w, r, token); err != nil {
+		pt.h.fail(w, r, nil, pt.p.prefix, err)
+		return
+	}
+	pt.p.setCookie(w, r, pt.p.cookie+"_signin", "", time.Time{})
+	http.Redirect(w, r, "/portal/", http.StatusSeeOther)
+}
+
+type portalData struct {
+	Project      allot.Project
+	Packages     []pkg
+	Pager        pager
+	Timeline     []mark
+	TimelineDays int
+	Expiring     int
+	Report       allot.AssignmentReport
+	ReportPager  pager
+}
+
+// home is the tenant's one page; the project is the token's, in every read.
+func (pt *Portal) home(w http.ResponseWriter, r *http.Request, s *session) {
+	ctx := r.Context()
+	var d portalData
+	err := checkPages(r, "page", "apage")
+	if err == nil {
+		d.Project, err = pt.h.cfg.Store.FindProject(ctx, s.project)
+	}
+	if err != nil {
+		pt.h.fail(w, r, s, "/portal/", err)
+		return
+	}
+	pg := pageOf(r, "page", pageSize)
+	res, err := pt.h.cfg.Reader.ListResources(ctx, s.project, allSources(), pg)
+	if err == nil {
+		d.Packages, d.Pager = packages(res.Resources), newPager(r, "page", pg, res.Count)
+		now := pt.h.cfg.Now()
+		d.TimelineDays = timelineDays
+		d.Timeline, d.Expiring, err = soonest(ctx, pt.h.cfg.Reader, s.project, now)
+	}
+	ap := pageOf(r, "apage", pageSize)
+	if err == nil {
+		d.Report, err = pt.h.cfg.Reader.AssignmentReport(ctx, s.project, ap)
+		d.ReportPager = newPager(r, "apage", ap, d.Report.Count)
+	}
+	if err != nil {
+		pt.h.fail(w, r, s, "/portal/", err)
+		return
+	}
+	pt.h.render(w, r, http.StatusOK, "portal", page{Title: "Your packages", Prefix: "/portal/", Session: s, Data: d})
+}
