@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/api"
 	"github.com/allot-dev/allot/internal/app"
 	"github.com/allot-dev/allot/secret"
 )
@@ -102,6 +103,9 @@ func (m *Main) demo(ctx context.Context, store allot.Store, keyring *secret.Keyr
 	} else if err != nil {
 		return err
 	}
+	if err := loadDefaultCatalog(ctx, store); err != nil {
+		return fmt.Errorf("loading the default spec catalog: %w", err)
+	}
 	ak, sk := fixed.ak, fixed.sk
 	var err error
 	if ak != "" {
@@ -157,4 +161,17 @@ Or look: the tenant portal is %[1]s/portal/ (sign in with the token).
 func demoKeySuffix() string {
 	ak, _ := allot.NewAccessKeyPair()
 	return strings.ToLower(ak[:6])
+}
+
+// loadDefaultCatalog puts allot's shipped spec catalog into an empty
+// catalog; a catalog the operator imported is never touched.
+func loadDefaultCatalog(ctx context.Context, store allot.Store) error {
+	specs, err := store.Catalog(ctx)
+	if err != nil || len(specs) > 0 {
+		return err
+	}
+	if specs, err = api.DecodeCatalog(allot.DefaultCatalog); err != nil {
+		return err
+	}
+	return store.PutCatalog(ctx, specs)
 }

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/allot-dev/allot"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
@@ -157,6 +159,36 @@ func TestServeDemo(t *testing.T) {
 	getJSON(t, url+"&resource_id=res-video-001", http.Header{"X-Auth-Token": {token[1]}}, &usage)
 	if len(usage.Resources) != 1 || usage.Resources[0].Usage != 127.5 {
 		t.Fatalf("after the demo consume: %+v", usage)
+	}
+
+	// The demo sells from the shipped catalog: an order of its first spec
+	// makes a PURCHASED package the tenant then lists.
+	var first struct {
+		SpecCode string `json:"spec_code"`
+	}
+	line, _, _ := strings.Cut(string(allot.DefaultCatalog), "\n")
+	if err := json.Unmarshal([]byte(line), &first); err != nil || first.SpecCode == "" {
+		t.Fatalf("docs/catalog.jsonl's first line %q: %v", line, err)
+	}
+	order := `{"cloud_services":[{"period_type":2,"period_num":1,"subscription_num":1,"resource_spec_code":"` + first.SpecCode + `"}]}`
+	req, _ = http.NewRequest("POST", "http://"+addr+"/v1/demo-tenant/mss/public/orders", strings.NewReader(order))
+	req.Header.Set("X-Auth-Token", token[1])
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var placed struct {
+		OrderID string `json:"order_id"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&placed)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || err != nil || placed.OrderID == "" {
+		t.Fatalf("demo order: %d %v %+v", resp.StatusCode, err, placed)
+	}
+	var ordered listResponse
+	if status := getJSON(t, url+"&order_id="+placed.OrderID, http.Header{"X-Auth-Token": {token[1]}}, &ordered); status != 200 || ordered.Count != 1 {
+		t.Fatalf("the demo order's package: %d %+v", status, ordered)
 	}
 }
 
