@@ -74,6 +74,10 @@ func ImportStream(ctx context.Context, s Importer, src ImportSource) error {
 			}
 		}
 		stamps := make(map[string]*ImportStamp, len(touched))
+		// As in Import, a project's resources take the first of its new
+		// seqs and its assignments the ones after, whatever the order of
+		// the source.
+		assignSeq := make(map[string]int64)
 		for _, id := range touched {
 			n := c.counts[id]
 			st, err := tx.Reserve(id, n.rows, n.entries)
@@ -84,6 +88,7 @@ func ImportStream(ctx context.Context, s Importer, src ImportSource) error {
 				return err
 			}
 			stamps[id] = &st
+			assignSeq[id] = st.Seq + n.entries
 		}
 		at := tx.Now().UTC().Truncate(time.Second)
 		rs := make([]Resource, 0, importChunk)
@@ -127,8 +132,8 @@ func ImportStream(ctx context.Context, s Importer, src ImportSource) error {
 					return Errorf(EINVALID, "line %d: assignment %s: customer_project_id: project %s is not a customer of %s",
 						it.Line, a.RecordID, a.CustomerProjectID, a.SPProjectID)
 				}
-				a.Version, a.Seq = st.Version, st.Seq
-				st.Seq++
+				a.Version, a.Seq = st.Version, assignSeq[a.CustomerProjectID]
+				assignSeq[a.CustomerProjectID]++
 				as = append(as, a)
 			default:
 				return nil
