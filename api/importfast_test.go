@@ -3,6 +3,7 @@ package api
 import (
 	"reflect"
 	"testing"
+	"time"
 )
 
 // FuzzFastImportLine: every line the fast decoder takes, encoding/json (with
@@ -58,4 +59,33 @@ func TestFastImportLineTakesTheCommonShape(t *testing.T) {
 			t.Errorf("fast decoder took %s", line)
 		}
 	}
+}
+
+// BenchmarkDecodeImportLine: one resource line of the benchmark file, the
+// fast way and through encoding/json with the strict key scan.
+func BenchmarkDecodeImportLine(b *testing.B) {
+	line := []byte(`{"kind":"resource","project_id":"bench-000000","resource_id":"res-00000000","order_id":"order-00000000","resource_type":"VIDEO_2D_MIN","business_type":"VIDEO_2D","charging_mode":"PERIODIC","resource_source":"PURCHASED","amount":100,"usage":0,"status":0,"unit":"MIN","resource_expire_time":"2030-01-01T00:00:00Z"}`)
+	now := time.Unix(1700000000, 0).UTC()
+	b.Run("fast", func(b *testing.B) {
+		for b.Loop() {
+			var l importLine
+			if !fastImportLine(line, &l) {
+				b.Fatal("refused")
+			}
+			if _, err := l.item(now, false); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding_json", func(b *testing.B) {
+		for b.Loop() {
+			var l importLine
+			if err := decodeJSON(line, &l); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := l.item(now, false); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
