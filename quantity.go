@@ -30,6 +30,51 @@ func (q Quantity) Units() (int64, bool) { return int64(q) / QuantityScale, int64
 // It rejects negative numbers, more than six decimal places and values above
 // MaxQuantity.
 func ParseQuantity(s string) (Quantity, error) {
+	if q, ok := parsePlainQuantity(s); ok {
+		return q, nil
+	}
+	return parseQuantityRat(s)
+}
+
+// parsePlainQuantity reads the common form, up to ten digits with up to six
+// decimal places ("12", "0.5"), without big.Rat; false for anything else,
+// including values above MaxQuantity, which parseQuantityRat then refuses.
+func parsePlainQuantity(s string) (Quantity, bool) {
+	var v int64
+	i, n := 0, len(s)
+	for i < n && '0' <= s[i] && s[i] <= '9' {
+		v = v*10 + int64(s[i]-'0')
+		i++
+	}
+	if i == 0 || i > 10 {
+		return 0, false
+	}
+	decimals := 0
+	if i < n && s[i] == '.' {
+		i++
+		for i < n && '0' <= s[i] && s[i] <= '9' && decimals < QuantityDecimals {
+			v = v*10 + int64(s[i]-'0')
+			i++
+			decimals++
+		}
+		if decimals == 0 {
+			return 0, false
+		}
+	}
+	if i != n {
+		return 0, false
+	}
+	for ; decimals < QuantityDecimals; decimals++ {
+		v *= 10
+	}
+	if v > int64(MaxQuantity) {
+		return 0, false
+	}
+	return Quantity(v), true
+}
+
+// parseQuantityRat is ParseQuantity for every decimal form, with big.Rat.
+func parseQuantityRat(s string) (Quantity, error) {
 	// Only the decimal forms of a JSON number: big.Rat alone would also take
 	// fractions ("1/2") and hexadecimal.
 	if s == "" || len(s) > 64 || strings.Trim(s, "0123456789.eE+-") != "" {

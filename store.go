@@ -92,6 +92,7 @@ type Store interface {
 	// error. The rules are the package's Import, written once; a store
 	// implements Importer and calls Import over itself.
 	Import(ctx context.Context, b ImportBatch) error
+	StreamImporter // ImportStream: Import of a source too large to hold (import_stream.go)
 
 	// TenantVersion returns a project's current version. ENOTFOUND if the
 	// project does not exist.

@@ -3,6 +3,7 @@ package api
 import (
 	"crypto/sha256"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/allot-dev/allot"
@@ -153,9 +154,17 @@ const (
 
 func decodeLine(line []byte, now time.Time, seed bool) (ImportItem, error) {
 	var l importLine
-	if err := decodeJSON(line, &l); err != nil {
-		return ImportItem{}, &allot.Error{Code: allot.EINVALID, Message: "not a valid import object: " + allot.ErrorMessageOf(err)}
+	if !fastImportLine(line, &l) {
+		l = importLine{}
+		if err := decodeJSON(line, &l); err != nil {
+			return ImportItem{}, &allot.Error{Code: allot.EINVALID, Message: "not a valid import object: " + allot.ErrorMessageOf(err)}
+		}
 	}
+	return l.item(now, seed)
+}
+
+// item makes the line's item, by its kind.
+func (l *importLine) item(now time.Time, seed bool) (ImportItem, error) {
 	switch l.Kind {
 	case "project":
 		p := allot.Project{ID: l.ProjectID, Name: l.Name, RegionID: l.RegionID, SPProjectID: l.SPProjectID, CreatedAt: now}
@@ -178,8 +187,8 @@ func decodeLine(line []byte, now time.Time, seed bool) (ImportItem, error) {
 			return ImportItem{}, err
 		}
 		if len(l.ExpireTime) > 0 && string(l.ExpireTime) != "null" {
-			var s string
-			if err := json.Unmarshal(l.ExpireTime, &s); err != nil {
+			s, err := rawString(l.ExpireTime)
+			if err != nil {
 				return ImportItem{}, allot.Invalid("resource_expire_time", "must be an RFC 3339 string")
 			}
 			t, err := time.Parse(time.RFC3339, s)
@@ -297,4 +306,18 @@ func seedSecret(param, v string) error {
 func TokenHash(secret string) []byte {
 	h := sha256.Sum256([]byte(secret))
 	return h[:]
+}
+
+// rawString is the string a raw JSON value holds; the fast path for a
+// string without escapes, encoding/json for the rest.
+func rawString(raw json.RawMessage) (string, error) {
+	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' {
+		s := raw[1 : n-1]
+		if !slices.ContainsFunc(s, func(c byte) bool { return c == '\\' || c == '"' || c < 0x20 || c >= 0x7f }) {
+			return string(s), nil
+		}
+	}
+	var s string
+	err := json.Unmarshal(raw, &s)
+	return s, err
 }

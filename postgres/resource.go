@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/allot-dev/allot"
@@ -15,24 +14,6 @@ import (
 // statement grows without limit (CockroachDB in particular prefers
 // transactions made of moderate statements).
 const insertChunk = 5000
-
-// insertResources writes resources whose Seq and Version are set. The rows
-// travel as one array per column and unnest turns them back into rows: a
-// constant number of parameters however many rows, and plain SQL that the
-// PostgreSQL-compatible distributed databases also accept.
-func insertResources(ctx context.Context, tx pgx.Tx, rs []allot.Resource) error {
-	for len(rs) > 0 {
-		n := min(len(rs), insertChunk)
-		if _, err := tx.Exec(ctx, insertResourcesSQL, resourceArrays(rs[:n])...); err != nil {
-			// Which resource exists already is found after the rollback.
-			return mapError(err, map[string]*allot.Error{
-				"resources_id_key": allot.Errorf(allot.ECONFLICT, "a resource of the batch exists already"),
-			})
-		}
-		rs = rs[n:]
-	}
-	return nil
-}
 
 const insertResourcesSQL = `INSERT INTO resources (project_id, resource_id, seq, version, order_id,
 		asset_id, asset_name, expire_time, resource_type, business_type, sub_resource_type,

@@ -69,11 +69,13 @@ func (t *importTx) Reserve(projectID string, rows, entries int64) (allot.ImportS
 }
 
 func (t *importTx) InsertResources(rs []allot.Resource) error {
-	t.batch.Resources = append(t.batch.Resources, rs...)
-	return insertResources(t.ctx, t.tx, rs)
+	if len(t.batch.Resources)+len(rs) <= explainRows {
+		t.batch.Resources = append(t.batch.Resources, rs...)
+	}
+	return copyResources(t.ctx, t.tx, rs)
 }
 
-func (t *importTx) InsertLedger(es []allot.LedgerEntry) error { return insertLedger(t.ctx, t.tx, es) }
+func (t *importTx) InsertLedger(es []allot.LedgerEntry) error { return copyLedger(t.ctx, t.tx, es) }
 
 func (t *importTx) InsertAssignments(as []allot.Assignment) error {
 	t.batch.Assignments = append(t.batch.Assignments, as...)
@@ -86,7 +88,7 @@ func (t *importTx) InsertAssignments(as []allot.Assignment) error {
 // costs nothing when the import succeeds; if the lookup finds nothing (the
 // rows went away since), err keeps its general message.
 func (s *Store) explain(ctx context.Context, b allot.ImportBatch, err error) error {
-	var found *allot.Error
+	found := s.conflictFromDetail(ctx, err)
 	switch constraintOf(err) {
 	case "projects_pkey":
 		ids := make([]string, len(b.Projects))
@@ -115,6 +117,9 @@ func (s *Store) explain(ctx context.Context, b allot.ImportBatch, err error) err
 			found = allot.Errorf(allot.EINVALID, "project %s: sp_project_id: project %s does not exist", b.Projects[i].ID, missing)
 		}
 	case "resources_id_key":
+		if found != nil {
+			break
+		}
 		ids := make(map[string][]string)
 		for _, r := range b.Resources {
 			ids[r.ProjectID] = append(ids[r.ProjectID], r.ResourceID)

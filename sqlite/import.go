@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/allot-dev/allot"
@@ -20,18 +21,65 @@ func (s *Store) Import(ctx context.Context, b allot.ImportBatch) error {
 	return allot.Import(ctx, s, b)
 }
 
-// BulkInsert runs fn in one write transaction.
+// BulkInsert runs fn in one write transaction. The writer's page cache is
+// raised to importCacheKiB for it: a transaction larger than the cache
+// spills dirty pages to the WAL and reads them back, several times over
+// for a large import. The cache returns to its size afterwards.
 func (s *Store) BulkInsert(ctx context.Context, fn func(allot.ImportTx) error) error {
+	var cache int64
+	if err := s.w.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&cache); err != nil {
+		return fmt.Errorf("sqlite: cache size: %w", err)
+	}
+	defer s.w.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA cache_size = %d", cache))
 	return s.write(ctx, func(tx *sql.Tx) error {
-		return fn(&importTx{s: s, ctx: ctx, tx: tx, now: s.Now().UTC().Truncate(time.Second)})
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", importCacheKiB)); err != nil {
+			return fmt.Errorf("sqlite: cache size: %w", err)
+		}
+		t := &importTx{s: s, ctx: ctx, tx: tx, now: s.Now().UTC().Truncate(time.Second)}
+		defer t.close()
+		return fn(t)
 	})
 }
+
+// importCacheKiB is the writer's page cache during an import.
+const importCacheKiB = 256 << 10
+
+// importRows is how many rows one multi-row INSERT of an import writes:
+// one statement's fixed cost (database/sql, the driver, the VDBE's
+// start-up) is shared by that many rows.
+const importRows = 64
 
 type importTx struct {
 	s   *Store
 	ctx context.Context
 	tx  *sql.Tx
 	now time.Time
+
+	manyResources, manyLedger *sql.Stmt // importRows rows each; prepared on first use
+	args                      []any
+}
+
+func (t *importTx) close() {
+	for _, st := range []*sql.Stmt{t.manyResources, t.manyLedger} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// many returns the multi-row form of an INSERT ... VALUES (?, ...) of
+// columns columns, prepared on the transaction once.
+func (t *importTx) many(st **sql.Stmt, insert string, columns int) (*sql.Stmt, error) {
+	if *st != nil {
+		return *st, nil
+	}
+	row := "(" + strings.Repeat("?, ", columns-1) + "?)"
+	q := insert + strings.Repeat(row+", ", importRows-1) + row
+	var err error
+	if *st, err = t.tx.PrepareContext(t.ctx, q); err != nil {
+		return nil, fmt.Errorf("sqlite: prepare import insert: %w", err)
+	}
+	return *st, nil
 }
 
 func (t *importTx) Now() time.Time { return t.now }
@@ -64,6 +112,30 @@ func (t *importTx) Reserve(projectID string, rows, entries int64) (allot.ImportS
 }
 
 func (t *importTx) InsertResources(rs []allot.Resource) error {
+	for len(rs) >= importRows {
+		many, err := t.many(&t.manyResources, resourcesInsert, resourceColumnCount)
+		if err != nil {
+			return err
+		}
+		t.args = t.args[:0]
+		for i := range rs[:importRows] {
+			t.args = append(t.args, resourceArgs(&rs[i])...)
+		}
+		_, err = many.ExecContext(t.ctx, t.args...)
+		if constraint(err) != 0 {
+			// The statement failed whole: its rows one by one name the culprit.
+			return t.insertResources(rs[:importRows])
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: insert resources: %w", err)
+		}
+		rs = rs[importRows:]
+	}
+	return t.insertResources(rs)
+}
+
+// insertResources inserts rs one statement each.
+func (t *importTx) insertResources(rs []allot.Resource) error {
 	insert := t.tx.StmtContext(t.ctx, t.s.txStmts[stInsertResource])
 	for i := range rs {
 		r := &rs[i]
@@ -81,6 +153,20 @@ func (t *importTx) InsertResources(rs []allot.Resource) error {
 }
 
 func (t *importTx) InsertLedger(es []allot.LedgerEntry) error {
+	for len(es) >= importRows {
+		many, err := t.many(&t.manyLedger, ledgerInsert, ledgerColumnCount)
+		if err != nil {
+			return err
+		}
+		t.args = t.args[:0]
+		for i := range es[:importRows] {
+			t.args = append(t.args, ledgerArgs(&es[i])...)
+		}
+		if _, err := many.ExecContext(t.ctx, t.args...); err != nil {
+			return fmt.Errorf("sqlite: ledger entries of %s: %w", es[0].ProjectID, err)
+		}
+		es = es[importRows:]
+	}
 	ledger := t.tx.StmtContext(t.ctx, t.s.txStmts[stInsertLedger])
 	for i := range es {
 		if _, err := ledger.ExecContext(t.ctx, ledgerArgs(&es[i])...); err != nil {
@@ -106,3 +192,11 @@ func (t *importTx) InsertAssignments(as []allot.Assignment) error {
 	}
 	return nil
 }
+
+// The heads of the two inserts, for their multi-row forms.
+const (
+	resourcesInsert     = `INSERT INTO resources (` + resourceColumns + `) VALUES `
+	resourceColumnCount = 21
+	ledgerInsert        = `INSERT INTO ledger (project_id, ` + ledgerColumns + `) VALUES `
+	ledgerColumnCount   = 14
+)

@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) allot.Store) {
 	t.Run("RevokeToken", func(t *testing.T) { testRevokeToken(t, open) })
 	t.Run("Import", func(t *testing.T) { testImport(t, open) })
 	t.Run("ImportMessages", func(t *testing.T) { testImportMessages(t, open) })
+	t.Run("ImportStream", func(t *testing.T) { testImportStream(t, open) })
 	t.Run("TenantVersion", func(t *testing.T) { testTenantVersion(t, open) })
 	t.Run("TenantChanges", func(t *testing.T) { testTenantChanges(t, open) })
 	t.Run("AdminKeys", func(t *testing.T) { testAdminKeys(t, open) })

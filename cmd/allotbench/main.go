@@ -50,6 +50,14 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) > 1 && os.Args[1] == "import" {
+		// The import benchmark (importbench.go).
+		if err := runImportBench(ctx, os.Args[2:], os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "allotbench import:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "consume" {
 		// The consume benchmark (consume.go).
 		if err := runConsumeBench(ctx, os.Args[2:], os.Stdout, os.Stderr); err != nil {
