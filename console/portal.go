@@ -177,7 +177,10 @@ func (pt *Portal) setNotice(w http.ResponseWriter, r *http.Request, s *session) 
 			pt.h.fail(w, r, s, "/portal/", err)
 			return
 		}
-		pt.homeWith(w, r, s, http.StatusBadRequest, &f)
+		// The page's links (its pagers) lead to the home page, not here.
+		home := r.Clone(r.Context())
+		home.URL = &url.URL{Path: "/portal/"}
+		pt.homeWith(w, home, s, http.StatusBadRequest, &f)
 	default:
 		pt.h.fail(w, r, s, "/portal/", err)
 	}
