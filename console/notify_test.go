@@ -187,9 +187,7 @@ func TestFailedDeliveries(t *testing.T) {
 				t.Fatal("the redelivery never reached the receiver")
 			}
 		}
-		if ds := e.deliveries(e.rootKey, adminHook); len(ds[0].Attempts) <= len(failed[adminHook].Attempts) {
-			t.Errorf("after the redelivery the log has %d attempts, had %d", len(ds[0].Attempts), len(failed[adminHook].Attempts))
-		}
+		e.waitAttempts(e.rootKey, adminHook, len(failed[adminHook].Attempts))
 		if ds := e.deliveries(e.spKey, spHook); len(ds[0].Attempts) != len(failed[spHook].Attempts) {
 			t.Errorf("redelivering the admin's delivery touched the SP's")
 		}
@@ -200,6 +198,21 @@ func TestFailedDeliveries(t *testing.T) {
 			t.Errorf("a bad dpage: %d", bad.status)
 		}
 	})
+}
+
+// waitAttempts waits until the delivery log of hook records more than had
+// attempts: the receiver's answer comes before its attempt is recorded.
+func (e *env) waitAttempts(key, hook string, had int) {
+	e.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		ds := e.deliveries(key, hook)
+		if len(ds[0].Attempts) > had {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("after the redelivery the log has %d attempts, had %d", len(ds[0].Attempts), had)
+		}
+	}
 }
 
 // rowOf returns the table row of page that carries marker.
