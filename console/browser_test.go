@@ -266,6 +266,96 @@ func TestBrowser(t *testing.T) {
 	checkBars(t, ctx, e, "cust-1")
 }
 
+// TestBrowserNotifications drives the overview's failed deliveries and the
+// portal's notice configurations in headless Chromium: a receiver that
+// always answers 500 exhausts the retries, the operator sees the failure
+// and redelivers it; the tenant sets a notice configuration and the
+// official SDK reads it back.
+func TestBrowserNotifications(t *testing.T) {
+	e := start(t, storeOpeners()["SQLite"])
+	receiver, hits := failingReceiver(t)
+	hook := e.webhook(e.rootKey, receiver+"/hook")
+	d := e.failOneDelivery(map[string]string{hook: e.rootKey})[hook]
+	ctx := newChrome(t)
+
+	signInBrowser(t, ctx, e.admin, "/console/", e.rootKey, "signin")
+	row := `tr[data-delivery-id="` + d.ID + `"]`
+	run(t, ctx, "overview", chromedp.WaitVisible(css(row)), chromedp.ScrollIntoView(css("#deliveries-h")), shot(t, "overview-failed"))
+	if got, want := text(t, ctx, row+" td.num"), strconv.Itoa(len(d.Attempts)); got != want {
+		t.Errorf("the overview shows %s attempts, the API's log %s", got, want)
+	}
+	if answer := text(t, ctx, row); !strings.Contains(answer, "HTTP 500") || !strings.Contains(answer, receiver+"/hook") {
+		t.Errorf("the failed delivery's row shows %q", answer)
+	}
+	before := hits.Load()
+	run(t, ctx, "redeliver", chromedp.Click(css(row+" button.redeliver")), chromedp.WaitVisible(css("#confirm")), shot(t, "redeliver-confirm"))
+	if hits.Load() != before {
+		t.Error("the confirmation page redelivered")
+	}
+	run(t, ctx, "confirm", chromedp.Click(css("#confirm")), chromedp.WaitVisible(css("p.flash")))
+	for deadline := time.Now().Add(10 * time.Second); hits.Load() == before; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the redelivery never reached the receiver")
+		}
+	}
+	e.waitAttempts(e.rootKey, hook, len(d.Attempts))
+
+	// The tenant sets RESOURCE_EXPIRE in the portal.
+	token, _, err := app.NewToken(t.Context(), e.store, "cust-1", e.clock.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signInBrowser(t, ctx, e.tenant, "/portal/", token, "portal-signin")
+	props := `{"days_before": [30, 7, 1]}`
+	run(t, ctx, "notice form",
+		chromedp.WaitVisible(css("#f-RESOURCE_EXPIRE-properties")),
+		chromedp.Click(css("#f-RESOURCE_EXPIRE-send_msg")),
+		chromedp.SendKeys(css("#f-RESOURCE_EXPIRE-properties"), props),
+		chromedp.Click(css("#save-RESOURCE_EXPIRE")),
+		chromedp.WaitVisible(css("#notice-RESOURCE_EXPIRE p.flash")),
+		chromedp.ScrollIntoView(css("#notices-h")),
+		shot(t, "portal-notices"),
+	)
+	if bad := unlabelled(t, ctx); len(bad) > 0 {
+		t.Errorf("the portal has controls without a label: %v", bad)
+	}
+	// Refused input: the API's message next to the field.
+	run(t, ctx, "refused notice form",
+		chromedp.SetValue(css("#f-RESOURCE_LEFT-properties"), strings.Repeat("x", allot.MaxPropertiesLen+1)),
+		chromedp.Click(css("#save-RESOURCE_LEFT")),
+		chromedp.WaitVisible(css("#e-RESOURCE_LEFT-properties")),
+	)
+	if msg := text(t, ctx, "#e-RESOURCE_LEFT-properties"); !strings.HasPrefix(msg, "properties: ") {
+		t.Errorf("the refused form shows %q next to properties", msg)
+	}
+
+	ak, sk := credential(t, e, "cust-1")
+	auth, err := basic.NewCredentialsBuilder().WithAk(ak).WithSk(sk).WithProjectId("cust-1").SafeBuild()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, err := metastudio.MetaStudioClientBuilder().WithEndpoints([]string{e.tenant}).WithCredential(auth).
+		WithHttpConfig(config.DefaultHttpConfig().WithTimeout(10 * time.Second)).SafeBuild()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := metastudio.NewMetaStudioClient(hc)
+	// RESOURCE_LEFT is still what failOneDelivery set: the refused form changed nothing.
+	for typ, want := range map[string]string{"RESOURCE_EXPIRE": props, "RESOURCE_LEFT": `{"threshold_percent": 50}`} {
+		resp, err := client.ShowTenantNoticeConfiguration(&model.ShowTenantNoticeConfigurationRequest{Type: typ})
+		if err != nil {
+			t.Fatalf("SDK ShowTenantNoticeConfiguration %s: %v", typ, err)
+		}
+		got := ""
+		if resp.Properties != nil {
+			got = *resp.Properties
+		}
+		if sent := resp.SendMsg != nil && *resp.SendMsg; got != want || !sent {
+			t.Errorf("%s through the SDK: send_msg %v, properties %q; want true, %q", typ, sent, got, want)
+		}
+	}
+}
+
 // checkBars compares every usage bar of the page with the tenant API's
 // numbers, read through the official SDK.
 func checkBars(t *testing.T, ctx context.Context, e *env, project string) {

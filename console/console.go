@@ -46,8 +46,8 @@ type Config struct {
 	// Issue makes new credentials; nil functions hide their forms.
 	Issue Issuer
 	// FailedDeliveries, when set, lists the webhook deliveries that failed
-	// for the overview. Until webhooks exist it is nil and the overview
-	// shows no such section.
+	// that the actor may see, for the overview (FailedDeliveriesOf); nil
+	// hides the section.
 	FailedDeliveries func(ctx context.Context, actor allot.Actor) ([]FailedDelivery, error)
 }
 
@@ -57,14 +57,6 @@ type Issuer struct {
 	AccessKey func(ctx context.Context, projectID string, expires time.Time) (accessKey, secretKey string, err error)
 	Token     func(ctx context.Context, projectID string, ttl time.Duration) (token string, expires time.Time, err error)
 	AdminKey  func(ctx context.Context, name, spProjectID string, expires time.Time) (key string, err error)
-}
-
-// FailedDelivery is a webhook delivery that failed, for the overview.
-type FailedDelivery struct {
-	ProjectID string
-	Event     string
-	At        time.Time
-	Error     string
 }
 
 type handler struct {

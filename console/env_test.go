@@ -98,7 +98,10 @@ func start(t *testing.T, open func(t *testing.T, clock allot.Clock) allot.Store)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.Open(t.Context(), app.Config{Store: store, Keyring: keyring, Clock: clock, Logger: slog.New(slog.NewTextHandler(testLog{t, posts}, nil)), LogRequests: true, Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0"})
+	a, err := app.Open(t.Context(), app.Config{Store: store, Keyring: keyring, Clock: clock, Logger: slog.New(slog.NewTextHandler(testLog{t, posts}, nil)), LogRequests: true, Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
+		// Short retries, so a receiver that always fails exhausts them in a
+		// test (events are stamped to the second: RetryFor spans more).
+		DispatchInterval: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryFor: 1500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ type tenantRow struct {
 // units, and (for an admin) the ledger's drift.
 func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 	ctx := r.Context()
-	if err := checkPages(r, "page"); err != nil {
+	if err := checkPages(r, "page", "dpage"); err != nil {
 		c.h.fail(w, r, s, "/console/", err)
 		return
 	}
@@ -64,6 +64,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 		Drift      []allot.Drift
 		DriftRead  bool
 		Deliveries []FailedDelivery
+		DPager     pager
 		Webhooks   bool
 		Days       int
 	}{Tenants: rows, Pager: newPager(r, "page", pg, count), Days: expiringDays}
@@ -77,12 +78,20 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	if fd := c.h.cfg.FailedDeliveries; fd != nil {
 		data.Webhooks = true
-		if data.Deliveries, err = fd(ctx, s.actor); err != nil {
+		all, err := fd(ctx, s.actor)
+		if err != nil {
 			c.h.fail(w, r, s, "/console/", err)
 			return
 		}
+		dp := pageOf(r, "dpage", deliveriesPage)
+		data.DPager = newPager(r, "dpage", dp, len(all))
+		data.Deliveries = all[min(dp.Offset, len(all)):min(dp.Offset+dp.Limit, len(all))]
 	}
-	c.h.render(w, r, http.StatusOK, "overview", page{Title: "Overview", Prefix: "/console/", Session: s, Data: data})
+	var msg string
+	if id := r.URL.Query().Get("redelivered"); id != "" && allot.ValidateID("delivery_id", id) == nil {
+		msg = "Delivery " + id + " is pending again: it is sent within moments."
+	}
+	c.h.render(w, r, http.StatusOK, "overview", page{Title: "Overview", Prefix: "/console/", Session: s, Flash: msg, Data: data})
 }
 
 // ledgerQuery reads the ledger filters of a tenant page: from and to

@@ -27,6 +27,7 @@ func New(cfg Config) *Console {
 	m.HandleFunc("POST /console/signin", c.signIn)
 	m.Handle("POST /console/signout", c.p.authed(c.p.signOut))
 	m.Handle("GET /console/overview", c.p.authed(c.overview))
+	m.Handle("POST /console/deliveries/redeliver", c.p.authed(c.redeliver))
 	m.Handle("GET /console/tenants/{project_id}", c.p.authed(c.tenant))
 	m.Handle("GET /console/tenants/{project_id}/ledger.csv", c.p.authed(c.ledgerCSV))
 	m.Handle("GET /console/sps/{project_id}", c.p.authed(c.sp))

@@ -20,6 +20,8 @@ func (a *App) consoleConfig(cfg Config) console.Config {
 		Summaries: a.Reader,
 		Now:       a.Clock.Now,
 		Logger:    cfg.Logger,
+		// The overview's failed deliveries, scoped as the webhook routes are.
+		FailedDeliveries: console.FailedDeliveriesOf(a.Service),
 		Issue: console.Issuer{
 			AccessKey: func(ctx context.Context, projectID string, expires time.Time) (string, string, error) {
 				c, sk, err := allot.IssueCredential(ctx, a.Store, a.keyring, projectID, now(), expires)
