@@ -13,8 +13,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/allot-dev/allot/postgres/pgtest"
 )
 
 // TestKillDuringConsumeStorm proves that no answer leaves before its commit
@@ -25,15 +23,7 @@ import (
 // transaction was durable would be lost with the process, and the retry
 // would apply anew). allot verify finds no drift.
 func TestKillDuringConsumeStorm(t *testing.T) {
-	t.Run("SQLite", func(t *testing.T) {
-		testKillDuringConsumeStorm(t, newTestMain(t))
-	})
-	t.Run("PostgreSQL", func(t *testing.T) {
-		pgtest.NeedDB(t)
-		tm := newTestMain(t)
-		tm.env["ALLOT_DB"] = pgtest.NewSchemaDSN(t)
-		testKillDuringConsumeStorm(t, tm)
-	})
+	onEachStore(t, testKillDuringConsumeStorm)
 }
 
 func testKillDuringConsumeStorm(t *testing.T, tm *testMain) {

@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot/internal/docsnippet"
-	"github.com/allot-dev/allot/postgres/pgtest"
 )
 
 // hookReceiver is a webhook receiver on loopback. While failing, it
@@ -154,15 +153,7 @@ func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 // restart the resource.depleted event is delivered: it was committed with
 // the consume.
 func TestKillAfterCrossing(t *testing.T) {
-	t.Run("SQLite", func(t *testing.T) {
-		testKillAfterCrossing(t, newTestMain(t))
-	})
-	t.Run("PostgreSQL", func(t *testing.T) {
-		pgtest.NeedDB(t)
-		tm := newTestMain(t)
-		tm.env["ALLOT_DB"] = pgtest.NewSchemaDSN(t)
-		testKillAfterCrossing(t, tm)
-	})
+	onEachStore(t, testKillAfterCrossing)
 }
 
 func testKillAfterCrossing(t *testing.T, tm *testMain) {

@@ -20,12 +20,18 @@ import (
 // by the server's next request; what expired is refused from its first use;
 // lists show no secret.
 func TestRevocation(t *testing.T) {
-	t.Run("SQLite", func(t *testing.T) { testRevocationCLI(t, newTestMain(t)) })
+	onEachStore(t, testRevocationCLI)
+}
+
+// onEachStore runs test twice, through the real CLI and server: on a new
+// SQLite file and on a new PostgreSQL schema.
+func onEachStore(t *testing.T, test func(*testing.T, *testMain)) {
+	t.Run("SQLite", func(t *testing.T) { test(t, newTestMain(t)) })
 	t.Run("PostgreSQL", func(t *testing.T) {
 		pgtest.NeedDB(t)
 		tm := newTestMain(t)
 		tm.env["ALLOT_DB"] = pgtest.NewSchemaDSN(t)
-		testRevocationCLI(t, tm)
+		test(t, tm)
 	})
 }
 
