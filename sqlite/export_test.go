@@ -15,7 +15,7 @@ func SchemaVersion() (int, error) { return schemaVersion() }
 // MigrateTo creates the database file at path, or migrates it, up to
 // schema version version only: a database as an older build left it.
 func MigrateTo(ctx context.Context, path string, version int) error {
-	db, err := sql.Open("sqlite", path+"?_foreign_keys=1&_txlock=immediate")
+	db, err := sql.Open("sqlite", path+"?_busy_timeout=10000&_foreign_keys=1&_txlock=immediate")
 	if err != nil {
 		return err
 	}

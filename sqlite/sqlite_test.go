@@ -126,7 +126,7 @@ func TestOpen(t *testing.T) {
 // rawDB opens the file without the store, for looking under the hood.
 func rawDB(tb testing.TB, path string) *sql.DB {
 	tb.Helper()
-	db, err := sql.Open("sqlite", path)
+	db, err := sql.Open("sqlite", path+"?_busy_timeout=10000")
 	if err != nil {
 		tb.Fatal(err)
 	}

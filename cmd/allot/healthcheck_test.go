@@ -26,7 +26,7 @@ func TestHealthcheck(t *testing.T) {
 	}
 	delete(tm.env, "ALLOT_ADDR")
 
-	db, err := sql.Open("sqlite", tm.env["ALLOT_DB"])
+	db, err := sql.Open("sqlite", tm.env["ALLOT_DB"]+"?_busy_timeout=10000")
 	if err != nil {
 		t.Fatal(err)
 	}

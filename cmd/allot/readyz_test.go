@@ -89,7 +89,7 @@ func TestReadyzSQLiteSchemaMoved(t *testing.T) {
 	tenant, admin, _ := tm.serveMain(t)
 	waitReadyz(t, 200, tenant, admin)
 
-	db, err := sql.Open("sqlite", tm.env["ALLOT_DB"])
+	db, err := sql.Open("sqlite", tm.env["ALLOT_DB"]+"?_busy_timeout=10000")
 	if err != nil {
 		t.Fatal(err)
 	}
