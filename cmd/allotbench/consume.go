@@ -68,7 +68,7 @@ func runConsumeBench(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.DB, "db", "", "postgres:// DSN of a database to create fresh schemas in (default: SQLite files under --dir)")
 	fs.StringVar(&cfg.Dir, "dir", os.TempDir(), "directory of the SQLite files and of the fsync baseline's file")
-	scen := fs.String("scenarios", "hot,spread", "scenarios: hot, spread")
+	scen := fs.String("scenarios", "hot,spread", "scenarios: hot, spread, reserve (reserve+commit pairs, beside hot)")
 	fs.IntVar(&cfg.Packages, "packages", 10, "packages of the spread scenario's tenant")
 	fs.IntVar(&cfg.Load.Conns, "conns", 64, "concurrent keep-alive connections")
 	fs.DurationVar(&cfg.Load.Warmup, "warmup", 2*time.Second, "warm-up before the measured window")
@@ -86,7 +86,7 @@ func runConsumeBench(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	for _, s := range strings.Split(*scen, ",") {
-		if s = strings.TrimSpace(s); s != "hot" && s != "spread" {
+		if s = strings.TrimSpace(s); s != "hot" && s != "spread" && s != "reserve" {
 			return fmt.Errorf("--scenarios: unknown scenario %q", s)
 		}
 		cfg.Scenarios = append(cfg.Scenarios, strings.TrimSpace(s))
@@ -121,72 +121,109 @@ func runConsumeBench(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	fmt.Fprintf(stdout, "consume benchmark: %s; %d connections, %v window after %v warm-up; pinned: %v\n",
 		store, cfg.Load.Conns, cfg.Load.Duration, cfg.Load.Warmup, pin.taskset != "")
+	// The reserve scenario reports its pairs beside the hot consume rate
+	// of the same run: measured before it unless hot ran already.
+	var hot *result
 	for _, sc := range cfg.Scenarios {
-		if err := consumeScenario(ctx, cfg, sc, bin, tmp, pin); err != nil {
+		var err error
+		if sc == "reserve" {
+			if hot == nil {
+				var r result
+				if r, err = consumeScenario(ctx, cfg, "hot", bin, tmp, pin); err != nil {
+					return fmt.Errorf("hot: %w", err)
+				}
+				hot = &r
+			}
+			_, err = reserveScenario(ctx, cfg, bin, tmp, pin, *hot)
+		} else {
+			var r result
+			r, err = consumeScenario(ctx, cfg, sc, bin, tmp, pin)
+			if sc == "hot" {
+				hot = &r
+			}
+		}
+		if err != nil {
 			return fmt.Errorf("%s: %w", sc, err)
 		}
 	}
 	return nil
 }
 
-func consumeScenario(ctx context.Context, cfg consumeConfig, sc, bin, tmp string, pin pinning) error {
-	db := filepath.Join(tmp, "consume-"+sc+".db")
+// bench is one scenario's server on its fresh database.
+type bench struct {
+	db, adminKey, profile string
+	srv                   *proc
+}
+
+// startBench seeds a fresh database with packages packages and starts the
+// server on it.
+func startBench(ctx context.Context, cfg consumeConfig, sc, bin, tmp string, pin pinning, packages int) (*bench, error) {
+	b := &bench{db: filepath.Join(tmp, "consume-"+sc+".db")}
 	if cfg.DB != "" {
 		var err error
-		if db, err = freshSchema(ctx, cfg.DB, "allotbench_"+sc); err != nil {
-			return err
+		if b.db, err = freshSchema(ctx, cfg.DB, "allotbench_"+sc); err != nil {
+			return nil, err
 		}
 	}
 	key, _, err := secret.LoadOrCreateKeyFile(filepath.Join(tmp, sc+".key"))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	packages := 1
-	if sc == "spread" {
-		packages = cfg.Packages
-	}
-	adminKey, err := seedConsume(ctx, db, packages)
-	if err != nil {
-		return fmt.Errorf("seed: %w", err)
+	if b.adminKey, err = seedConsume(ctx, b.db, packages); err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
 	}
 	env := []string{masterKeyEnv(key)}
 	if cfg.ServerProcs > 0 {
 		env = append(env, fmt.Sprintf("GOMAXPROCS=%d", cfg.ServerProcs))
 	}
-	var srv *proc
 	if cfg.ProfileDir != "" {
 		self, err := os.Executable()
 		if err != nil {
-			return err
+			return nil, err
 		}
-		srv, err = startAdmin(ctx, "allot (profiled)", pin, append(env, childEnv+"=allot-admin-pprof"), self, "--db", db)
-		if err != nil {
-			return err
+		if b.srv, err = startAdmin(ctx, "allot (profiled)", pin, append(env, childEnv+"=allot-admin-pprof"), self, "--db", b.db); err != nil {
+			return nil, err
 		}
+		os.MkdirAll(cfg.ProfileDir, 0o755)
+		b.profile = filepath.Join(cfg.ProfileDir, "consume-"+sc+".pprof")
 	} else {
-		srv, err = startAdmin(ctx, "allot serve", pin, env, bin, "serve", "--db", db, "--addr", "127.0.0.1:0",
+		b.srv, err = startAdmin(ctx, "allot serve", pin, env, bin, "serve", "--db", b.db, "--addr", "127.0.0.1:0",
 			"--admin-addr", "127.0.0.1:0", "--log-requests=false", "--rate-limit", "0")
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
-	defer srv.stop()
+	return b, nil
+}
 
-	profile := ""
-	if cfg.ProfileDir != "" {
-		os.MkdirAll(cfg.ProfileDir, 0o755)
-		profile = filepath.Join(cfg.ProfileDir, "consume-"+sc+".pprof")
+// perOp is the server's CPU time per operation of res.
+func perOp(res result) time.Duration {
+	if res.Requests == 0 {
+		return 0
 	}
-	res, applied, err := driveConsumes(ctx, cfg.Load, srv, adminKey, packages, profile)
+	return time.Duration(res.ServerCPU * float64(res.Window) / float64(res.Requests)).Round(time.Microsecond)
+}
+
+func consumeScenario(ctx context.Context, cfg consumeConfig, sc, bin, tmp string, pin pinning) (result, error) {
+	packages := 1
+	if sc == "spread" {
+		packages = cfg.Packages
+	}
+	b, err := startBench(ctx, cfg, sc, bin, tmp, pin, packages)
 	if err != nil {
-		return err
+		return result{}, err
 	}
-	srv.stop()
+	defer b.srv.stop()
+	res, applied, err := driveConsumes(ctx, cfg.Load, b.srv, b.adminKey, packages, b.profile)
+	if err != nil {
+		return result{}, err
+	}
+	b.srv.stop()
 
 	// Checks: what the store holds against what was answered.
-	usage, drift, err := consumeChecks(ctx, db)
+	usage, drift, err := consumeChecks(ctx, b.db)
 	if err != nil {
-		return err
+		return result{}, err
 	}
 	var base string
 	var baseRate float64
@@ -203,12 +240,8 @@ func consumeScenario(ctx context.Context, cfg consumeConfig, sc, bin, tmp string
 			base, baseRate = "", 0
 		}
 	}
-	cpuPer := time.Duration(0)
-	if res.Requests > 0 {
-		cpuPer = time.Duration(res.ServerCPU * float64(res.Window) / float64(res.Requests))
-	}
 	fmt.Fprintf(cfg.Stdout, "%-7s %9.0f consumes/s  p50 %s  p99 %s  max %s  errors %d  server CPU %.2f cores, %s/consume  other CPU %.2f\n",
-		sc, res.RPS, fmtDur(res.P50), fmtDur(res.P99), fmtDur(res.Max), res.Errors, res.ServerCPU, cpuPer.Round(time.Microsecond), res.OtherCPU)
+		sc, res.RPS, fmtDur(res.P50), fmtDur(res.P99), fmtDur(res.Max), res.Errors, res.ServerCPU, perOp(res), res.OtherCPU)
 	if res.FirstErr != "" {
 		fmt.Fprintf(cfg.Stdout, "        first error: %s\n", res.FirstErr)
 	}
@@ -219,9 +252,9 @@ func consumeScenario(ctx context.Context, cfg consumeConfig, sc, bin, tmp string
 		usage <= allot.Quantity(applied+int64(cfg.Load.Conns))*allot.QuantityScale
 	fmt.Fprintf(cfg.Stdout, "        checks: %d consumes answered 200, usage %s, drift %d: %s\n", applied, usage, len(drift), map[bool]string{true: "ok", false: "FAILED"}[ok])
 	if !ok {
-		return fmt.Errorf("checks failed: usage %s for %d answered consumes, drift %v", usage, applied, drift)
+		return result{}, fmt.Errorf("checks failed: usage %s for %d answered consumes, drift %v", usage, applied, drift)
 	}
-	return nil
+	return res, nil
 }
 
 // freshSchema creates a new schema in the database of dsn and returns a
@@ -374,30 +407,52 @@ func startAdmin(ctx context.Context, name string, pin pinning, env []string, arg
 // and measures the window; applied counts every consume answered 200, the
 // warm-up included.
 func driveConsumes(ctx context.Context, cfg loadConfig, srv *proc, adminKey string, packages int, profile string) (result, int64, error) {
+	head := "POST /admin/v1/consume HTTP/1.1\r\nHost: " + srv.addr + "\r\nAuthorization: Bearer " + adminKey +
+		"\r\nContent-Type: application/json\r\nContent-Length: "
+	var applied atomic.Int64
+	res, err := driveOps(ctx, cfg, srv, profile, func(w int) connOp {
+		var req, body []byte
+		return func(rc *rawConn, i int) error {
+			body = fmt.Appendf(body[:0], `{"project_id":%q,"resource_id":"r-%02d","amount":1,"idempotency_key":"w%d-%d"}`,
+				consumeProject, (w+i)%packages, w, i)
+			req = append(append(strconv.AppendInt(append(req[:0], head...), int64(len(body)), 10), "\r\n\r\n"...), body...)
+			status, _, err := rc.do(req, 30*time.Second)
+			if err == nil && status != http.StatusOK {
+				err = fmt.Errorf("status %d", status)
+			}
+			if err == nil {
+				applied.Add(1)
+			}
+			return err
+		}
+	})
+	return res, applied.Load(), err
+}
+
+// connOp is one operation of a connection's loop: its i-th.
+type connOp func(rc *rawConn, i int) error
+
+// driveOps runs, on each of cfg.Conns connections, the operations newOp
+// makes for it, back to back, and measures the window: the latency of each
+// operation that completed in it, the server's CPU. A connection stops
+// between operations, so an operation begun is finished.
+func driveOps(ctx context.Context, cfg loadConfig, srv *proc, profile string, newOp func(w int) connOp) (result, error) {
 	var (
 		measuring, stop atomic.Bool
-		errs, applied   atomic.Int64
+		errs            atomic.Int64
 		firstErr        atomic.Pointer[string]
 		wg              sync.WaitGroup
 	)
 	lats := make([][]time.Duration, cfg.Conns)
-	head := "POST /admin/v1/consume HTTP/1.1\r\nHost: " + srv.addr + "\r\nAuthorization: Bearer " + adminKey +
-		"\r\nContent-Type: application/json\r\nContent-Length: "
 	for w := range cfg.Conns {
 		wg.Go(func() {
 			rc := &rawConn{addr: srv.addr}
 			defer rc.close()
-			var req, body []byte
+			op := newOp(w)
 			for i := 0; !stop.Load() && ctx.Err() == nil; i++ {
-				body = fmt.Appendf(body[:0], `{"project_id":%q,"resource_id":"r-%02d","amount":1,"idempotency_key":"w%d-%d"}`,
-					consumeProject, (w+i)%packages, w, i)
-				req = append(append(strconv.AppendInt(append(req[:0], head...), int64(len(body)), 10), "\r\n\r\n"...), body...)
 				t0 := time.Now()
-				status, _, err := rc.do(req, 30*time.Second)
+				err := op(rc, i)
 				el := time.Since(t0)
-				if err == nil && status != http.StatusOK {
-					err = fmt.Errorf("status %d", status)
-				}
 				if err != nil {
 					if stop.Load() {
 						return
@@ -407,7 +462,6 @@ func driveConsumes(ctx context.Context, cfg loadConfig, srv *proc, adminKey stri
 					firstErr.CompareAndSwap(nil, &msg)
 					continue
 				}
-				applied.Add(1)
 				if measuring.Load() {
 					lats[w] = append(lats[w], el)
 				}
@@ -441,7 +495,7 @@ func driveConsumes(ctx context.Context, cfg loadConfig, srv *proc, adminKey stri
 	wg.Wait()
 	if profErr != nil {
 		if err := <-profErr; err != nil {
-			return result{}, 0, err
+			return result{}, err
 		}
 	}
 	var all []time.Duration
@@ -459,7 +513,7 @@ func driveConsumes(ctx context.Context, cfg loadConfig, srv *proc, adminKey stri
 	res.ServerCPU = float64(srv1-srv0) / float64(window)
 	res.ClientCPU = float64(cpu1-cpu0) / float64(window)
 	res.OtherCPU = max(0, float64(busy1-busy0)/float64(window)-res.ServerCPU-res.ClientCPU)
-	return res, applied.Load(), ctx.Err()
+	return res, ctx.Err()
 }
 
 // fsyncLoop is SQLite's baseline: how many durable 4 KiB writes one

@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -29,6 +31,10 @@ type rawConn struct {
 	addr string
 	c    net.Conn
 	r    *bufio.Reader
+	// keepBody makes each response's body readable in body until the next
+	// request (a reservation's answer names its id).
+	keepBody bool
+	body     []byte
 }
 
 func (rc *rawConn) close() {
@@ -106,12 +112,13 @@ func (rc *rawConn) roundTrip(req []byte) (status int, n int64, keep bool, err er
 			keep = !asciiEqualFold(value, "close")
 		}
 	}
+	rc.body = rc.body[:0]
 	switch {
 	case chunked:
 		n, err = rc.readChunked()
 	case length >= 0:
 		var d int
-		d, err = rc.r.Discard(int(length))
+		d, err = rc.discard(int(length))
 		n = int64(d)
 	default:
 		return status, 0, false, fmt.Errorf("%w: neither Content-Length nor chunked", errMalformed)
@@ -143,7 +150,7 @@ func (rc *rawConn) readChunked() (int64, error) {
 				}
 			}
 		}
-		if _, err := rc.r.Discard(int(size)); err != nil {
+		if _, err := rc.discard(int(size)); err != nil {
 			return total, err
 		}
 		total += size
@@ -155,6 +162,16 @@ func (rc *rawConn) readChunked() (int64, error) {
 			return total, fmt.Errorf("%w: chunk not followed by CRLF", errMalformed)
 		}
 	}
+}
+
+// discard skips n bytes of body, or appends them to rc.body with keepBody.
+func (rc *rawConn) discard(n int) (int, error) {
+	if !rc.keepBody {
+		return rc.r.Discard(n)
+	}
+	at := len(rc.body)
+	rc.body = slices.Grow(rc.body, n)[:at+n]
+	return io.ReadFull(rc.r, rc.body[at:])
 }
 
 func asciiEqualFold(b []byte, s string) bool {
