@@ -88,15 +88,75 @@ func reservationNotFound(id string) error {
 	return allot.Errorf(allot.ENOTFOUND, "reservation %s does not exist", id)
 }
 
+// reservationByID reads one reservation and its holds in one statement,
+// prepared once: a commit reads its reservation twice (FindReservation for
+// its project, then Reservation under the project's lock).
+const reservationByID = `SELECT r.reservation_id, r.project_id, r.state, r.amount, r.committed, r.created_at, r.expires_at,
+		r.settled_at, r.actor, r.idempotency_key, r.user_id, r.app_user_id, h.resource_id, h.amount, h.committed
+	FROM reservations r LEFT JOIN reservation_holds h ON h.reservation_id = r.reservation_id
+	WHERE r.reservation_id = ? ORDER BY h.idx`
+
+// reservationStmts are the prepared statements of the reservation reads.
+type reservationStmts struct {
+	tx   *sql.Stmt // reservationByID on the writer, bound to each transaction
+	read *sql.Stmt // reservationByID on the readers
+}
+
+func (s *Store) prepareReservations(ctx context.Context) (err error) {
+	if s.rsv.tx, err = s.w.PrepareContext(ctx, reservationByID); err != nil {
+		return fmt.Errorf("sqlite: prepare reservation read: %w", err)
+	}
+	if s.rsv.read, err = s.r.PrepareContext(ctx, reservationByID); err != nil {
+		return fmt.Errorf("sqlite: prepare reservation read: %w", err)
+	}
+	return nil
+}
+
+func (st reservationStmts) stmts() []*sql.Stmt { return []*sql.Stmt{st.tx, st.read} }
+
+// scanReservation reads the rows of reservationByID; ok is false if there
+// are none.
+func scanReservation(rows *sql.Rows, err error) (v allot.Reservation, ok bool, _ error) {
+	if err != nil {
+		return v, false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			state                              string
+			amount, committed, created, expire int64
+			settled                            sql.NullInt64
+			resource                           sql.NullString
+			held, settledPart                  sql.NullInt64
+		)
+		if err := rows.Scan(&v.ReservationID, &v.ProjectID, &state, &amount, &committed, &created, &expire, &settled,
+			&v.Actor, &v.IdempotencyKey, &v.UserID, &v.AppUserID, &resource, &held, &settledPart); err != nil {
+			return v, false, err
+		}
+		if !ok {
+			v.State, v.Amount, v.Committed = allot.ReservationState(state), allot.Quantity(amount), allot.Quantity(committed)
+			v.CreatedAt, v.ExpiresAt = fromUnix(created), fromUnix(expire)
+			if settled.Valid {
+				v.SettledAt = fromUnix(settled.Int64)
+			}
+			ok = true
+		}
+		if resource.Valid {
+			v.Holds = append(v.Holds, allot.Hold{ResourceID: resource.String, Amount: allot.Quantity(held.Int64), Committed: allot.Quantity(settledPart.Int64)})
+		}
+	}
+	return v, ok, rows.Err()
+}
+
 func (t *sqliteTx) Reservation(projectID, id string) (allot.Reservation, error) {
-	vs, err := queryReservations(t.ctx, t.tx, `WHERE project_id = ? AND reservation_id = ?`, projectID, id)
+	v, ok, err := scanReservation(t.tx.StmtContext(t.ctx, t.s.rsv.tx).QueryContext(t.ctx, id))
 	if err != nil {
 		return allot.Reservation{}, fmt.Errorf("sqlite: reservation %s: %w", id, err)
 	}
-	if len(vs) == 0 {
+	if !ok || v.ProjectID != projectID {
 		return allot.Reservation{}, reservationNotFound(id)
 	}
-	return vs[0], nil
+	return v, nil
 }
 
 func (t *sqliteTx) InsertReservation(v allot.Reservation) error {
@@ -151,18 +211,19 @@ func unixOrNull(t time.Time) sql.NullInt64 {
 
 // FindReservation returns a reservation by id. ENOTFOUND if there is none.
 func (s *Store) FindReservation(ctx context.Context, id string) (allot.Reservation, error) {
-	var vs []allot.Reservation
-	err := s.read(ctx, func(tx *sql.Tx) (err error) {
-		vs, err = queryReservations(ctx, tx, `WHERE reservation_id = ?`, id)
-		return err
-	})
+	ctx, err := lookup(ctx)
+	if err != nil {
+		return allot.Reservation{}, err
+	}
+	// One statement: its own snapshot.
+	v, ok, err := scanReservation(s.rsv.read.QueryContext(ctx, id))
 	if err != nil {
 		return allot.Reservation{}, fmt.Errorf("sqlite: reservation %s: %w", id, err)
 	}
-	if len(vs) == 0 {
+	if !ok {
 		return allot.Reservation{}, reservationNotFound(id)
 	}
-	return vs[0], nil
+	return v, nil
 }
 
 // Reservations returns one page of a project's reservations, newest first,

@@ -63,6 +63,7 @@ type Store struct {
 	// The statements of the lifecycle operations, prepared once on the
 	// writer connection and bound to each transaction (see Update).
 	txStmts [numTxStmts]*sql.Stmt
+	rsv     reservationStmts // reservation.go
 
 	// group queues concurrent Updates so that they share transactions.
 	group allot.Group[update]
@@ -157,13 +158,13 @@ func (s *Store) open(ctx context.Context, path string) error {
 			return fmt.Errorf("sqlite: prepare %q: %w", p.query, err)
 		}
 	}
-	return nil
+	return s.prepareReservations(ctx)
 }
 
 // Close closes the statements and both pools.
 func (s *Store) Close() error {
 	var errs []error
-	stmts := append([]*sql.Stmt{s.versionStmt, s.projectStmt, s.credentialStmt, s.tokenStmt, s.adminKeyStmt}, s.txStmts[:]...)
+	stmts := append(append([]*sql.Stmt{s.versionStmt, s.projectStmt, s.credentialStmt, s.tokenStmt, s.adminKeyStmt}, s.txStmts[:]...), s.rsv.stmts()...)
 	for _, st := range stmts {
 		if st != nil {
 			errs = append(errs, st.Close())

@@ -211,7 +211,7 @@ var txQueries = [numTxStmts]string{
 	stResource:        `SELECT ` + resourceSelect + ` FROM resources WHERE project_id = ? AND resource_id = ?`,
 	stResourcesOfType: `SELECT ` + resourceSelect + ` FROM resources WHERE project_id = ? AND resource_type = ? AND removed = 0 ORDER BY seq`,
 	stInsertResource:  insertResourceSQL,
-	stUpdateUsage:     `UPDATE resources SET version = ?, usage = ? WHERE project_id = ? AND resource_id = ?`,
+	stUpdateUsage:     `UPDATE resources SET version = ?, usage = ?, held = ? WHERE project_id = ? AND resource_id = ?`,
 	stUpdateResource: `UPDATE resources SET version = ?, order_id = ?, asset_id = ?, asset_name = ?, expire_time = ?,
 			resource_type = ?, business_type = ?, sub_resource_type = ?, is_sub_resource = ?, charging_mode = ?,
 			resource_source = ?, amount = ?, usage = ?, status = ?, unit = ?, removed = ?, held = ?, priority = ?
@@ -261,13 +261,13 @@ func (t *sqliteTx) remember(r allot.Resource) {
 }
 
 // onlyUsage reports whether r differs from the resource as the transaction
-// has it in its usage alone.
+// has it in its usage and held alone (a consume, a reservation step).
 func (t *sqliteTx) onlyUsage(r *allot.Resource) bool {
 	before, ok := t.read[r.ProjectID+"/"+r.ResourceID]
 	if !ok {
 		return false
 	}
-	before.Usage, before.Version = r.Usage, r.Version
+	before.Usage, before.Held, before.Version = r.Usage, r.Held, r.Version
 	return before == *r
 }
 
@@ -395,7 +395,7 @@ func (t *sqliteTx) SaveResource(r *allot.Resource) error {
 	}
 	var res sql.Result
 	if t.onlyUsage(r) {
-		res, err = t.stmt(stUpdateUsage).ExecContext(t.ctx, h.version, int64(r.Usage), r.ProjectID, r.ResourceID)
+		res, err = t.stmt(stUpdateUsage).ExecContext(t.ctx, h.version, int64(r.Usage), int64(r.Held), r.ProjectID, r.ResourceID)
 	} else {
 		asset, assetName, expire := resourceOptionals(r)
 		res, err = t.stmt(stUpdateResource).ExecContext(t.ctx, h.version, r.OrderID, asset, assetName, expire,
