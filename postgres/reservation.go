@@ -80,63 +80,134 @@ func reservationNotFound(id string) error {
 	return allot.Errorf(allot.ENOTFOUND, "reservation %s does not exist", id)
 }
 
+// reservationByID reads one reservation and its holds in one statement:
+// one round trip, where a reservation step reads its reservation twice
+// (FindReservation for its project, then Reservation under the lock).
+const reservationByID = `SELECT r.reservation_id, r.project_id, r.state, r.amount, r.committed, r.created_at, r.expires_at,
+		r.settled_at, r.actor, r.idempotency_key, r.user_id, r.app_user_id, h.resource_id, h.amount, h.committed
+	FROM reservations r LEFT JOIN reservation_holds h ON h.reservation_id = r.reservation_id
+	WHERE r.reservation_id = $1 ORDER BY h.idx`
+
+// scanReservation reads the rows of reservationByID; ok is false if there
+// are none.
+func scanReservation(rows pgx.Rows, err error) (v allot.Reservation, ok bool, _ error) {
+	if err != nil {
+		return v, false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			state                              string
+			amount, committed, created, expire int64
+			settled, held, settledPart         pgtype.Int8
+			resource                           pgtype.Text
+		)
+		if err := rows.Scan(&v.ReservationID, &v.ProjectID, &state, &amount, &committed, &created, &expire, &settled,
+			&v.Actor, &v.IdempotencyKey, &v.UserID, &v.AppUserID, &resource, &held, &settledPart); err != nil {
+			return v, false, err
+		}
+		if !ok {
+			v.State, v.Amount, v.Committed = allot.ReservationState(state), allot.Quantity(amount), allot.Quantity(committed)
+			v.CreatedAt, v.ExpiresAt = fromUnix(created), fromUnix(expire)
+			if settled.Valid {
+				v.SettledAt = fromUnix(settled.Int64)
+			}
+			ok = true
+		}
+		if resource.Valid {
+			v.Holds = append(v.Holds, allot.Hold{ResourceID: resource.String, Amount: allot.Quantity(held.Int64), Committed: allot.Quantity(settledPart.Int64)})
+		}
+	}
+	return v, ok, rows.Err()
+}
+
 func (t *pgTx) Reservation(projectID, id string) (allot.Reservation, error) {
-	vs, err := queryReservations(t.ctx, t.tx, `WHERE project_id = $1 AND reservation_id = $2`, projectID, id)
+	v, ok, err := scanReservation(t.tx.Query(t.ctx, reservationByID, id))
 	if err != nil {
 		return allot.Reservation{}, fmt.Errorf("postgres: reservation %s: %w", id, err)
 	}
-	if len(vs) == 0 {
+	if !ok || v.ProjectID != projectID {
 		return allot.Reservation{}, reservationNotFound(id)
 	}
-	return vs[0], nil
+	return v, nil
 }
+
+// insertReservation writes a reservation and its holds in one statement
+// (one round trip). ON CONFLICT DO NOTHING rather than a unique violation,
+// which would abort the transaction; the holds are written only with their
+// reservation, so none is written on a conflict and the count is 0.
+const insertReservation = `WITH r AS (
+		INSERT INTO reservations (` + reservationColumns + `)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (reservation_id) DO NOTHING
+		RETURNING reservation_id, project_id
+	), h AS (
+		INSERT INTO reservation_holds (reservation_id, idx, project_id, resource_id, amount, committed)
+		SELECT r.reservation_id, u.idx - 1, r.project_id, u.resource_id, u.amount, u.committed
+		FROM r, unnest($13::text[], $14::bigint[], $15::bigint[]) WITH ORDINALITY AS u(resource_id, amount, committed, idx)
+		RETURNING 1
+	)
+	SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM h)`
 
 func (t *pgTx) InsertReservation(v allot.Reservation) error {
 	if _, err := t.holding("saving reservation "+v.ReservationID, v.ProjectID); err != nil {
 		return err
 	}
-	// DO NOTHING rather than a unique violation, which would abort the
-	// transaction.
-	tag, err := t.tx.Exec(t.ctx, `INSERT INTO reservations (`+reservationColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (reservation_id) DO NOTHING`,
+	resources, amounts, committed := holdArrays(v.Holds)
+	var rows, holds int
+	err := t.tx.QueryRow(t.ctx, insertReservation,
 		v.ReservationID, v.ProjectID, string(v.State), int64(v.Amount), int64(v.Committed), v.CreatedAt.Unix(), v.ExpiresAt.Unix(),
-		unixOrNull(v.SettledAt), v.Actor, v.IdempotencyKey, v.UserID, v.AppUserID)
+		unixOrNull(v.SettledAt), v.Actor, v.IdempotencyKey, v.UserID, v.AppUserID, resources, amounts, committed).Scan(&rows, &holds)
 	if err != nil {
 		return fmt.Errorf("postgres: insert reservation %s: %w", v.ReservationID, err)
 	}
-	if tag.RowsAffected() == 0 {
+	if rows == 0 {
 		return allot.Errorf(allot.ECONFLICT, "reservation %s exists already", v.ReservationID)
 	}
-	b := &pgx.Batch{}
-	for i, h := range v.Holds {
-		b.Queue(`INSERT INTO reservation_holds (reservation_id, idx, project_id, resource_id, amount, committed)
-			VALUES ($1, $2, $3, $4, $5, $6)`, v.ReservationID, i, v.ProjectID, h.ResourceID, int64(h.Amount), int64(h.Committed))
-	}
-	if err := t.tx.SendBatch(t.ctx, b).Close(); err != nil {
-		return fmt.Errorf("postgres: insert holds of reservation %s: %w", v.ReservationID, err)
+	if holds != len(v.Holds) {
+		return fmt.Errorf("postgres: insert reservation %s: %d of %d holds written", v.ReservationID, holds, len(v.Holds))
 	}
 	return nil
 }
+
+// holdArrays are the columns of holds, in order.
+func holdArrays(holds []allot.Hold) (resources []string, amounts, committed []int64) {
+	for _, h := range holds {
+		resources = append(resources, h.ResourceID)
+		amounts = append(amounts, int64(h.Amount))
+		committed = append(committed, int64(h.Committed))
+	}
+	return resources, amounts, committed
+}
+
+// updateReservation settles a reservation and its holds in one statement.
+const updateReservation = `WITH r AS (
+		UPDATE reservations SET state = $3, committed = $4, settled_at = $5
+		WHERE project_id = $1 AND reservation_id = $2
+		RETURNING 1
+	), h AS (
+		UPDATE reservation_holds h SET committed = u.committed
+		FROM unnest($6::bigint[]) WITH ORDINALITY AS u(committed, idx)
+		WHERE h.reservation_id = $2 AND h.project_id = $1 AND h.idx = u.idx - 1
+		RETURNING 1
+	)
+	SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM h)`
 
 func (t *pgTx) UpdateReservation(v allot.Reservation) error {
 	if _, err := t.holding("saving reservation "+v.ReservationID, v.ProjectID); err != nil {
 		return err
 	}
-	tag, err := t.tx.Exec(t.ctx, `UPDATE reservations SET state = $3, committed = $4, settled_at = $5
-		WHERE project_id = $1 AND reservation_id = $2`,
-		v.ProjectID, v.ReservationID, string(v.State), int64(v.Committed), unixOrNull(v.SettledAt))
+	_, _, committed := holdArrays(v.Holds)
+	var rows, holds int
+	err := t.tx.QueryRow(t.ctx, updateReservation, v.ProjectID, v.ReservationID, string(v.State), int64(v.Committed),
+		unixOrNull(v.SettledAt), committed).Scan(&rows, &holds)
 	if err != nil {
 		return fmt.Errorf("postgres: update reservation %s: %w", v.ReservationID, err)
 	}
-	if tag.RowsAffected() == 0 {
+	if rows == 0 {
 		return reservationNotFound(v.ReservationID)
 	}
-	b := &pgx.Batch{}
-	for i, h := range v.Holds {
-		b.Queue(`UPDATE reservation_holds SET committed = $3 WHERE reservation_id = $1 AND idx = $2`, v.ReservationID, i, int64(h.Committed))
-	}
-	if err := t.tx.SendBatch(t.ctx, b).Close(); err != nil {
-		return fmt.Errorf("postgres: update holds of reservation %s: %w", v.ReservationID, err)
+	if holds != len(v.Holds) {
+		return fmt.Errorf("postgres: update reservation %s: %d of %d holds written", v.ReservationID, holds, len(v.Holds))
 	}
 	return nil
 }
@@ -145,18 +216,15 @@ var readOnly = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadO
 
 // FindReservation returns a reservation by id. ENOTFOUND if there is none.
 func (s *Store) FindReservation(ctx context.Context, id string) (allot.Reservation, error) {
-	var vs []allot.Reservation
-	err := s.withTx(ctx, readOnly, func(tx pgx.Tx) (err error) {
-		vs, err = queryReservations(ctx, tx, `WHERE reservation_id = $1`, id)
-		return err
-	})
+	// One statement: its own snapshot, no transaction around it.
+	v, ok, err := scanReservation(s.pool.Query(ctx, reservationByID, id))
 	if err != nil {
 		return allot.Reservation{}, fmt.Errorf("postgres: reservation %s: %w", id, err)
 	}
-	if len(vs) == 0 {
+	if !ok {
 		return allot.Reservation{}, reservationNotFound(id)
 	}
-	return vs[0], nil
+	return v, nil
 }
 
 // Reservations returns one page of a project's reservations, newest first,
