@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/allot-dev/allot/postgres/pgtest"
 )
 
 // TestMain lets the test binary stand in for allotbench when the benchmark
@@ -17,7 +19,8 @@ func TestMain(m *testing.M) {
 	if runChild() {
 		return
 	}
-	m.Run()
+	pgtest.Main(m) // a database for the PostgreSQL runs of the consume benchmark
+
 }
 
 // TestEndToEnd runs a tiny benchmark with the real subprocesses: seeding,
