@@ -2,6 +2,8 @@ package allot
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"time"
 )
 
@@ -130,7 +132,7 @@ func (s *Service) Reserve(ctx context.Context, actor Actor, req ReserveRequest) 
 	if err := req.Attribution.validate(); err != nil {
 		return ReservationResult{}, err
 	}
-	id := newID("rsv-")
+	id := newReservationID(time.Now())
 	var out ReservationResult
 	err := s.update(ctx, []string{req.ProjectID}, func(tx Tx) (err error) {
 		key := idem{Project: req.ProjectID, Key: scopedKey("reserve", "", req.IdempotencyKey), Shown: req.IdempotencyKey, Request: req}
@@ -140,6 +142,23 @@ func (s *Service) Reserve(ctx context.Context, actor Actor, req ReserveRequest) 
 		return err
 	})
 	return out, err
+}
+
+// newReservationID is "rsv-", the creation time in milliseconds (12 hex
+// digits, so that ids sort as they were made) and 64 random bits. Ids made
+// one after the other land beside each other in the stores' indexes of
+// reservations and holds (and of the commits' idempotency keys, which hold
+// the id): a group of reserves writes a few pages at the end of each index
+// rather than one random page per reserve, and the reads of recent
+// reservations stay in cache.
+func newReservationID(now time.Time) string {
+	var b [14]byte
+	ms := uint64(now.UnixMilli())
+	for i := range 6 {
+		b[i] = byte(ms >> (8 * (5 - i)))
+	}
+	rand.Read(b[6:])
+	return "rsv-" + hex.EncodeToString(b[:])
 }
 
 func reserve(tx Tx, actor Actor, req ReserveRequest, id string) (ReservationResult, error) {
