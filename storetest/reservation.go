@@ -26,6 +26,7 @@ func RunReservations(t *testing.T, open func(t *testing.T, clock allot.Clock) al
 		"SplitReservation":  testSplitReservation,
 		"ConcurrentReserve": testConcurrentReserve,
 		"ListReservations":  testListReservations,
+		"HeldModel":         testHeldModel,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
