@@ -27,6 +27,7 @@ func RunReservations(t *testing.T, open func(t *testing.T, clock allot.Clock) al
 		"ConcurrentReserve": testConcurrentReserve,
 		"ListReservations":  testListReservations,
 		"HeldModel":         testHeldModel,
+		"StoredReservation": testStoredReservation,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -171,3 +171,62 @@ func testHeldModel(t *testing.T, e *ledgerEnv, clock *allot.ManualClock) {
 	}
 	e.noDrift(t)
 }
+
+// testStoredReservation holds the store's reservation rows to the Tx
+// contract: a reservation and its holds read back as written, from the
+// locked read and from FindReservation; a second insert of the same id is
+// ECONFLICT and leaves the first untouched, and the transaction goes on; a
+// reservation read in another project, or settled when it is missing, is
+// ENOTFOUND; a settle writes the state and every hold's committed part.
+func testStoredReservation(t *testing.T, e *ledgerEnv, clock *allot.ManualClock) {
+	e.mustAdd(t, pkg("lone", "a", "S", 10, future))
+	e.mustAdd(t, pkg("lone", "b", "S", 10, future))
+	e.mustAdd(t, pkg("cust-a", "c", "S", 10, future))
+	now := clock.Now()
+	v := allot.Reservation{ReservationID: "rsv-stored", ProjectID: "lone", State: allot.ReservationOpen, Amount: units(7),
+		Holds:     []allot.Hold{{ResourceID: "b", Amount: units(4)}, {ResourceID: "a", Amount: units(3)}},
+		CreatedAt: now, ExpiresAt: now.Add(time.Minute), Actor: "admin-1", IdempotencyKey: "k",
+		Attribution: allot.Attribution{UserID: "u-1", AppUserID: "app-1"}}
+	other := v
+	other.Holds = []allot.Hold{{ResourceID: "a", Amount: units(7)}}
+	other.Amount, other.IdempotencyKey = units(7), "k2"
+	err := e.l.Update(e.ctx, []string{"lone"}, func(tx allot.Tx) error {
+		if err := tx.InsertReservation(v); err != nil {
+			return err
+		}
+		wantCode(t, tx.InsertReservation(other), allot.ECONFLICT)
+		got, err := tx.Reservation("lone", v.ReservationID)
+		if err != nil || fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", v) {
+			t.Errorf("read in the transaction: %+v %v, want %+v", got, err, v)
+		}
+		missing := v
+		missing.ReservationID = "rsv-missing"
+		wantCode(t, tx.UpdateReservation(missing), allot.ENOTFOUND)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.l.FindReservation(e.ctx, v.ReservationID)
+	if err != nil || fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", v) {
+		t.Fatalf("FindReservation: %+v %v, want %+v", got, err, v)
+	}
+	if _, err := e.l.FindReservation(e.ctx, "rsv-none"); allot.ErrorCodeOf(err) != allot.ENOTFOUND {
+		t.Fatalf("FindReservation of none: %v", err)
+	}
+	settled := v
+	settled.State, settled.Committed, settled.SettledAt = allot.ReservationCommitted, units(5), now.Add(time.Second)
+	settled.Holds = []allot.Hold{{ResourceID: "b", Amount: units(4), Committed: units(4)}, {ResourceID: "a", Amount: units(3), Committed: units(1)}}
+	err = e.l.Update(e.ctx, []string{"cust-a", "lone"}, func(tx allot.Tx) error {
+		_, err := tx.Reservation("cust-a", v.ReservationID)
+		wantCode(t, err, allot.ENOTFOUND)
+		return tx.UpdateReservation(settled)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = e.l.FindReservation(e.ctx, v.ReservationID)
+	if err != nil || fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", settled) {
+		t.Fatalf("after the settle: %+v %v, want %+v", got, err, settled)
+	}
+}
