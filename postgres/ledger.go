@@ -33,17 +33,26 @@ func insertLedger(ctx context.Context, tx pgx.Tx, es []allot.LedgerEntry) error 
 			keys[i], reasons[i], refs[i] = e.IdempotencyKey, e.Reason, e.Ref
 			helds[i], users[i], appUsers[i] = int64(e.HeldDelta), e.UserID, e.AppUserID
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO ledger (project_id, seq, resource_id, at, actor, op,
-				amount_delta, usage_delta, idempotency_key, reason, ref, held_delta, user_id, app_user_id)
-			SELECT * FROM unnest($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::BIGINT[], $5::TEXT[], $6::TEXT[],
-				$7::BIGINT[], $8::BIGINT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], $12::BIGINT[], $13::TEXT[], $14::TEXT[])`,
-			projects, seqs, ids, ats, actors, ops, amounts, usages, keys, reasons, refs, helds, users, appUsers)
-		if err != nil {
+		if _, err := tx.Exec(ctx, insertLedgerSQL, projects, seqs, ids, ats, actors, ops, amounts, usages, keys, reasons, refs, helds, users, appUsers); err != nil {
 			return err
 		}
 		es = es[n:]
 	}
 	return nil
+}
+
+// insertLedgerSQL appends the entries given as one array per column.
+const insertLedgerSQL = `INSERT INTO ledger (project_id, seq, resource_id, at, actor, op,
+		amount_delta, usage_delta, idempotency_key, reason, ref, held_delta, user_id, app_user_id)
+	SELECT * FROM unnest($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::BIGINT[], $5::TEXT[], $6::TEXT[],
+		$7::BIGINT[], $8::BIGINT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], $12::BIGINT[], $13::TEXT[], $14::TEXT[])`
+
+// ledgerEntryArgs are the arguments of insertLedgerSQL for one entry.
+func ledgerEntryArgs(e *allot.LedgerEntry) []any {
+	return []any{[]string{e.ProjectID}, []int64{e.Seq}, []string{e.ResourceID}, []int64{e.At.Unix()},
+		[]string{e.Actor}, []string{string(e.Op)}, []int64{int64(e.AmountDelta)}, []int64{int64(e.UsageDelta)},
+		[]string{e.IdempotencyKey}, []string{e.Reason}, []string{e.Ref}, []int64{int64(e.HeldDelta)},
+		[]string{e.UserID}, []string{e.AppUserID}}
 }
 
 const ledgerColumns = `seq, resource_id, at, actor, op, amount_delta, usage_delta, idempotency_key, reason, ref,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 
+	"github.com/allot-dev/allot"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -18,11 +20,108 @@ import (
 //   - the statements whose answers nothing waits for (SAVEPOINT, RELEASE,
 //     the write-back), queued and sent in the same round trip as the next
 //     statement that has an answer. A consume of a held project thus costs
-//     the round trips of its own reads and writes and nothing more.
+//     the round trips of its own reads and writes and nothing more;
+//   - when fast is set, what the group has learnt of the held projects'
+//     rows, and the writes whose answers that makes known, queued too.
+//
+// Fast path. A held project's rows change only through this transaction:
+// every writer takes the project's row lock first. So a resource of a held
+// project read (or written) once in the group is kept in memory and read
+// from there by the later operations, and an idempotency key read as absent
+// stays absent until this transaction saves it. Then the answer of an
+// UPDATE of a known resource (one row), of an INSERT of a key known to be
+// absent (one row) and of a ledger append (no answer) is known before it is
+// sent: those writes are queued like the savepoints and go with the next
+// round trip (an operation's next read, the next operation's, or the
+// commit's). A consume of a held project thus costs one round trip, its
+// idempotency read, which carries the writes of the operation before it.
+//
+// A queued write can still fail (a CHECK constraint the domain should have
+// kept). Its failure is seen by a later statement, perhaps of another
+// operation, when no savepoint can tell whose it was: the group's
+// transaction fails (errBroken), is rolled back, and the leader runs the
+// same operations again in a new transaction with fast unset, each write
+// sent on its own as before, so each operation gets the answer it would get
+// alone (runGroup). Nothing of the failed attempt was committed, and no
+// answer left: the group answers only after its commit.
 type groupTx struct {
 	tx      pgx.Tx
 	held    map[string]*holding
 	pending []queued
+
+	// broken: a queued statement failed (pendingFailed).
+	broken bool
+
+	fast bool
+	// saveAt is where the current operation's SAVEPOINT is in pending, or
+	// -1 once it was sent.
+	saveAt int
+	// resources are the resources of held projects as they are in the
+	// transaction, by project and resource id.
+	resources map[[2]string]allot.Resource
+	// absent are the idempotency keys of held projects read as absent and
+	// not saved since, by project and key.
+	absent map[[2]string]bool
+	// journal undoes what the current operation changed in resources and
+	// absent, last first, if it fails.
+	journal []func()
+}
+
+func newGroupTx(tx pgx.Tx, fast bool) *groupTx {
+	return &groupTx{tx: tx, held: make(map[string]*holding), fast: fast, saveAt: -1,
+		resources: make(map[[2]string]allot.Resource), absent: make(map[[2]string]bool)}
+}
+
+// knowResource records r as the transaction holds it, restored to what it
+// was if the operation fails.
+func (g *groupTx) knowResource(r allot.Resource) {
+	k := [2]string{r.ProjectID, r.ResourceID}
+	before, had := g.resources[k]
+	g.journal = append(g.journal, func() {
+		if had {
+			g.resources[k] = before
+		} else {
+			delete(g.resources, k)
+		}
+	})
+	g.resources[k] = asStored(r)
+}
+
+// setAbsent records whether a key is known to be absent, restored if the
+// operation fails.
+func (g *groupTx) setAbsent(k [2]string, absent bool) {
+	before := g.absent[k]
+	g.journal = append(g.journal, func() { g.setAbsentNow(k, before) })
+	g.setAbsentNow(k, absent)
+}
+
+func (g *groupTx) setAbsentNow(k [2]string, absent bool) {
+	if absent {
+		g.absent[k] = true
+	} else {
+		delete(g.absent, k)
+	}
+}
+
+// undoOp reverts what the failed current operation changed in memory.
+func (g *groupTx) undoOp() {
+	for i := len(g.journal) - 1; i >= 0; i-- {
+		g.journal[i]()
+	}
+	g.journal = g.journal[:0]
+}
+
+// asStored is r as a read of its row returns it: times to the second in
+// UTC, and its own BoundAsset.
+func asStored(r allot.Resource) allot.Resource {
+	if r.BoundAsset != nil {
+		a := *r.BoundAsset
+		r.BoundAsset = &a
+	}
+	if !r.ExpireTime.IsZero() {
+		r.ExpireTime = fromUnix(r.ExpireTime.Unix())
+	}
+	return r
 }
 
 type queued struct {
@@ -41,6 +140,7 @@ func (g *groupTx) batch(sql string, args []any) (*pgx.Batch, int) {
 	}
 	n := len(g.pending)
 	g.pending = g.pending[:0]
+	g.saveAt = -1
 	if sql != "" {
 		b.Queue(sql, args...)
 	}
@@ -55,7 +155,7 @@ func (g *groupTx) send(ctx context.Context, sql string, args []any) (pgx.BatchRe
 	for range n {
 		if _, err := br.Exec(); err != nil {
 			br.Close()
-			return nil, pendingFailed(err)
+			return nil, g.pendingFailed(err)
 		}
 	}
 	return br, nil
@@ -64,8 +164,12 @@ func (g *groupTx) send(ctx context.Context, sql string, args []any) (pgx.BatchRe
 // pendingFailed marks the failure of a queued statement. It may belong to
 // an operation before the one that sent it (its RELEASE) or leave this one's
 // savepoint unset, so no rollback to a savepoint can be trusted: the whole
-// group fails (errBroken).
-func pendingFailed(err error) error { return errors.Join(err, errBroken) }
+// group fails (errBroken). The group remembers it (broken), whatever the
+// operation makes of the error.
+func (g *groupTx) pendingFailed(err error) error {
+	g.broken = true
+	return errors.Join(err, errBroken)
+}
 
 // flush sends the pending statements, if any.
 func (g *groupTx) flush(ctx context.Context) error {
@@ -74,7 +178,7 @@ func (g *groupTx) flush(ctx context.Context) error {
 	}
 	b, _ := g.batch("", nil)
 	if err := g.tx.SendBatch(ctx, b).Close(); err != nil {
-		return pendingFailed(err)
+		return g.pendingFailed(err)
 	}
 	return nil
 }
@@ -149,7 +253,7 @@ func (p pipeTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	for range n {
 		if _, err := br.Exec(); err != nil {
 			br.Close()
-			return failedBatch{pendingFailed(err)}
+			return failedBatch{p.g.pendingFailed(err)}
 		}
 	}
 	return br
