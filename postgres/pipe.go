@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/allot-dev/allot"
 
@@ -53,6 +54,9 @@ type groupTx struct {
 	broken bool
 
 	fast bool
+	// guess: on the fast path, an idempotency key of a held project that
+	// the group knows nothing of is guessed absent (guessAbsent).
+	guess bool
 	// saveAt is where the current operation's SAVEPOINT is in pending, or
 	// -1 once it was sent.
 	saveAt int
@@ -62,14 +66,36 @@ type groupTx struct {
 	// absent are the idempotency keys of held projects read as absent and
 	// not saved since, by project and key.
 	absent map[[2]string]bool
+	// records are the idempotency records the group saved.
+	records map[[2]string]allot.IdempotencyRecord
+	// notices are the notice configurations of held projects.
+	notices map[string][]allot.NoticeConfig
 	// journal undoes what the current operation changed in resources and
 	// absent, last first, if it fails.
 	journal []func()
 }
 
-func newGroupTx(tx pgx.Tx, fast bool) *groupTx {
-	return &groupTx{tx: tx, held: make(map[string]*holding), fast: fast, saveAt: -1,
-		resources: make(map[[2]string]allot.Resource), absent: make(map[[2]string]bool)}
+// mode is how a group's transaction runs (see groupTx).
+type mode int
+
+const (
+	slow  mode = iota // every statement sent on its own
+	fast              // known answers queued; idempotency keys read
+	guess             // fast, and unknown idempotency keys guessed absent
+)
+
+func newGroupTx(tx pgx.Tx, m mode) *groupTx {
+	return &groupTx{tx: tx, held: make(map[string]*holding), fast: m >= fast, guess: m >= guess, saveAt: -1,
+		records:   make(map[[2]string]allot.IdempotencyRecord),
+		resources: make(map[[2]string]allot.Resource), absent: make(map[[2]string]bool),
+		notices: make(map[string][]allot.NoticeConfig)}
+}
+
+// knowNotices records a held project's notice configurations, forgotten if
+// the operation fails (it may be the one that took the project's lock).
+func (g *groupTx) knowNotices(projectID string, cs []allot.NoticeConfig) {
+	g.journal = append(g.journal, func() { delete(g.notices, projectID) })
+	g.notices[projectID] = cs
 }
 
 // knowResource records r as the transaction holds it, restored to what it
@@ -103,6 +129,38 @@ func (g *groupTx) setAbsentNow(k [2]string, absent bool) {
 	}
 }
 
+// knowRecord records an idempotency record the group saved, forgotten if
+// the operation fails.
+func (g *groupTx) knowRecord(rec allot.IdempotencyRecord) {
+	k := [2]string{rec.ProjectID, rec.Key}
+	g.journal = append(g.journal, func() { delete(g.records, k) })
+	rec.Result = slices.Clone(rec.Result)
+	g.records[k] = rec
+}
+
+// guessAbsent queues a read of an idempotency key that must find no row,
+// and records the key as absent: the operation goes on as if the read had
+// been made. The read is answered with the next round trip, before the
+// commit in any case; if the key is there after all, the transaction breaks
+// (errGuessed) and the group runs again reading its keys. The read runs
+// where the operation made it, after everything queued before it, so it
+// sees what the operation would have seen.
+func (g *groupTx) guessAbsent(projectID, key string) {
+	g.pending = append(g.pending, queued{sql: `SELECT 1 FROM idempotency WHERE project_id = $1 AND key = $2`,
+		args: []any{projectID, key}, guess: true})
+	g.setAbsent([2]string{projectID, key}, true)
+}
+
+// lastGuess is the index of the last guessed read in qs, or -1.
+func lastGuess(qs []queued) int {
+	for i := len(qs) - 1; i >= 0; i-- {
+		if qs[i].guess {
+			return i
+		}
+	}
+	return -1
+}
+
 // undoOp reverts what the failed current operation changed in memory.
 func (g *groupTx) undoOp() {
 	for i := len(g.journal) - 1; i >= 0; i-- {
@@ -127,36 +185,60 @@ func asStored(r allot.Resource) allot.Resource {
 type queued struct {
 	sql  string
 	args []any
+	// guess: the statement is a read that must find no row (see
+	// guessAbsent).
+	guess bool
 }
 
-func (g *groupTx) queue(sql string, args ...any) { g.pending = append(g.pending, queued{sql, args}) }
+func (g *groupTx) queue(sql string, args ...any) {
+	g.pending = append(g.pending, queued{sql: sql, args: args})
+}
 
-// batch returns a batch of the pending statements followed by sql, and how
-// many pending statements lead it; the pending queue is emptied.
-func (g *groupTx) batch(sql string, args []any) (*pgx.Batch, int) {
+// batch returns a batch of the pending statements followed by sql, and the
+// pending statements that lead it; the pending queue is emptied.
+func (g *groupTx) batch(sql string, args []any) (*pgx.Batch, []queued) {
 	b := &pgx.Batch{}
 	for _, q := range g.pending {
 		b.Queue(q.sql, q.args...)
 	}
-	n := len(g.pending)
-	g.pending = g.pending[:0]
+	sent := g.pending
+	g.pending = nil
 	g.saveAt = -1
 	if sql != "" {
 		b.Queue(sql, args...)
 	}
-	return b, n
+	return b, sent
 }
+
+// readSent reads the results of the pending statements that lead br. A
+// failed one breaks the transaction (pendingFailed), and so does a guess
+// that a row was absent when it was there (errGuessed).
+func (g *groupTx) readSent(br pgx.BatchResults, sent []queued) error {
+	for _, q := range sent {
+		tag, err := br.Exec()
+		if err != nil {
+			return g.pendingFailed(err)
+		}
+		if q.guess && tag.RowsAffected() != 0 {
+			g.broken = true
+			return errors.Join(errGuessed, errBroken)
+		}
+	}
+	return nil
+}
+
+// errGuessed: an idempotency key guessed absent was there. The group runs
+// again reading its keys (guess unset).
+var errGuessed = errors.New("postgres: an idempotency key guessed absent exists")
 
 // send sends the pending statements and sql in one round trip, and returns
 // the results with the pending ones read.
 func (g *groupTx) send(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
-	b, n := g.batch(sql, args)
+	b, sent := g.batch(sql, args)
 	br := g.tx.SendBatch(ctx, b)
-	for range n {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return nil, g.pendingFailed(err)
-		}
+	if err := g.readSent(br, sent); err != nil {
+		br.Close()
+		return nil, err
 	}
 	return br, nil
 }
@@ -176,11 +258,13 @@ func (g *groupTx) flush(ctx context.Context) error {
 	if len(g.pending) == 0 {
 		return nil
 	}
-	b, _ := g.batch("", nil)
-	if err := g.tx.SendBatch(ctx, b).Close(); err != nil {
-		return g.pendingFailed(err)
+	b, sent := g.batch("", nil)
+	br := g.tx.SendBatch(ctx, b)
+	err := g.readSent(br, sent)
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = g.pendingFailed(cerr)
 	}
-	return nil
+	return err
 }
 
 // writeBack queues the versions and counters of the held projects that
@@ -247,14 +331,12 @@ func (p pipeTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	if len(p.g.pending) == 0 {
 		return p.Tx.SendBatch(ctx, b)
 	}
-	nb, n := p.g.batch("", nil)
+	nb, sent := p.g.batch("", nil)
 	nb.QueuedQueries = append(nb.QueuedQueries, b.QueuedQueries...)
 	br := p.Tx.SendBatch(ctx, nb)
-	for range n {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return failedBatch{p.g.pendingFailed(err)}
-		}
+	if err := p.g.readSent(br, sent); err != nil {
+		br.Close()
+		return failedBatch{err}
 	}
 	return br
 }

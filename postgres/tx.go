@@ -93,9 +93,13 @@ const maxGroup = 48
 // transaction, each write sent on its own: the slow path, where each
 // operation's failure is its own.
 func (s *Store) runGroup(ops []*allot.GroupOp[update]) (deferred []*allot.GroupOp[update]) {
-	deferred, err := s.tryGroup(ops, true)
-	if errors.Is(err, errBroken) || errors.Is(err, pgx.ErrTxCommitRollback) {
-		deferred, err = s.tryGroup(ops, false)
+	m := guess
+	deferred, err := s.tryGroup(ops, m)
+	for m > slow && (errors.Is(err, errBroken) || errors.Is(err, pgx.ErrTxCommitRollback)) {
+		if m = slow; errors.Is(err, errGuessed) {
+			m = fast
+		}
+		deferred, err = s.tryGroup(ops, m)
 	}
 	if err != nil {
 		for _, op := range ops {
@@ -109,17 +113,18 @@ func (s *Store) runGroup(ops []*allot.GroupOp[update]) (deferred []*allot.GroupO
 
 // tryGroup applies ops in one transaction, on the fast path or not, and
 // returns the operations it put off and the transaction's error.
-func (s *Store) tryGroup(ops []*allot.GroupOp[update], fast bool) (deferred []*allot.GroupOp[update], err error) {
+func (s *Store) tryGroup(ops []*allot.GroupOp[update], m mode) (deferred []*allot.GroupOp[update], err error) {
 	// The transaction serves many callers: no single caller's context may
 	// cancel it. A caller whose context is done before its turn is refused
 	// before anything of it runs.
 	ctx := context.Background()
 	err = s.withTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
+		s.groupRuns[m].Add(1)
 		deferred = deferred[:0]
 		for _, op := range ops {
 			op.Err = nil
 		}
-		g := newGroupTx(tx, fast)
+		g := newGroupTx(tx, m)
 		held := map[string]bool{} // the projects of the operations applied so far
 		last := ""                // the greatest of them
 		blocked := map[string]bool{}
@@ -199,15 +204,22 @@ func (s *Store) apply(g *groupTx, u update) error {
 			*g.held[id] = *before
 		}
 	}
+	// The operation's guessed reads stay queued: its answer rests on them.
+	// Its statements queued after the last of them are dropped.
 	if g.saveAt >= 0 {
-		// The savepoint was never sent: nothing of the operation was.
-		g.pending = g.pending[:g.saveAt]
-		g.saveAt = -1
-		return err
+		last := lastGuess(g.pending[g.saveAt:])
+		if last < 0 {
+			// The savepoint was never sent: nothing of the operation was.
+			g.pending = g.pending[:g.saveAt]
+			g.saveAt = -1
+			return err
+		}
+		g.pending = g.pending[:g.saveAt+last+1]
+	} else {
+		// Everything before the savepoint was sent with it: what is
+		// pending is the operation's own.
+		g.pending = g.pending[:lastGuess(g.pending)+1]
 	}
-	// Everything before the savepoint was sent with it: what is pending is
-	// the operation's own queued writes, which are dropped.
-	g.pending = g.pending[:0]
 	if g.fast {
 		g.queue(`ROLLBACK TO SAVEPOINT op`)
 		g.queue(`RELEASE SAVEPOINT op`)
@@ -275,16 +287,14 @@ func (t *pgTx) lock(g *groupTx, ids []string, undo map[string]*holding) error {
 	if len(fresh) == 0 {
 		return nil
 	}
-	b, n := g.batch("", nil)
+	b, sent := g.batch("", nil)
 	for _, id := range fresh {
 		b.Queue(`UPDATE projects SET version = version + 1 WHERE id = $1 RETURNING version, next_seq, next_ledger_seq`, id)
 	}
 	br := g.tx.SendBatch(t.ctx, b)
 	defer br.Close()
-	for range n {
-		if _, err := br.Exec(); err != nil {
-			return g.pendingFailed(err)
-		}
+	if err := g.readSent(br, sent); err != nil {
+		return err
 	}
 	for _, id := range fresh {
 		h := &holding{}
@@ -520,6 +530,18 @@ func (t *pgTx) AppendLedger(e *allot.LedgerEntry) error {
 }
 
 func (t *pgTx) Idempotency(projectID, key string) (allot.IdempotencyRecord, bool, error) {
+	k := [2]string{projectID, key}
+	if rec, ok := t.g.records[k]; ok {
+		rec.Result = slices.Clone(rec.Result)
+		return rec, true, nil
+	}
+	if t.g.absent[k] {
+		return allot.IdempotencyRecord{}, false, nil
+	}
+	if t.g.guess && t.g.held[projectID] != nil {
+		t.g.guessAbsent(projectID, key)
+		return allot.IdempotencyRecord{}, false, nil
+	}
 	rec := allot.IdempotencyRecord{ProjectID: projectID, Key: key}
 	var created int64
 	err := t.tx.QueryRow(t.ctx, `SELECT fingerprint, result, created_at FROM idempotency WHERE project_id = $1 AND key = $2`,
@@ -553,6 +575,8 @@ func (t *pgTx) SaveIdempotency(rec allot.IdempotencyRecord) error {
 		// Should it fail all the same, the group runs again the slow way.
 		t.g.queue(insert, rec.ProjectID, rec.Key, rec.Fingerprint, rec.Result, created.Unix())
 		t.g.setAbsent(k, false)
+		rec.CreatedAt = fromUnix(created.Unix())
+		t.g.knowRecord(rec)
 		return nil
 	}
 	tag, err := t.tx.Exec(t.ctx, insert+` ON CONFLICT (project_id, key) DO NOTHING`,
