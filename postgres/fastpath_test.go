@@ -112,7 +112,7 @@ func TestGroupFastPath(t *testing.T) {
 			{project: "p-1", resource: "r-1", key: "k5", amount: 100},
 			{project: "p-1", resource: "r-1", key: "k5", amount: 1},
 			{project: "p-1", resource: "r-1", key: "k15", amount: 1, sabotage: "refuse"},
-			{project: "p-1", resource: "r-1", key: "k15", amount: 2}, // k15 was not kept, nor its usage
+			{project: "p-1", resource: "r-1", key: "k15", amount: 2},                     // k15 was not kept, nor its usage
 			{project: "p-2", resource: "r-2", key: "k16", amount: 1, sabotage: "refuse"}, // p-2's lock and all undone
 			{project: "p-2", resource: "r-2", key: "k16", amount: 3},
 		}, [3]uint64{0, 0, 1}},
