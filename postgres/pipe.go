@@ -188,6 +188,23 @@ type queued struct {
 	// guess: the statement is a read that must find no row (see
 	// guessAbsent).
 	guess bool
+	// skip: a guessed read left out, the insert of its key standing for it
+	// (fold); it is sent again if the operation fails.
+	skip bool
+	// unique: an insert of an idempotency key whose unique violation means
+	// the key was there after all (errGuessed).
+	unique bool
+}
+
+// fold leaves out the pending guessed read of a key that is about to be
+// inserted.
+func (g *groupTx) fold(projectID, key string) {
+	for i := len(g.pending) - 1; i >= 0 && i >= g.saveAt; i-- {
+		if q := &g.pending[i]; q.guess && q.args[0] == projectID && q.args[1] == key {
+			q.skip = true
+			return
+		}
+	}
 }
 
 func (g *groupTx) queue(sql string, args ...any) {
@@ -198,10 +215,13 @@ func (g *groupTx) queue(sql string, args ...any) {
 // pending statements that lead it; the pending queue is emptied.
 func (g *groupTx) batch(sql string, args []any) (*pgx.Batch, []queued) {
 	b := &pgx.Batch{}
+	sent := g.pending[:0:0]
 	for _, q := range g.pending {
-		b.Queue(q.sql, q.args...)
+		if !q.skip {
+			b.Queue(q.sql, q.args...)
+			sent = append(sent, q)
+		}
 	}
-	sent := g.pending
 	g.pending = nil
 	g.saveAt = -1
 	if sql != "" {
@@ -216,6 +236,11 @@ func (g *groupTx) batch(sql string, args []any) (*pgx.Batch, []queued) {
 func (g *groupTx) readSent(br pgx.BatchResults, sent []queued) error {
 	for _, q := range sent {
 		tag, err := br.Exec()
+		var pgErr *pgconn.PgError
+		if q.unique && errors.As(err, &pgErr) && pgErr.Code == "23505" {
+			g.broken = true
+			return errors.Join(errGuessed, errBroken, err)
+		}
 		if err != nil {
 			return g.pendingFailed(err)
 		}

@@ -190,7 +190,14 @@ func (s *Store) apply(g *groupTx, u update) error {
 		err = callFn(u.fn, t)
 	}
 	if err == nil {
-		g.queue(`RELEASE SAVEPOINT op`)
+		if g.saveAt >= 0 {
+			// Nothing of the operation was sent: its statements need no
+			// savepoint. Should one fail, the group breaks and runs again.
+			g.pending = slices.Delete(g.pending, g.saveAt, g.saveAt+1)
+			g.saveAt = -1
+		} else {
+			g.queue(`RELEASE SAVEPOINT op`)
+		}
 		return nil
 	}
 	if g.broken {
@@ -204,21 +211,22 @@ func (s *Store) apply(g *groupTx, u update) error {
 			*g.held[id] = *before
 		}
 	}
-	// The operation's guessed reads stay queued: its answer rests on them.
-	// Its statements queued after the last of them are dropped.
-	if g.saveAt >= 0 {
-		last := lastGuess(g.pending[g.saveAt:])
-		if last < 0 {
-			// The savepoint was never sent: nothing of the operation was.
-			g.pending = g.pending[:g.saveAt]
-			g.saveAt = -1
-			return err
+	// The operation's queued statements are dropped, but for its guessed
+	// reads: its answer rests on them. (None of its queued writes comes
+	// before a guess of the same key: a key it saved is answered from
+	// records.) If the savepoint was sent, everything pending is the
+	// operation's own, and what was sent is rolled back.
+	sent, start := g.saveAt < 0, max(g.saveAt, 0)
+	kept := g.pending[:start]
+	for _, q := range g.pending[start:] {
+		if q.guess {
+			q.skip = false
+			kept = append(kept, q)
 		}
-		g.pending = g.pending[:g.saveAt+last+1]
-	} else {
-		// Everything before the savepoint was sent with it: what is
-		// pending is the operation's own.
-		g.pending = g.pending[:lastGuess(g.pending)+1]
+	}
+	g.pending, g.saveAt = kept, -1
+	if !sent {
+		return err
 	}
 	if g.fast {
 		g.queue(`ROLLBACK TO SAVEPOINT op`)
@@ -572,8 +580,13 @@ func (t *pgTx) SaveIdempotency(rec allot.IdempotencyRecord) error {
 	const insert = `INSERT INTO idempotency (project_id, key, fingerprint, result, created_at) VALUES ($1, $2, $3, $4, $5)`
 	if k := [2]string{rec.ProjectID, rec.Key}; t.g.absent[k] {
 		// The key is absent and the project held: the insert adds one row.
-		// Should it fail all the same, the group runs again the slow way.
-		t.g.queue(insert, rec.ProjectID, rec.Key, rec.Fingerprint, rec.Result, created.Unix())
+		// A guessed read of the key still pending is left out: the insert
+		// finds the key as surely (unique), and the group runs again
+		// reading keys. Should it fail otherwise, it runs again the slow
+		// way.
+		t.g.fold(rec.ProjectID, rec.Key)
+		t.g.pending = append(t.g.pending, queued{sql: insert, unique: true,
+			args: []any{rec.ProjectID, rec.Key, rec.Fingerprint, rec.Result, created.Unix()}})
 		t.g.setAbsent(k, false)
 		rec.CreatedAt = fromUnix(created.Unix())
 		t.g.knowRecord(rec)
