@@ -194,6 +194,8 @@ type queued struct {
 	// unique: an insert of an idempotency key whose unique violation means
 	// the key was there after all (errGuessed).
 	unique bool
+	// entry: the statement appends this ledger entry (sql is unset).
+	entry *allot.LedgerEntry
 }
 
 // fold leaves out the pending guessed read of a key that is about to be
@@ -213,14 +215,59 @@ func (g *groupTx) queue(sql string, args ...any) {
 
 // batch returns a batch of the pending statements followed by sql, and the
 // pending statements that lead it; the pending queue is emptied.
+//
+// The ledger appends and the key inserts of the operations done (those
+// before the current operation's savepoint, when it is pending) go as one
+// statement each, in the place of the last of them: nothing between reads
+// the ledger, nor the keys they insert (a key a group saved is answered
+// from its records), and no savepoint between is rolled back (a failed
+// operation leaves only its guessed reads queued before its rollback). One
+// row failing fails the statement, and so the group, which runs again the
+// slow way, each write on its own.
 func (g *groupTx) batch(sql string, args []any) (*pgx.Batch, []queued) {
-	b := &pgx.Batch{}
-	sent := g.pending[:0:0]
-	for _, q := range g.pending {
-		if !q.skip {
-			b.Queue(q.sql, q.args...)
-			sent = append(sent, q)
+	done := len(g.pending)
+	if g.saveAt >= 0 {
+		done = g.saveAt
+	}
+	lastEntry, lastKey := -1, -1
+	for i, q := range g.pending[:done] {
+		switch {
+		case q.skip:
+		case q.entry != nil:
+			lastEntry = i
+		case q.unique:
+			lastKey = i
 		}
+	}
+	var (
+		entries []allot.LedgerEntry
+		keys    [5][]any
+	)
+	b := &pgx.Batch{}
+	sent := make([]queued, 0, len(g.pending))
+	for i, q := range g.pending {
+		switch {
+		case q.skip:
+			continue
+		case q.entry != nil && i < done:
+			entries = append(entries, *q.entry)
+			if i < lastEntry {
+				continue
+			}
+			q = queued{sql: insertLedgerSQL, args: ledgerArrays(entries)}
+		case q.entry != nil:
+			q = queued{sql: insertLedgerSQL, args: ledgerArrays([]allot.LedgerEntry{*q.entry})}
+		case q.unique && i < done:
+			for c := range keys {
+				keys[c] = append(keys[c], q.args[c])
+			}
+			if i < lastKey {
+				continue
+			}
+			q = queued{sql: insertKeysSQL, args: keyArrays(keys), unique: true}
+		}
+		b.Queue(q.sql, q.args...)
+		sent = append(sent, q)
 	}
 	g.pending = nil
 	g.saveAt = -1
@@ -228,6 +275,23 @@ func (g *groupTx) batch(sql string, args []any) (*pgx.Batch, []queued) {
 		b.Queue(sql, args...)
 	}
 	return b, sent
+}
+
+// insertKeysSQL inserts idempotency records given as one array per column.
+const insertKeysSQL = `INSERT INTO idempotency (project_id, key, fingerprint, result, created_at)
+	SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BYTEA[], $5::BIGINT[])`
+
+// keyArrays turns the columns of queued key inserts (the arguments of one
+// insert each) into the arguments of insertKeysSQL.
+func keyArrays(cols [5][]any) []any {
+	n := len(cols[0])
+	projects, keys, fps := make([]string, n), make([]string, n), make([]string, n)
+	results, created := make([][]byte, n), make([]int64, n)
+	for i := range n {
+		projects[i], keys[i], fps[i] = cols[0][i].(string), cols[1][i].(string), cols[2][i].(string)
+		results[i], created[i] = cols[3][i].([]byte), cols[4][i].(int64)
+	}
+	return []any{projects, keys, fps, results, created}
 }
 
 // readSent reads the results of the pending statements that lead br. A

@@ -527,7 +527,8 @@ func (t *pgTx) AppendLedger(e *allot.LedgerEntry) error {
 	}
 	if t.g.fast {
 		// An append has no answer: it goes with the next round trip.
-		t.g.queue(insertLedgerSQL, ledgerEntryArgs(&saved)...)
+		e := saved
+		t.g.pending = append(t.g.pending, queued{entry: &e})
 	} else if err := insertLedger(t.ctx, t.tx, []allot.LedgerEntry{saved}); err != nil {
 		return err
 	}
