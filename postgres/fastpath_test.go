@@ -19,7 +19,8 @@ import (
 // Sabotage makes one of its writes break a CHECK constraint the domain
 // would never break: "usage" saves the package over its amount, "ledger"
 // appends an entry of an unknown operation; "refuse" refuses the operation
-// after all its writes, which must then be undone.
+// after all its writes, which must then be undone. "reset" is no sabotage:
+// it sets the package's usage to zero, whatever it was.
 type meter struct {
 	project, resource, key string
 	amount                 int64
@@ -47,12 +48,15 @@ func (m meter) fn(answer *string) func(allot.Tx) error {
 			return err
 		}
 		amount := allot.Quantity(m.amount * allot.QuantityScale)
-		if r.Remaining() < amount {
+		if r.Remaining() < amount && m.sabotage != "reset" {
 			return allot.Errorf(allot.ECONFLICT, "%s has %s left, fewer than %s", m.resource, r.Remaining(), amount)
 		}
 		r.Usage += amount
-		if m.sabotage == "usage" {
+		switch m.sabotage {
+		case "usage":
 			r.Usage = r.Amount + 1
+		case "reset":
+			r.Usage = 0
 		}
 		if err := tx.SaveResource(&r); err != nil {
 			return err
@@ -144,6 +148,17 @@ func TestGroupFastPath(t *testing.T) {
 		{"a lone replay", []meter{
 			{project: "p-2", resource: "r-1", key: "k14", amount: 1},
 		}, [3]uint64{0, 1, 1}},
+		{"a package written again and again", []meter{
+			{project: "p-1", resource: "r-1", key: "k22", amount: 1},
+			{project: "p-1", resource: "r-1", key: "k23", amount: 2},
+			{project: "p-1", resource: "r-1", key: "k24", amount: 1, sabotage: "reset"},
+			{project: "p-1", resource: "r-1", key: "k25", amount: 3},
+		}, [3]uint64{0, 0, 1}},
+		{"a failing write of a package written again", []meter{
+			{project: "p-1", resource: "r-1", key: "k19", amount: 1, sabotage: "usage"},
+			{project: "p-1", resource: "r-1", key: "k20", amount: 1, sabotage: "reset"},
+			{project: "p-1", resource: "r-1", key: "k21", amount: 1},
+		}, [3]uint64{1, 0, 1}},
 	}
 
 	grouped, alone := openMeterStore(t), openMeterStore(t)
@@ -255,7 +270,7 @@ func meterState(t *testing.T, s *postgres.Store, project string) state {
 	}
 	recs := map[string]allot.IdempotencyRecord{}
 	err = postgres.RunAlone(s, []string{project}, func(tx allot.Tx) error {
-		for i := range 20 {
+		for i := range 30 {
 			key := fmt.Sprint("k", i)
 			if rec, ok, err := tx.Idempotency(project, key); err != nil {
 				return err

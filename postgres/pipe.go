@@ -196,6 +196,8 @@ type queued struct {
 	unique bool
 	// entry: the statement appends this ledger entry (sql is unset).
 	entry *allot.LedgerEntry
+	// resource: the statement is updateResourceSQL.
+	resource bool
 }
 
 // fold leaves out the pending guessed read of a key that is about to be
@@ -218,18 +220,21 @@ func (g *groupTx) queue(sql string, args ...any) {
 //
 // The ledger appends and the key inserts of the operations done (those
 // before the current operation's savepoint, when it is pending) go as one
-// statement each, in the place of the last of them: nothing between reads
-// the ledger, nor the keys they insert (a key a group saved is answered
-// from its records), and no savepoint between is rolled back (a failed
-// operation leaves only its guessed reads queued before its rollback). One
-// row failing fails the statement, and so the group, which runs again the
-// slow way, each write on its own.
+// statement each, in the place of the last of them, and of their updates of
+// one resource only the last goes when it supersedes the others: nothing
+// between reads the ledger, the resources, nor the keys they insert (a key
+// a group saved is answered from its records; the guessed reads read keys),
+// and no savepoint between is rolled back (a failed operation leaves only
+// its guessed reads queued before its rollback). One row failing fails the
+// statement, and so the group, which runs again the slow way, each write on
+// its own.
 func (g *groupTx) batch(sql string, args []any) (*pgx.Batch, []queued) {
 	done := len(g.pending)
 	if g.saveAt >= 0 {
 		done = g.saveAt
 	}
 	lastEntry, lastKey := -1, -1
+	var lastSave map[[2]any]int // resource -> its last update
 	for i, q := range g.pending[:done] {
 		switch {
 		case q.skip:
@@ -237,6 +242,11 @@ func (g *groupTx) batch(sql string, args []any) (*pgx.Batch, []queued) {
 			lastEntry = i
 		case q.unique:
 			lastKey = i
+		case q.resource:
+			if lastSave == nil {
+				lastSave = make(map[[2]any]int)
+			}
+			lastSave[[2]any{q.args[0], q.args[1]}] = i
 		}
 	}
 	var (
@@ -249,6 +259,10 @@ func (g *groupTx) batch(sql string, args []any) (*pgx.Batch, []queued) {
 		switch {
 		case q.skip:
 			continue
+		case q.resource && i < done:
+			if last := lastSave[[2]any{q.args[0], q.args[1]}]; last > i && supersedes(g.pending[last].args, q.args) {
+				continue
+			}
 		case q.entry != nil && i < done:
 			entries = append(entries, *q.entry)
 			if i < lastEntry {
@@ -275,6 +289,38 @@ func (g *groupTx) batch(sql string, args []any) (*pgx.Batch, []queued) {
 		b.Queue(sql, args...)
 	}
 	return b, sent
+}
+
+// supersedes reports whether a later update of a resource (updateResourceSQL
+// arguments) makes an earlier one of the same batch needless: they differ
+// only in the version, the usage and the holds, and the earlier one passes
+// the table's CHECK constraints on those (so leaving it out changes no
+// answer). Nothing between them in a batch reads the resource (see batch).
+func supersedes(later, earlier []any) bool {
+	const version, amount, usage, held = 2, 13, 14, 18
+	for c := range earlier {
+		if c == version || c == usage || c == held {
+			continue
+		}
+		if !sameArg(later[c], earlier[c]) {
+			return false
+		}
+	}
+	v, a, u, h := earlier[version].(int64), earlier[amount].(int64), earlier[usage].(int64), earlier[held].(int64)
+	return v >= 1 && u >= 0 && u <= a && h >= 0 && h <= a-u
+}
+
+// sameArg compares two arguments of updateResourceSQL.
+func sameArg(a, b any) bool {
+	switch a := a.(type) {
+	case *string:
+		b := b.(*string)
+		return a == nil && b == nil || a != nil && b != nil && *a == *b
+	case *int64:
+		b := b.(*int64)
+		return a == nil && b == nil || a != nil && b != nil && *a == *b
+	}
+	return a == b
 }
 
 // insertKeysSQL inserts idempotency records given as one array per column.

@@ -422,7 +422,7 @@ func (t *pgTx) SaveResource(r *allot.Resource) error {
 	if before, ok := t.g.resources[[2]string{r.ProjectID, r.ResourceID}]; ok && before.Seq == r.Seq {
 		// The row exists and is the transaction's: the answer (one row) is
 		// known, and the write goes with the next round trip.
-		t.g.queue(updateResourceSQL, args...)
+		t.g.pending = append(t.g.pending, queued{sql: updateResourceSQL, args: args, resource: true})
 	} else {
 		tag, err := t.tx.Exec(t.ctx, updateResourceSQL, args...)
 		if err != nil {
