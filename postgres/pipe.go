@@ -34,8 +34,12 @@ import (
 // absent (one row) and of a ledger append (no answer) is known before it is
 // sent: those writes are queued like the savepoints and go with the next
 // round trip (an operation's next read, the next operation's, or the
-// commit's). A consume of a held project thus costs one round trip, its
-// idempotency read, which carries the writes of the operation before it.
+// commit's). With guess set, an unknown key of a held project is guessed
+// absent and its read queued too (guessAbsent), checked when its answer
+// comes back. A consume of a held project whose package the group knows
+// thus costs no round trip of its own. The first attempt guesses; a wrong
+// guess runs the group again reading keys (mode fast); a failed write runs
+// it again the slow way (runGroup).
 //
 // A queued write can still fail (a CHECK constraint the domain should have
 // kept). Its failure is seen by a later statement, perhaps of another
@@ -149,16 +153,6 @@ func (g *groupTx) guessAbsent(projectID, key string) {
 	g.pending = append(g.pending, queued{sql: `SELECT 1 FROM idempotency WHERE project_id = $1 AND key = $2`,
 		args: []any{projectID, key}, guess: true})
 	g.setAbsent([2]string{projectID, key}, true)
-}
-
-// lastGuess is the index of the last guessed read in qs, or -1.
-func lastGuess(qs []queued) int {
-	for i := len(qs) - 1; i >= 0; i-- {
-		if qs[i].guess {
-			return i
-		}
-	}
-	return -1
 }
 
 // undoOp reverts what the failed current operation changed in memory.
