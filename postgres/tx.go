@@ -96,8 +96,10 @@ func (s *Store) runGroup(ops []*allot.GroupOp[update]) (deferred []*allot.GroupO
 	m := guess
 	deferred, err := s.tryGroup(ops, m)
 	for m > slow && (errors.Is(err, errBroken) || errors.Is(err, pgx.ErrTxCommitRollback)) {
-		if m = slow; errors.Is(err, errGuessed) {
+		if m == guess && errors.Is(err, errGuessed) {
 			m = fast
+		} else {
+			m = slow
 		}
 		deferred, err = s.tryGroup(ops, m)
 	}
