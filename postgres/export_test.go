@@ -32,3 +32,20 @@ func RunGroup(s *Store, ids [][]string, fns []func(allot.Tx) error) (deferred []
 	}
 	return deferred, errs
 }
+
+// RunAlone runs fn as a group of one Update on the slow path, every
+// statement sent on its own: the reference the fast path is held to.
+func RunAlone(s *Store, ids []string, fn func(allot.Tx) error) error {
+	op := &allot.GroupOp[update]{V: update{ctx: context.Background(), ids: ids, fn: fn}}
+	_, err := s.tryGroup([]*allot.GroupOp[update]{op}, slow)
+	if err != nil {
+		return err
+	}
+	return op.Err
+}
+
+// GroupRuns returns how many transactions groups ran on the slow path, on
+// the fast path reading keys, and guessing keys.
+func GroupRuns(s *Store) [3]uint64 {
+	return [3]uint64{s.groupRuns[slow].Load(), s.groupRuns[fast].Load(), s.groupRuns[guess].Load()}
+}

@@ -20,31 +20,38 @@ var _ allot.LedgerStore = (*Store)(nil)
 func insertLedger(ctx context.Context, tx pgx.Tx, es []allot.LedgerEntry) error {
 	for len(es) > 0 {
 		n := min(len(es), insertChunk)
-		var (
-			projects, ids, actors, ops = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-			keys, reasons, refs        = make([]string, n), make([]string, n), make([]string, n)
-			seqs, ats, amounts, usages = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-			helds                      = make([]int64, n)
-			users, appUsers            = make([]string, n), make([]string, n)
-		)
-		for i, e := range es[:n] {
-			projects[i], seqs[i], ids[i], ats[i] = e.ProjectID, e.Seq, e.ResourceID, e.At.Unix()
-			actors[i], ops[i], amounts[i], usages[i] = e.Actor, string(e.Op), int64(e.AmountDelta), int64(e.UsageDelta)
-			keys[i], reasons[i], refs[i] = e.IdempotencyKey, e.Reason, e.Ref
-			helds[i], users[i], appUsers[i] = int64(e.HeldDelta), e.UserID, e.AppUserID
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO ledger (project_id, seq, resource_id, at, actor, op,
-				amount_delta, usage_delta, idempotency_key, reason, ref, held_delta, user_id, app_user_id)
-			SELECT * FROM unnest($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::BIGINT[], $5::TEXT[], $6::TEXT[],
-				$7::BIGINT[], $8::BIGINT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], $12::BIGINT[], $13::TEXT[], $14::TEXT[])`,
-			projects, seqs, ids, ats, actors, ops, amounts, usages, keys, reasons, refs, helds, users, appUsers)
-		if err != nil {
+		if _, err := tx.Exec(ctx, insertLedgerSQL, ledgerArrays(es[:n])...); err != nil {
 			return err
 		}
 		es = es[n:]
 	}
 	return nil
 }
+
+// ledgerArrays are the arguments of insertLedgerSQL for es.
+func ledgerArrays(es []allot.LedgerEntry) []any {
+	n := len(es)
+	var (
+		projects, ids, actors, ops = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		keys, reasons, refs        = make([]string, n), make([]string, n), make([]string, n)
+		seqs, ats, amounts, usages = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		helds                      = make([]int64, n)
+		users, appUsers            = make([]string, n), make([]string, n)
+	)
+	for i, e := range es[:n] {
+		projects[i], seqs[i], ids[i], ats[i] = e.ProjectID, e.Seq, e.ResourceID, e.At.Unix()
+		actors[i], ops[i], amounts[i], usages[i] = e.Actor, string(e.Op), int64(e.AmountDelta), int64(e.UsageDelta)
+		keys[i], reasons[i], refs[i] = e.IdempotencyKey, e.Reason, e.Ref
+		helds[i], users[i], appUsers[i] = int64(e.HeldDelta), e.UserID, e.AppUserID
+	}
+	return []any{projects, seqs, ids, ats, actors, ops, amounts, usages, keys, reasons, refs, helds, users, appUsers}
+}
+
+// insertLedgerSQL appends the entries given as one array per column.
+const insertLedgerSQL = `INSERT INTO ledger (project_id, seq, resource_id, at, actor, op,
+		amount_delta, usage_delta, idempotency_key, reason, ref, held_delta, user_id, app_user_id)
+	SELECT * FROM unnest($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::BIGINT[], $5::TEXT[], $6::TEXT[],
+		$7::BIGINT[], $8::BIGINT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], $12::BIGINT[], $13::TEXT[], $14::TEXT[])`
 
 const ledgerColumns = `seq, resource_id, at, actor, op, amount_delta, usage_delta, idempotency_key, reason, ref,
 	held_delta, user_id, app_user_id`

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,13 +28,16 @@ func fromEventList(s string) []string {
 	return strings.Split(strings.Trim(s, ","), ",")
 }
 
-// SetNoticeConfig creates or replaces a project's notice configuration.
+// SetNoticeConfig creates or replaces a project's notice configuration. It
+// takes a share lock on the project's row, so it waits for a group that
+// holds the project (a group keeps the configurations of the projects it
+// holds, see groupTx).
 func (s *Store) SetNoticeConfig(ctx context.Context, c allot.NoticeConfig) error {
 	updated := s.createdAt(c.UpdatedAt)
 	var n int64
 	err := retry(ctx, conflict, func() error {
 		tag, err := s.pool.Exec(ctx, `INSERT INTO notice_configs (project_id, type, send_msg, properties, updated_at)
-			SELECT id, $1::text, $2::boolean, $3::text, $4::bigint FROM projects WHERE id = $5
+			SELECT id, $1::text, $2::boolean, $3::text, $4::bigint FROM projects WHERE id = $5 FOR SHARE
 			ON CONFLICT (project_id, type) DO UPDATE SET send_msg = excluded.send_msg,
 				properties = excluded.properties, updated_at = excluded.updated_at`,
 			string(c.Type), c.SendMsg, c.Properties, updated, c.ProjectID)
@@ -371,8 +375,21 @@ func (s *Store) OutboxStats(ctx context.Context) (allot.OutboxStats, error) {
 	return st, nil
 }
 
-// NoticeConfigs returns a project's notice configurations.
+// NoticeConfigs returns a project's notice configurations. On the fast path
+// those of a held project are read once per group: they change only under
+// a lock on the project's row (SetNoticeConfig).
 func (t *pgTx) NoticeConfigs(projectID string) ([]allot.NoticeConfig, error) {
+	if cs, ok := t.g.notices[projectID]; ok {
+		return slices.Clone(cs), nil
+	}
+	cs, err := t.noticeConfigs(projectID)
+	if err == nil && t.g.fast && t.g.held[projectID] != nil {
+		t.g.knowNotices(projectID, slices.Clone(cs))
+	}
+	return cs, err
+}
+
+func (t *pgTx) noticeConfigs(projectID string) ([]allot.NoticeConfig, error) {
 	rows, err := t.tx.Query(t.ctx, `SELECT type, send_msg, properties, updated_at FROM notice_configs WHERE project_id = $1`, projectID)
 	if err != nil {
 		return nil, err

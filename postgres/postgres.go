@@ -47,6 +47,8 @@ type Store struct {
 
 	// group queues concurrent Updates so that they share transactions.
 	group allot.Group[update]
+	// groupRuns counts the transactions groups ran, by mode (see groupTx).
+	groupRuns [guess + 1]atomic.Uint64
 }
 
 var _ allot.Store = (*Store)(nil)

@@ -87,15 +87,46 @@ type update struct {
 // stays below that.
 const maxGroup = 48
 
-// runGroup applies a group of Updates in one transaction (see Update).
+// runGroup applies a group of Updates in one transaction (see Update). It
+// tries the fast path first (groupTx); if the transaction breaks there, a
+// queued write may have failed, and the same operations run again in a new
+// transaction, each write sent on its own: the slow path, where each
+// operation's failure is its own.
 func (s *Store) runGroup(ops []*allot.GroupOp[update]) (deferred []*allot.GroupOp[update]) {
+	m := guess
+	deferred, err := s.tryGroup(ops, m)
+	for m > slow && (errors.Is(err, errBroken) || errors.Is(err, pgx.ErrTxCommitRollback)) {
+		if m == guess && errors.Is(err, errGuessed) {
+			m = fast
+		} else {
+			m = slow
+		}
+		deferred, err = s.tryGroup(ops, m)
+	}
+	if err != nil {
+		for _, op := range ops {
+			if !slices.Contains(deferred, op) && (op.Err == nil || conflict(op.Err) || errors.Is(op.Err, errBroken)) {
+				op.Err = err
+			}
+		}
+	}
+	return deferred
+}
+
+// tryGroup applies ops in one transaction, on the fast path or not, and
+// returns the operations it put off and the transaction's error.
+func (s *Store) tryGroup(ops []*allot.GroupOp[update], m mode) (deferred []*allot.GroupOp[update], err error) {
 	// The transaction serves many callers: no single caller's context may
 	// cancel it. A caller whose context is done before its turn is refused
 	// before anything of it runs.
 	ctx := context.Background()
-	err := s.withTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
+	err = s.withTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
+		s.groupRuns[m].Add(1)
 		deferred = deferred[:0]
-		g := &groupTx{tx: tx, held: make(map[string]*holding)}
+		for _, op := range ops {
+			op.Err = nil
+		}
+		g := newGroupTx(tx, m)
 		held := map[string]bool{} // the projects of the operations applied so far
 		last := ""                // the greatest of them
 		blocked := map[string]bool{}
@@ -108,6 +139,9 @@ func (s *Store) runGroup(ops []*allot.GroupOp[update]) (deferred []*allot.GroupO
 				continue
 			}
 			op.Err = s.apply(g, op.V)
+			if g.broken {
+				return errors.Join(op.Err, errBroken)
+			}
 			switch {
 			case op.Err == nil:
 				for _, id := range op.V.ids {
@@ -122,14 +156,7 @@ func (s *Store) runGroup(ops []*allot.GroupOp[update]) (deferred []*allot.GroupO
 		g.writeBack()
 		return g.flush(ctx)
 	})
-	if err != nil {
-		for _, op := range ops {
-			if !slices.Contains(deferred, op) && (op.Err == nil || conflict(op.Err) || errors.Is(op.Err, errBroken)) {
-				op.Err = err
-			}
-		}
-	}
-	return deferred
+	return deferred, err
 }
 
 // joins reports whether an operation on ids may run in a transaction that
@@ -155,19 +182,30 @@ func (s *Store) apply(g *groupTx, u update) error {
 		return err
 	}
 	ctx := context.WithoutCancel(u.ctx)
-	t := &pgTx{ctx: ctx, tx: pipeTx{Tx: g.tx, g: g}, now: s.Now().UTC().Truncate(time.Second), held: make(map[string]*holding, len(u.ids))}
+	t := &pgTx{ctx: ctx, g: g, tx: pipeTx{Tx: g.tx, g: g}, now: s.Now().UTC().Truncate(time.Second), held: make(map[string]*holding, len(u.ids))}
 	// undo restores the group's holdings if the operation fails: the
 	// savepoint undoes its rows, this its versions and counters.
 	undo := make(map[string]*holding, len(u.ids))
-	mark := len(g.pending)
+	g.journal = g.journal[:0]
 	err := t.lock(g, u.ids, undo)
 	if err == nil {
 		err = callFn(u.fn, t)
 	}
 	if err == nil {
-		g.queue(`RELEASE SAVEPOINT op`)
+		if g.saveAt >= 0 {
+			// Nothing of the operation was sent: its statements need no
+			// savepoint. Should one fail, the group breaks and runs again.
+			g.pending = slices.Delete(g.pending, g.saveAt, g.saveAt+1)
+			g.saveAt = -1
+		} else {
+			g.queue(`RELEASE SAVEPOINT op`)
+		}
 		return nil
 	}
+	if g.broken {
+		return err
+	}
+	g.undoOp()
 	for id, before := range undo {
 		if before == nil {
 			delete(g.held, id)
@@ -175,9 +213,26 @@ func (s *Store) apply(g *groupTx, u update) error {
 			*g.held[id] = *before
 		}
 	}
-	if len(g.pending) > mark {
-		// The savepoint was never sent: nothing of the operation was.
-		g.pending = g.pending[:mark]
+	// The operation's queued statements are dropped, but for its guessed
+	// reads: its answer rests on them. (None of its queued writes comes
+	// before a guess of the same key: a key it saved is answered from
+	// records.) If the savepoint was sent, everything pending is the
+	// operation's own, and what was sent is rolled back.
+	sent, start := g.saveAt < 0, max(g.saveAt, 0)
+	kept := g.pending[:start]
+	for _, q := range g.pending[start:] {
+		if q.guess {
+			q.skip = false
+			kept = append(kept, q)
+		}
+	}
+	g.pending, g.saveAt = kept, -1
+	if !sent {
+		return err
+	}
+	if g.fast {
+		g.queue(`ROLLBACK TO SAVEPOINT op`)
+		g.queue(`RELEASE SAVEPOINT op`)
 		return err
 	}
 	if _, rerr := g.tx.Exec(ctx, `ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op`); rerr != nil {
@@ -200,6 +255,7 @@ func callFn(fn func(allot.Tx) error, t allot.Tx) (err error) {
 // pgTx is an allot.Tx on one PostgreSQL transaction.
 type pgTx struct {
 	ctx  context.Context
+	g    *groupTx
 	tx   pgx.Tx
 	now  time.Time
 	held map[string]*holding
@@ -225,6 +281,7 @@ var _ allot.Tx = (*pgTx)(nil)
 // statement. undo receives each project's holding as it was (nil: not held
 // before).
 func (t *pgTx) lock(g *groupTx, ids []string, undo map[string]*holding) error {
+	g.saveAt = len(g.pending)
 	g.queue(`SAVEPOINT op`)
 	var fresh []string
 	for _, id := range ids {
@@ -240,16 +297,14 @@ func (t *pgTx) lock(g *groupTx, ids []string, undo map[string]*holding) error {
 	if len(fresh) == 0 {
 		return nil
 	}
-	b, n := g.batch("", nil)
+	b, sent := g.batch("", nil)
 	for _, id := range fresh {
 		b.Queue(`UPDATE projects SET version = version + 1 WHERE id = $1 RETURNING version, next_seq, next_ledger_seq`, id)
 	}
 	br := g.tx.SendBatch(t.ctx, b)
 	defer br.Close()
-	for range n {
-		if _, err := br.Exec(); err != nil {
-			return pendingFailed(err)
-		}
+	if err := g.readSent(br, sent); err != nil {
+		return err
 	}
 	for _, id := range fresh {
 		h := &holding{}
@@ -287,6 +342,9 @@ func (t *pgTx) Project(id string) (allot.Project, error) {
 }
 
 func (t *pgTx) Resource(projectID, resourceID string) (allot.Resource, error) {
+	if r, ok := t.g.resources[[2]string{projectID, resourceID}]; ok {
+		return asStored(r), nil
+	}
 	rs, err := t.resources(`SELECT `+resourceColumns+` FROM resources WHERE project_id = $1 AND resource_id = $2`,
 		projectID, resourceID)
 	if err != nil {
@@ -295,12 +353,30 @@ func (t *pgTx) Resource(projectID, resourceID string) (allot.Resource, error) {
 	if len(rs) == 0 {
 		return allot.Resource{}, allot.Errorf(allot.ENOTFOUND, "resource %s of project %s does not exist", resourceID, projectID)
 	}
+	t.know(rs)
 	return rs[0], nil
 }
 
 func (t *pgTx) ResourcesOfType(projectID, resourceType string) ([]allot.Resource, error) {
-	return t.resources(`SELECT `+resourceColumns+` FROM resources
+	rs, err := t.resources(`SELECT `+resourceColumns+` FROM resources
 		WHERE project_id = $1 AND resource_type = $2 AND NOT removed ORDER BY seq`, projectID, resourceType)
+	if err == nil {
+		t.know(rs)
+	}
+	return rs, err
+}
+
+// know keeps resources just read or written, on the fast path, if the
+// group holds their project (see groupTx).
+func (t *pgTx) know(rs []allot.Resource) {
+	if !t.g.fast {
+		return
+	}
+	for _, r := range rs {
+		if t.g.held[r.ProjectID] != nil {
+			t.g.knowResource(r)
+		}
+	}
 }
 
 // resources runs a read of resourceColumns whose first argument is the project.
@@ -333,6 +409,7 @@ func (t *pgTx) SaveResource(r *allot.Resource) error {
 		h.nextSeq++
 		h.gainedRows++
 		*r = saved
+		t.know([]allot.Resource{saved})
 		return nil
 	}
 	var assetID *string
@@ -340,24 +417,33 @@ func (t *pgTx) SaveResource(r *allot.Resource) error {
 	if r.BoundAsset != nil {
 		assetID, assetName = &r.BoundAsset.AssetID, r.BoundAsset.AssetName
 	}
-	tag, err := t.tx.Exec(t.ctx, `UPDATE resources SET version = $3, order_id = $4, asset_id = $5, asset_name = $6,
-			expire_time = $7, resource_type = $8, business_type = $9, sub_resource_type = $10, is_sub_resource = $11,
-			charging_mode = $12, resource_source = $13, amount = $14, usage = $15, status = $16, unit = $17, removed = $18,
-			held = $19, priority = $20
-		WHERE project_id = $1 AND resource_id = $2`,
-		r.ProjectID, r.ResourceID, h.version, r.OrderID, assetID, assetName,
+	args := []any{r.ProjectID, r.ResourceID, h.version, r.OrderID, assetID, assetName,
 		unixOrNull(r.ExpireTime), r.ResourceType, string(r.BusinessType), string(r.SubResourceType), r.IsSubResource,
 		string(r.ChargingMode), string(r.Source), int64(r.Amount), int64(r.Usage), int32(r.Status), string(r.Unit), r.Removed,
-		int64(r.Held), int32(r.Priority))
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return allot.Errorf(allot.ENOTFOUND, "resource %s of project %s does not exist", r.ResourceID, r.ProjectID)
+		int64(r.Held), int32(r.Priority)}
+	if before, ok := t.g.resources[[2]string{r.ProjectID, r.ResourceID}]; ok && before.Seq == r.Seq {
+		// The row exists and is the transaction's: the answer (one row) is
+		// known, and the write goes with the next round trip.
+		t.g.pending = append(t.g.pending, queued{sql: updateResourceSQL, args: args, resource: true})
+	} else {
+		tag, err := t.tx.Exec(t.ctx, updateResourceSQL, args...)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return allot.Errorf(allot.ENOTFOUND, "resource %s of project %s does not exist", r.ResourceID, r.ProjectID)
+		}
 	}
 	r.Version = h.version
+	t.know([]allot.Resource{*r})
 	return nil
 }
+
+const updateResourceSQL = `UPDATE resources SET version = $3, order_id = $4, asset_id = $5, asset_name = $6,
+		expire_time = $7, resource_type = $8, business_type = $9, sub_resource_type = $10, is_sub_resource = $11,
+		charging_mode = $12, resource_source = $13, amount = $14, usage = $15, status = $16, unit = $17, removed = $18,
+		held = $19, priority = $20
+	WHERE project_id = $1 AND resource_id = $2`
 
 func (t *pgTx) Assignment(customerProjectID, recordID string) (allot.Assignment, error) {
 	var (
@@ -441,7 +527,11 @@ func (t *pgTx) AppendLedger(e *allot.LedgerEntry) error {
 	if saved.At.IsZero() {
 		saved.At = t.now
 	}
-	if err := insertLedger(t.ctx, t.tx, []allot.LedgerEntry{saved}); err != nil {
+	if t.g.fast {
+		// An append has no answer: it goes with the next round trip.
+		e := saved
+		t.g.pending = append(t.g.pending, queued{entry: &e})
+	} else if err := insertLedger(t.ctx, t.tx, []allot.LedgerEntry{saved}); err != nil {
 		return err
 	}
 	h.nextLedgerSeq++
@@ -451,11 +541,26 @@ func (t *pgTx) AppendLedger(e *allot.LedgerEntry) error {
 }
 
 func (t *pgTx) Idempotency(projectID, key string) (allot.IdempotencyRecord, bool, error) {
+	k := [2]string{projectID, key}
+	if rec, ok := t.g.records[k]; ok {
+		rec.Result = slices.Clone(rec.Result)
+		return rec, true, nil
+	}
+	if t.g.absent[k] {
+		return allot.IdempotencyRecord{}, false, nil
+	}
+	if t.g.guess && t.g.held[projectID] != nil {
+		t.g.guessAbsent(projectID, key)
+		return allot.IdempotencyRecord{}, false, nil
+	}
 	rec := allot.IdempotencyRecord{ProjectID: projectID, Key: key}
 	var created int64
 	err := t.tx.QueryRow(t.ctx, `SELECT fingerprint, result, created_at FROM idempotency WHERE project_id = $1 AND key = $2`,
 		projectID, key).Scan(&rec.Fingerprint, &rec.Result, &created)
 	if errors.Is(err, pgx.ErrNoRows) {
+		if t.g.fast && t.g.held[projectID] != nil {
+			t.g.setAbsent([2]string{projectID, key}, true)
+		}
 		return allot.IdempotencyRecord{}, false, nil
 	}
 	if err != nil {
@@ -475,8 +580,22 @@ func (t *pgTx) SaveIdempotency(rec allot.IdempotencyRecord) error {
 	if created.IsZero() {
 		created = t.now
 	}
-	tag, err := t.tx.Exec(t.ctx, `INSERT INTO idempotency (project_id, key, fingerprint, result, created_at)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id, key) DO NOTHING`,
+	const insert = `INSERT INTO idempotency (project_id, key, fingerprint, result, created_at) VALUES ($1, $2, $3, $4, $5)`
+	if k := [2]string{rec.ProjectID, rec.Key}; t.g.absent[k] {
+		// The key is absent and the project held: the insert adds one row.
+		// A guessed read of the key still pending is left out: the insert
+		// finds the key as surely (unique), and the group runs again
+		// reading keys. Should it fail otherwise, it runs again the slow
+		// way.
+		t.g.fold(rec.ProjectID, rec.Key)
+		t.g.pending = append(t.g.pending, queued{sql: insert, unique: true,
+			args: []any{rec.ProjectID, rec.Key, rec.Fingerprint, rec.Result, created.Unix()}})
+		t.g.setAbsent(k, false)
+		rec.CreatedAt = fromUnix(created.Unix())
+		t.g.knowRecord(rec)
+		return nil
+	}
+	tag, err := t.tx.Exec(t.ctx, insert+` ON CONFLICT (project_id, key) DO NOTHING`,
 		rec.ProjectID, rec.Key, rec.Fingerprint, rec.Result, created.Unix())
 	if err != nil {
 		return err
