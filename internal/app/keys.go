@@ -84,7 +84,8 @@ func LoadKeyring(ctx context.Context, store allot.Store, src KeySource) (k *secr
 }
 
 // sealedKeyIDs returns the ids of the master keys the store's secrets
-// (credentials' secret keys, webhooks' signing secrets) were sealed under that k does not hold (every id when k is nil), sorted.
+// (credentials' secret keys, webhooks' signing secrets) were sealed under
+// that k does not hold (every id when k is nil), sorted.
 func sealedKeyIDs(ctx context.Context, store allot.Store, k *secret.Keyring) ([]string, error) {
 	probe := k
 	if probe == nil {
