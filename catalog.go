@@ -143,6 +143,10 @@ type Orders interface {
 	// removed ones too, in Seq order: those of q.OrderID when it is set,
 	// and only those of q.ResourceIDs when it is not empty.
 	OrderResources(ctx context.Context, q OrderResourceQuery) ([]Resource, error)
+	// OrderResourcesPage returns page p of what OrderResources returns, in
+	// the same order, and how many there are in all: the page is read in
+	// the store, not cut from the whole list.
+	OrderResourcesPage(ctx context.Context, q OrderResourceQuery, p Page) ([]Resource, int, error)
 }
 
 // OrderResourceQuery selects a project's ordered packages.

@@ -229,6 +229,58 @@ type OutboxStats struct {
 	Oldest time.Time
 }
 
+// FailedDelivery is a delivery that failed, with its webhook and its last
+// attempt, as a list across webhooks shows it.
+type FailedDelivery struct {
+	ID        string
+	WebhookID string
+	EventID   string
+	EventType string
+	CreatedAt time.Time
+	// FailedAt is when it failed: its last attempt.
+	FailedAt time.Time
+	Attempts int
+	// Last is the last attempt (zero if none was recorded).
+	Last Attempt
+	// The webhook's URL, the project it is limited to ("" every project of
+	// its owner) and its owner ("" an admin).
+	URL, ProjectID, SPProjectID string
+}
+
+// OutboxPruned counts what one prune of the outbox deleted.
+type OutboxPruned struct {
+	Deliveries, Attempts, Events int
+}
+
+// Add returns the sum of two counts.
+func (p OutboxPruned) Add(q OutboxPruned) OutboxPruned {
+	return OutboxPruned{Deliveries: p.Deliveries + q.Deliveries, Attempts: p.Attempts + q.Attempts, Events: p.Events + q.Events}
+}
+
+// DefaultOutboxRetention is how long finished deliveries, their attempts and
+// their events are kept: a week to look at a failure and redeliver it.
+const DefaultOutboxRetention = 7 * 24 * time.Hour
+
+// OutboxPruneBatch bounds the deliveries, and the events, one prune
+// transaction deletes: writers wait for one batch at most.
+const OutboxPruneBatch = 500
+
+// KeepUntil is the earliest time the outbox may forget ev's id. The id of
+// an expiry event is derived from its package (SweepExpiry) and the outbox
+// keeps one event per id: the sweep may derive it again as long as the
+// package is a candidate, until ExpiryWindow after its expiry, and an id
+// forgotten sooner would be sent twice. Every other event has a new id
+// (zero: no bound).
+func (ev Event) KeepUntil() time.Time {
+	switch ev.Type {
+	case EventResourceExpiring, EventResourceExpired:
+		if !ev.ExpireTime.IsZero() {
+			return ev.ExpireTime.Add(ExpiryWindow)
+		}
+	}
+	return time.Time{}
+}
+
 // ExpiryCandidate is a package of a project with a RESOURCE_EXPIRE
 // configuration whose expiry is near or just past.
 type ExpiryCandidate struct {
@@ -277,6 +329,17 @@ type Notices interface {
 	RecordAttempt(ctx context.Context, c Claim, o AttemptOutcome) (bool, error)
 	// OutboxStats counts the pending deliveries.
 	OutboxStats(ctx context.Context) (OutboxStats, error)
+	// FailedDeliveries returns page p of the failed deliveries of one
+	// owner's webhooks (spProjectID; every webhook when all), the most
+	// recently failed first (then by id, descending), and how many there
+	// are in all.
+	FailedDeliveries(ctx context.Context, spProjectID string, all bool, p Page) ([]FailedDelivery, int, error)
+	// PruneOutbox deletes, in one transaction, at most limit finished
+	// deliveries (delivered or failed) that finished before before, with
+	// their attempts, and at most limit events written before before that
+	// no delivery names any more and whose KeepUntil is before now. A
+	// pending delivery, and so its event, is never deleted.
+	PruneOutbox(ctx context.Context, before, now time.Time, limit int) (OutboxPruned, error)
 }
 
 // NoticeTx is the transaction's side of notifications (part of Tx).
@@ -444,4 +507,47 @@ func (s *Service) Redeliver(ctx context.Context, actor Actor, webhookID, deliver
 		return err
 	}
 	return s.Store.Redeliver(ctx, webhookID, deliveryID, now)
+}
+
+// FailedDeliveries returns page p of the failed deliveries of the webhooks
+// the actor owns (an admin: every webhook), the most recently failed first,
+// and how many there are in all.
+func (s *Service) FailedDeliveries(ctx context.Context, actor Actor, p Page) ([]FailedDelivery, int, error) {
+	if p.Limit <= 0 || p.Limit > 1000 {
+		p.Limit = 100
+	}
+	p.Offset = max(p.Offset, 0)
+	switch actor.Role {
+	case RoleAdmin:
+		return s.Store.FailedDeliveries(ctx, "", true, p)
+	case RoleSP:
+		return s.Store.FailedDeliveries(ctx, actor.SPProjectID, false, p)
+	}
+	return nil, 0, forbidden("this credential cannot manage webhooks")
+}
+
+// PruneOutbox deletes the deliveries that were delivered or failed more than
+// retention before now, with their attempts, and then the events no
+// delivery names that were written more than retention before now (an
+// expiry event not before its KeepUntil). It works in transactions of at
+// most OutboxPruneBatch deliveries and events, until nothing is left to
+// prune or ctx ends, and returns what it deleted. A retention of 0 or less
+// prunes nothing.
+func (s *Service) PruneOutbox(ctx context.Context, now time.Time, retention time.Duration) (OutboxPruned, error) {
+	var total OutboxPruned
+	if retention <= 0 {
+		return total, nil
+	}
+	before := now.Add(-retention)
+	for ctx.Err() == nil {
+		n, err := s.Store.PruneOutbox(ctx, before, now, OutboxPruneBatch)
+		total = total.Add(n)
+		if err != nil {
+			return total, err
+		}
+		if n.Deliveries < OutboxPruneBatch && n.Events < OutboxPruneBatch {
+			break
+		}
+	}
+	return total, ctx.Err()
 }

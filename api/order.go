@@ -304,7 +304,24 @@ func (s *Server) handleQueryResources(w http.ResponseWriter, r *http.Request, c 
 		s.writeJSON(w, http.StatusOK, out) // allot holds MetaStudio resources only
 		return
 	}
-	rs, err := s.cfg.Store.OrderResources(r.Context(), q)
+	onlyMain := b.OnlyMainResource != nil && *b.OnlyMainResource == 1
+	offset, limit := 0, 10
+	if b.Offset != nil {
+		offset = int(*b.Offset)
+	}
+	if b.Limit != nil {
+		limit = int(*b.Limit)
+	}
+	// Without a filter the store reads the page itself; a filter allot
+	// applies here (status, expiry, main resources, ids with their
+	// sub-resources) needs every ordered package.
+	paged := len(q.ResourceIDs) == 0 && len(b.StatusList) == 0 && deref0(b.ExpireTimeBegin) == "" && deref0(b.ExpireTimeEnd) == "" && !onlyMain
+	var rs []allot.Resource
+	if paged {
+		rs, out.TotalCount, err = s.cfg.Store.OrderResourcesPage(r.Context(), q, allot.Page{Limit: limit, Offset: offset})
+	} else {
+		rs, err = s.cfg.Store.OrderResources(r.Context(), q)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -323,7 +340,6 @@ func (s *Server) handleQueryResources(w http.ResponseWriter, r *http.Request, c 
 		}
 		return o, nil
 	}
-	onlyMain := b.OnlyMainResource != nil && *b.OnlyMainResource == 1
 	if len(q.ResourceIDs) > 0 && !onlyMain {
 		// As BSS does: a main resource named brings its sub-resources.
 		ids := slices.Clone(q.ResourceIDs)
@@ -356,26 +372,24 @@ func (s *Server) handleQueryResources(w http.ResponseWriter, r *http.Request, c 
 	now := s.cfg.Now()
 	begin, _ := optionalTime("expire_time_begin", deref0(b.ExpireTimeBegin))
 	end, _ := optionalTime("expire_time_end", deref0(b.ExpireTimeEnd))
-	var match []allot.Resource
-	for _, res := range rs {
-		if onlyMain && res.IsSubResource && !slices.Contains(b.ResourceIDs, res.ResourceID) {
-			continue // a sub-resource named by its id is listed whatever only_main_resource says
+	match := rs // without a filter: the page as read
+	if paged {
+		offset = 0
+	} else {
+		match = nil
+		for _, res := range rs {
+			if onlyMain && res.IsSubResource && !slices.Contains(b.ResourceIDs, res.ResourceID) {
+				continue // a sub-resource named by its id is listed whatever only_main_resource says
+			}
+			if len(b.StatusList) > 0 && !slices.Contains(b.StatusList, bssStatus(res, now)) {
+				continue
+			}
+			if !begin.IsZero() && (res.ExpireTime.IsZero() || res.ExpireTime.Before(begin)) || !end.IsZero() && (res.ExpireTime.IsZero() || res.ExpireTime.After(end)) {
+				continue
+			}
+			match = append(match, res)
 		}
-		if len(b.StatusList) > 0 && !slices.Contains(b.StatusList, bssStatus(res, now)) {
-			continue
-		}
-		if !begin.IsZero() && (res.ExpireTime.IsZero() || res.ExpireTime.Before(begin)) || !end.IsZero() && (res.ExpireTime.IsZero() || res.ExpireTime.After(end)) {
-			continue
-		}
-		match = append(match, res)
-	}
-	out.TotalCount = len(match)
-	offset, limit := 0, 10
-	if b.Offset != nil {
-		offset = int(*b.Offset)
-	}
-	if b.Limit != nil {
-		limit = int(*b.Limit)
+		out.TotalCount = len(match)
 	}
 	for i := offset; i < len(match) && i < offset+limit; i++ {
 		res := match[i]

@@ -45,10 +45,11 @@ type Config struct {
 	SessionTTL time.Duration
 	// Issue makes new credentials; nil functions hide their forms.
 	Issue Issuer
-	// FailedDeliveries, when set, lists the webhook deliveries that failed
-	// that the actor may see, for the overview (FailedDeliveriesOf); nil
+	// FailedDeliveries, when set, returns one page of the webhook
+	// deliveries that failed that the actor may see, newest first, and how
+	// many there are in all, for the overview (FailedDeliveriesOf); nil
 	// hides the section.
-	FailedDeliveries func(ctx context.Context, actor allot.Actor) ([]FailedDelivery, error)
+	FailedDeliveries func(ctx context.Context, actor allot.Actor, p allot.Page) ([]FailedDelivery, int, error)
 }
 
 // Issuer makes new credentials, as the CLI does. Each returns the secret,

@@ -4,19 +4,13 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"slices"
 	"time"
 
 	"github.com/allot-dev/allot"
 )
 
-// deliveriesPerWebhook bounds how many of a webhook's newest deliveries the
-// overview looks through for failed ones; deliveriesPage is how many it
-// shows a page.
-const (
-	deliveriesPerWebhook = 100
-	deliveriesPage       = 10
-)
+// deliveriesPage is how many failed deliveries the overview shows a page.
+const deliveriesPage = 10
 
 // FailedDelivery is a webhook delivery that failed, for the overview.
 type FailedDelivery struct {
@@ -37,37 +31,26 @@ type FailedDelivery struct {
 	At         time.Time
 }
 
-// FailedDeliveriesOf lists the failed deliveries of the webhooks the actor
-// owns (an admin: every webhook; an SP key: its own), newest first, through
-// the same service calls as the management API's webhook routes: each
-// webhook's newest deliveriesPerWebhook deliveries are looked through.
-func FailedDeliveriesOf(svc *allot.Service) func(ctx context.Context, actor allot.Actor) ([]FailedDelivery, error) {
-	return func(ctx context.Context, actor allot.Actor) ([]FailedDelivery, error) {
-		hooks, err := svc.ListWebhooks(ctx, actor)
+// FailedDeliveriesOf returns one page of the failed deliveries of the
+// webhooks the actor owns (an admin: every webhook; an SP key: its own), the
+// most recently failed first, and how many there are: one store query
+// (Service.FailedDeliveries) across the webhooks, whatever their number.
+func FailedDeliveriesOf(svc *allot.Service) func(ctx context.Context, actor allot.Actor, p allot.Page) ([]FailedDelivery, int, error) {
+	return func(ctx context.Context, actor allot.Actor, p allot.Page) ([]FailedDelivery, int, error) {
+		ds, count, err := svc.FailedDeliveries(ctx, actor, p)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		var out []FailedDelivery
-		for _, w := range hooks {
-			ds, err := svc.Deliveries(ctx, actor, w.ID, deliveriesPerWebhook)
-			if err != nil {
-				return nil, err
+		out := make([]FailedDelivery, 0, len(ds))
+		for _, d := range ds {
+			f := FailedDelivery{WebhookID: d.WebhookID, DeliveryID: d.ID, URL: bareURL(d.URL), EventID: d.EventID, Event: d.EventType,
+				ProjectID: d.ProjectID, SPProjectID: d.SPProjectID, Attempts: d.Attempts, At: d.FailedAt}
+			if d.Attempts > 0 {
+				f.StatusCode, f.Error, f.At = d.Last.StatusCode, d.Last.Error, d.Last.At
 			}
-			for _, d := range ds {
-				if d.State != allot.DeliveryFailed {
-					continue
-				}
-				f := FailedDelivery{WebhookID: w.ID, DeliveryID: d.ID, URL: bareURL(w.URL), EventID: d.EventID, Event: d.EventType,
-					ProjectID: w.ProjectID, SPProjectID: w.SPProjectID, Attempts: len(d.Attempts), At: d.CreatedAt}
-				if n := len(d.Attempts); n > 0 {
-					last := d.Attempts[n-1]
-					f.StatusCode, f.Error, f.At = last.StatusCode, last.Error, last.At
-				}
-				out = append(out, f)
-			}
+			out = append(out, f)
 		}
-		slices.SortStableFunc(out, func(a, b FailedDelivery) int { return b.At.Compare(a.At) })
-		return out, nil
+		return out, count, nil
 	}
 }
 

@@ -78,14 +78,14 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	if fd := c.h.cfg.FailedDeliveries; fd != nil {
 		data.Webhooks = true
-		all, err := fd(ctx, s.actor)
+		dp := pageOf(r, "dpage", deliveriesPage)
+		ds, count, err := fd(ctx, s.actor, dp)
 		if err != nil {
 			c.h.fail(w, r, s, "/console/", err)
 			return
 		}
-		dp := pageOf(r, "dpage", deliveriesPage)
-		data.DPager = newPager(r, "dpage", dp, len(all))
-		data.Deliveries = all[min(dp.Offset, len(all)):min(dp.Offset+dp.Limit, len(all))]
+		data.DPager = newPager(r, "dpage", dp, count)
+		data.Deliveries = ds
 	}
 	var msg string
 	if id := r.URL.Query().Get("redelivered"); id != "" && allot.ValidateID("delivery_id", id) == nil {

@@ -13,6 +13,7 @@ type notifyMetrics struct {
 	deliveries *prometheus.CounterVec
 	depth      prometheus.Gauge
 	oldest     prometheus.Gauge
+	pruned     *prometheus.CounterVec
 }
 
 func newNotifyMetrics(r *prometheus.Registry) *notifyMetrics {
@@ -27,8 +28,12 @@ func newNotifyMetrics(r *prometheus.Registry) *notifyMetrics {
 		oldest: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "allot_outbox_oldest_pending_age_seconds", Help: "Age of the oldest undelivered event's delivery (0 when none).",
 		}),
+		pruned: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "allot_outbox_pruned_total",
+			Help: "Rows pruned from the outbox past its retention, by table: deliveries, delivery_attempts, events.",
+		}, []string{"table"}),
 	}
-	r.MustRegister(n.deliveries, n.depth, n.oldest)
+	r.MustRegister(n.deliveries, n.depth, n.oldest, n.pruned)
 	return n
 }
 
@@ -40,6 +45,14 @@ func (m *Metrics) notify() *notifyMetrics {
 // DeliveryOutcome counts one webhook delivery attempt.
 func (m *Metrics) DeliveryOutcome(outcome string) {
 	m.notify().deliveries.WithLabelValues(outcome).Inc()
+}
+
+// OutboxPruned counts the rows one prune of the outbox deleted.
+func (m *Metrics) OutboxPruned(p allot.OutboxPruned) {
+	n := m.notify()
+	n.pruned.WithLabelValues("deliveries").Add(float64(p.Deliveries))
+	n.pruned.WithLabelValues("delivery_attempts").Add(float64(p.Attempts))
+	n.pruned.WithLabelValues("events").Add(float64(p.Events))
 }
 
 // Outbox sets the outbox gauges from st, ages measured at now.
@@ -113,4 +126,14 @@ func (t *timedStore) RecordAttempt(ctx context.Context, c allot.Claim, o allot.A
 func (t *timedStore) OutboxStats(ctx context.Context) (allot.OutboxStats, error) {
 	defer t.m.observeStore("outbox_stats", time.Now())
 	return t.Store.OutboxStats(ctx)
+}
+
+func (t *timedStore) FailedDeliveries(ctx context.Context, sp string, all bool, p allot.Page) ([]allot.FailedDelivery, int, error) {
+	defer t.m.observeStore("failed_deliveries", time.Now())
+	return t.Store.FailedDeliveries(ctx, sp, all, p)
+}
+
+func (t *timedStore) PruneOutbox(ctx context.Context, before, now time.Time, limit int) (allot.OutboxPruned, error) {
+	defer t.m.observeStore("prune_outbox", time.Now())
+	return t.Store.PruneOutbox(ctx, before, now, limit)
 }

@@ -26,3 +26,8 @@ func (t *timedStore) OrderResources(ctx context.Context, q allot.OrderResourceQu
 	defer t.m.observeStore("order_resources", time.Now())
 	return t.Store.OrderResources(ctx, q)
 }
+
+func (t *timedStore) OrderResourcesPage(ctx context.Context, q allot.OrderResourceQuery, p allot.Page) ([]allot.Resource, int, error) {
+	defer t.m.observeStore("order_resources_page", time.Now())
+	return t.Store.OrderResourcesPage(ctx, q, p)
+}

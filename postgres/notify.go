@@ -272,7 +272,7 @@ func (s *Store) Deliveries(ctx context.Context, webhookID string, limit int) ([]
 
 // Redeliver makes a delivery pending again, due at now.
 func (s *Store) Redeliver(ctx context.Context, webhookID, deliveryID string, now time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE deliveries SET state = 'pending', next_at = $1, lease_until = 0, claim = ''
+	tag, err := s.pool.Exec(ctx, `UPDATE deliveries SET state = 'pending', next_at = $1, lease_until = 0, claim = '', done_at = 0
 		WHERE webhook_id = $2 AND id = $3`, ms(now), webhookID, deliveryID)
 	if err != nil {
 		return fmt.Errorf("postgres: redeliver: %w", err)
@@ -281,6 +281,23 @@ func (s *Store) Redeliver(ctx context.Context, webhookID, deliveryID string, now
 		return allot.Errorf(allot.ENOTFOUND, "webhook %s has no delivery %s", webhookID, deliveryID)
 	}
 	return nil
+}
+
+// doneAt is a delivery's done_at after an attempt: when it was delivered or
+// failed, in Unix milliseconds, or 0 while it stays pending.
+func doneAt(o allot.AttemptOutcome) int64 {
+	if o.State == allot.DeliveryPending {
+		return 0
+	}
+	return ms(o.At)
+}
+
+// keepUntil is an event's keep_until, in Unix seconds (0: no bound).
+func keepUntil(ev allot.Event) int64 {
+	if k := ev.KeepUntil(); !k.IsZero() {
+		return k.Unix()
+	}
+	return 0
 }
 
 func claimToken() string {
@@ -337,9 +354,9 @@ func (s *Store) RecordAttempt(ctx context.Context, c allot.Claim, o allot.Attemp
 		}
 		var n int
 		err := tx.QueryRow(ctx, `UPDATE deliveries SET attempts = attempts + 1, state = $1, next_at = $2, lease_until = 0, claim = '',
-				delivered_at = COALESCE($3, delivered_at)
+				delivered_at = COALESCE($3, delivered_at), done_at = $6
 			WHERE id = $4 AND claim = $5 RETURNING attempts`,
-			string(o.State), ms(o.NextAt), delivered, c.DeliveryID, c.Token).Scan(&n)
+			string(o.State), ms(o.NextAt), delivered, c.DeliveryID, c.Token, doneAt(o)).Scan(&n)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
@@ -416,8 +433,8 @@ func (t *pgTx) InsertEvent(ev allot.Event, body []byte) (bool, error) {
 	if _, err := t.holding("an event", ev.ProjectID); err != nil {
 		return false, err
 	}
-	tag, err := t.tx.Exec(t.ctx, `INSERT INTO events (id, project_id, type, at, body) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
-		ev.ID, ev.ProjectID, ev.Type, ev.At.Unix(), body)
+	tag, err := t.tx.Exec(t.ctx, `INSERT INTO events (id, project_id, type, at, body, keep_until) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
+		ev.ID, ev.ProjectID, ev.Type, ev.At.Unix(), body, keepUntil(ev))
 	if err != nil {
 		return false, err
 	}
@@ -433,4 +450,96 @@ func (t *pgTx) InsertEvent(ev allot.Event, body []byte) (bool, error) {
 		return false, err
 	}
 	return true, nil
+}
+
+// failedSelect reads a failed delivery with its webhook and last attempt
+// (the attempt numbered like the delivery's count of attempts).
+const failedSelect = `SELECT d.id, d.webhook_id, d.event_id, d.event_type, d.created_at, d.done_at, d.attempts,
+		COALESCE(a.at, 0), COALESCE(a.status_code, 0), COALESCE(a.latency_ms, 0), COALESCE(a.error, ''),
+		w.url, w.project_id, w.sp_project_id
+	FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
+	LEFT JOIN delivery_attempts a ON a.delivery_id = d.id AND a.n = d.attempts`
+
+// FailedDeliveries returns a page of one owner's failed deliveries, the
+// most recently failed first, walking the deliveries_failed index.
+func (s *Store) FailedDeliveries(ctx context.Context, spProjectID string, all bool, p allot.Page) ([]allot.FailedDelivery, int, error) {
+	out := []allot.FailedDelivery{}
+	count := 0
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		out = out[:0]
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
+			WHERE d.state = 'failed' AND ($1::boolean OR w.sp_project_id = $2::text)`, all, spProjectID).Scan(&count); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, failedSelect+`
+			WHERE d.state = 'failed' AND ($1::boolean OR w.sp_project_id = $2::text)
+			ORDER BY d.done_at DESC, d.id DESC LIMIT $3 OFFSET $4`, all, spProjectID, p.Limit, p.Offset)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				f                 allot.FailedDelivery
+				created, done, at int64
+			)
+			if err := rows.Scan(&f.ID, &f.WebhookID, &f.EventID, &f.EventType, &created, &done, &f.Attempts,
+				&at, &f.Last.StatusCode, &f.Last.LatencyMS, &f.Last.Error, &f.URL, &f.ProjectID, &f.SPProjectID); err != nil {
+				return err
+			}
+			f.CreatedAt, f.FailedAt = fromUnix(created), fromMS(done)
+			if at != 0 {
+				f.Last.At = fromMS(at)
+			}
+			out = append(out, f)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("postgres: failed deliveries: %w", err)
+	}
+	return out, count, nil
+}
+
+// PruneOutbox deletes a batch of finished deliveries with their attempts,
+// then a batch of the events no delivery names, in one transaction. The
+// DELETE checks each row's state again when it takes the row's lock, so a
+// delivery redelivered meanwhile (pending again) stays.
+func (s *Store) PruneOutbox(ctx context.Context, before, now time.Time, limit int) (allot.OutboxPruned, error) {
+	var n allot.OutboxPruned
+	err := s.withTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		n = allot.OutboxPruned{}
+		rows, err := tx.Query(ctx, `DELETE FROM deliveries WHERE id IN (
+				SELECT id FROM deliveries WHERE state <> 'pending' AND done_at < $1 ORDER BY done_at LIMIT $2)
+				AND state <> 'pending' AND done_at < $1
+			RETURNING id`, ms(before), limit)
+		if err != nil {
+			return err
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		n.Deliveries = len(ids)
+		if len(ids) > 0 {
+			tag, err := tx.Exec(ctx, `DELETE FROM delivery_attempts WHERE delivery_id = ANY($1)`, ids)
+			if err != nil {
+				return err
+			}
+			n.Attempts = int(tag.RowsAffected())
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM events WHERE id IN (
+				SELECT e.id FROM events e WHERE e.at < $1 AND e.keep_until < $2
+					AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id)
+				ORDER BY e.at LIMIT $3)`, before.Unix(), now.Unix(), limit)
+		if err != nil {
+			return err
+		}
+		n.Events = int(tag.RowsAffected())
+		return nil
+	})
+	if err != nil {
+		return allot.OutboxPruned{}, fmt.Errorf("postgres: prune the outbox: %w", err)
+	}
+	return n, nil
 }

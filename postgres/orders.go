@@ -144,3 +144,33 @@ func (t *pgTx) InsertOrder(o allot.Order) error {
 	}
 	return nil
 }
+
+// OrderResourcesPage returns one page of a project's ordered packages, in
+// seq order, and their count, from one snapshot.
+func (s *Store) OrderResourcesPage(ctx context.Context, q allot.OrderResourceQuery, p allot.Page) ([]allot.Resource, int, error) {
+	ids := q.ResourceIDs
+	if ids == nil {
+		ids = []string{}
+	}
+	const where = ` FROM resources WHERE project_id = $1 AND order_id <> '' AND ($2 = '' OR order_id = $2)
+		AND (cardinality($3::TEXT[]) = 0 OR resource_id = ANY($3::TEXT[]))`
+	var (
+		rs    []allot.Resource
+		count int
+	)
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*)`+where, q.ProjectID, q.OrderID, ids).Scan(&count); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT `+resourceColumns+where+` ORDER BY seq LIMIT $4 OFFSET $5`, q.ProjectID, q.OrderID, ids, p.Limit, p.Offset)
+		if err != nil {
+			return err
+		}
+		rs, err = scanResources(rows, q.ProjectID, 0)
+		return err
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("postgres: a page of the resources of orders of %s: %w", q.ProjectID, err)
+	}
+	return rs, count, nil
+}

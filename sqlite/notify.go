@@ -281,7 +281,7 @@ func (s *Store) Deliveries(ctx context.Context, webhookID string, limit int) ([]
 // Redeliver makes a delivery pending again, due at now.
 func (s *Store) Redeliver(ctx context.Context, webhookID, deliveryID string, now time.Time) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'pending', next_at = ?, lease_until = 0, claim = ''
+		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'pending', next_at = ?, lease_until = 0, claim = '', done_at = 0
 			WHERE webhook_id = ? AND id = ?`, ms(now), webhookID, deliveryID)
 		if err != nil {
 			return fmt.Errorf("sqlite: redeliver: %w", err)
@@ -291,6 +291,23 @@ func (s *Store) Redeliver(ctx context.Context, webhookID, deliveryID string, now
 		}
 		return nil
 	})
+}
+
+// doneAt is a delivery's done_at after an attempt: when it was delivered or
+// failed, in Unix milliseconds, or 0 while it stays pending.
+func doneAt(o allot.AttemptOutcome) int64 {
+	if o.State == allot.DeliveryPending {
+		return 0
+	}
+	return ms(o.At)
+}
+
+// keepUntil is an event's keep_until, in Unix seconds (0: no bound).
+func keepUntil(ev allot.Event) int64 {
+	if k := ev.KeepUntil(); !k.IsZero() {
+		return k.Unix()
+	}
+	return 0
 }
 
 func claimToken() string {
@@ -354,9 +371,9 @@ func (s *Store) RecordAttempt(ctx context.Context, c allot.Claim, o allot.Attemp
 		}
 		var n int
 		err := tx.QueryRowContext(ctx, `UPDATE deliveries SET attempts = attempts + 1, state = ?, next_at = ?, lease_until = 0, claim = '',
-				delivered_at = COALESCE(?, delivered_at)
+				delivered_at = COALESCE(?, delivered_at), done_at = ?
 			WHERE id = ? AND claim = ? RETURNING attempts`,
-			string(o.State), ms(o.NextAt), delivered, c.DeliveryID, c.Token).Scan(&n)
+			string(o.State), ms(o.NextAt), delivered, doneAt(o), c.DeliveryID, c.Token).Scan(&n)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -423,8 +440,8 @@ func (t *sqliteTx) InsertEvent(ev allot.Event, body []byte) (bool, error) {
 	if _, err := t.holding("an event", ev.ProjectID); err != nil {
 		return false, err
 	}
-	res, err := t.tx.ExecContext(t.ctx, `INSERT INTO events (id, project_id, type, at, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		ev.ID, ev.ProjectID, ev.Type, ev.At.Unix(), body)
+	res, err := t.tx.ExecContext(t.ctx, `INSERT INTO events (id, project_id, type, at, body, keep_until) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		ev.ID, ev.ProjectID, ev.Type, ev.At.Unix(), body, keepUntil(ev))
 	if err != nil {
 		return false, fmt.Errorf("sqlite: insert event: %w", err)
 	}
@@ -440,4 +457,105 @@ func (t *sqliteTx) InsertEvent(ev allot.Event, body []byte) (bool, error) {
 		return false, fmt.Errorf("sqlite: insert deliveries: %w", err)
 	}
 	return true, nil
+}
+
+// failedSelect reads a failed delivery with its webhook and last attempt
+// (the attempt numbered like the delivery's count of attempts).
+const failedSelect = `SELECT d.id, d.webhook_id, d.event_id, d.event_type, d.created_at, d.done_at, d.attempts,
+		COALESCE(a.at, 0), COALESCE(a.status_code, 0), COALESCE(a.latency_ms, 0), COALESCE(a.error, ''),
+		w.url, w.project_id, w.sp_project_id
+	FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
+	LEFT JOIN delivery_attempts a ON a.delivery_id = d.id AND a.n = d.attempts`
+
+// FailedDeliveries returns a page of one owner's failed deliveries, the
+// most recently failed first, walking the deliveries_failed index.
+func (s *Store) FailedDeliveries(ctx context.Context, spProjectID string, all bool, p allot.Page) ([]allot.FailedDelivery, int, error) {
+	out := []allot.FailedDelivery{}
+	count := 0
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
+			WHERE d.state = 'failed' AND (? OR w.sp_project_id = ?)`, all, spProjectID).Scan(&count); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, failedSelect+`
+			WHERE d.state = 'failed' AND (? OR w.sp_project_id = ?)
+			ORDER BY d.done_at DESC, d.id DESC LIMIT ? OFFSET ?`, all, spProjectID, p.Limit, p.Offset)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				f                 allot.FailedDelivery
+				created, done, at int64
+			)
+			if err := rows.Scan(&f.ID, &f.WebhookID, &f.EventID, &f.EventType, &created, &done, &f.Attempts,
+				&at, &f.Last.StatusCode, &f.Last.LatencyMS, &f.Last.Error, &f.URL, &f.ProjectID, &f.SPProjectID); err != nil {
+				return err
+			}
+			f.CreatedAt, f.FailedAt = fromUnix(created), fromMS(done)
+			if at != 0 {
+				f.Last.At = fromMS(at)
+			}
+			out = append(out, f)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlite: failed deliveries: %w", err)
+	}
+	return out, count, nil
+}
+
+// PruneOutbox deletes a batch of finished deliveries with their attempts,
+// then a batch of the events no delivery names, in one write transaction.
+func (s *Store) PruneOutbox(ctx context.Context, before, now time.Time, limit int) (allot.OutboxPruned, error) {
+	var n allot.OutboxPruned
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		n = allot.OutboxPruned{}
+		rows, err := tx.QueryContext(ctx, `DELETE FROM deliveries WHERE id IN (
+				SELECT id FROM deliveries WHERE state <> 'pending' AND done_at < ? ORDER BY done_at LIMIT ?)
+			RETURNING id`, ms(before), limit)
+		if err != nil {
+			return err
+		}
+		var ids []any
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		n.Deliveries = len(ids)
+		for len(ids) > 0 {
+			chunk := ids[:min(len(ids), 100)]
+			ids = ids[len(chunk):]
+			res, err := tx.ExecContext(ctx, `DELETE FROM delivery_attempts WHERE delivery_id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, chunk...)
+			if err != nil {
+				return err
+			}
+			a, _ := res.RowsAffected()
+			n.Attempts += int(a)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id IN (
+				SELECT e.id FROM events e WHERE e.at < ? AND e.keep_until < ?
+					AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id)
+				ORDER BY e.at LIMIT ?)`, before.Unix(), now.Unix(), limit)
+		if err != nil {
+			return err
+		}
+		e, _ := res.RowsAffected()
+		n.Events = int(e)
+		return nil
+	})
+	if err != nil {
+		return allot.OutboxPruned{}, fmt.Errorf("sqlite: prune the outbox: %w", err)
+	}
+	return n, nil
 }

@@ -162,3 +162,34 @@ func (t *sqliteTx) InsertOrder(o allot.Order) error {
 	}
 	return nil
 }
+
+// OrderResourcesPage returns one page of a project's ordered packages, in
+// seq order, and their count.
+func (s *Store) OrderResourcesPage(ctx context.Context, q allot.OrderResourceQuery, p allot.Page) ([]allot.Resource, int, error) {
+	ids, err := json.Marshal(q.ResourceIDs)
+	if err != nil {
+		return nil, 0, err
+	}
+	var (
+		rs    []allot.Resource
+		count int
+	)
+	const where = ` FROM resources WHERE project_id = ? AND order_id <> '' AND (? = '' OR order_id = ?)
+			AND (? = 0 OR resource_id IN (SELECT value FROM json_each(?)))`
+	args := []any{q.ProjectID, q.OrderID, q.OrderID, len(q.ResourceIDs), string(ids)}
+	err = s.read(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*)`+where, args...).Scan(&count); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+resourceSelect+where+` ORDER BY seq LIMIT ? OFFSET ?`, append(args, p.Limit, p.Offset)...)
+		if err != nil {
+			return err
+		}
+		rs, err = scanResources(rows, q.ProjectID, 0)
+		return err
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlite: a page of the resources of orders of %s: %w", q.ProjectID, err)
+	}
+	return rs, count, nil
+}

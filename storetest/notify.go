@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,6 +34,8 @@ func RunNotify(t *testing.T, open func(t *testing.T, clock allot.Clock) allot.St
 		"ReservationExpired":  testReservationExpiredEvent,
 		"CrossingByReserve":   testCrossingByReserve,
 		"ReclaimRearmsSPPool": testReclaimRearms,
+		"OutboxRetention":     testOutboxRetention,
+		"FailedDeliveries":    testFailedDeliveries,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -563,5 +568,285 @@ func testReclaimRearms(t *testing.T, e *ledgerEnv, clock *allot.ManualClock) {
 	evs := e.events(t, hook, clock)
 	if len(evs) != 2 || evs[0].ProjectID != "sp-a" || evs[0].ResourceID != "pool" {
 		t.Fatalf("events: %+v", evs)
+	}
+}
+
+// insertEvents writes events of one project to the outbox, one transaction.
+func (e *ledgerEnv) insertEvents(t *testing.T, project string, evs ...allot.Event) {
+	t.Helper()
+	err := e.l.Update(e.ctx, []string{project}, func(tx allot.Tx) error {
+		p, err := tx.Project(project)
+		if err != nil {
+			return err
+		}
+		for _, ev := range evs {
+			ev.ProjectID, ev.SPProjectID, ev.At = project, p.SPProjectID, tx.Now()
+			body, _ := json.Marshal(ev)
+			if ok, err := tx.InsertEvent(ev, body); err != nil || !ok {
+				return fmt.Errorf("insert %s: %v %v", ev.ID, ok, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// claimAll claims every delivery due at at, by delivery id.
+func (e *ledgerEnv) claimAll(t *testing.T, at time.Time) map[string]allot.Claim {
+	t.Helper()
+	cs, err := e.l.ClaimDeliveries(e.ctx, at, time.Minute, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]allot.Claim{}
+	for _, c := range cs {
+		out[c.DeliveryID] = c
+	}
+	return out
+}
+
+func (e *ledgerEnv) record(t *testing.T, c allot.Claim, o allot.AttemptOutcome) {
+	t.Helper()
+	if ok, err := e.l.RecordAttempt(e.ctx, c, o); err != nil || !ok {
+		t.Fatalf("record %s: %v, %v", c.DeliveryID, ok, err)
+	}
+}
+
+func deliveryIDs(t *testing.T, e *ledgerEnv, hook string) []string {
+	t.Helper()
+	ds, err := e.l.Deliveries(e.ctx, hook, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, d := range ds {
+		ids = append(ids, d.ID)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// testOutboxRetention: by the clock, finished deliveries older than the
+// retention go with their attempts and the events no delivery names any
+// more; pending ones, redelivered ones, younger ones and expiry events
+// whose id the sweep could derive again stay; a prune transaction deletes
+// at most its limit; a retention of 0 prunes nothing.
+func testOutboxRetention(t *testing.T, e *ledgerEnv, clock *allot.ManualClock) {
+	const day = 24 * time.Hour
+	const retention = 7 * day
+	e.mustAdd(t, pkg("lone", "p", "VIDEO_2D_MIN", 10, future))
+	hook := e.mustWebhook(t, admin, "lone", allot.EventResourceLeft, allot.EventResourceExpiring)
+	t0 := clock.Now()
+	e.insertEvents(t, "lone",
+		allot.Event{ID: "evt-delivered", Type: allot.EventResourceLeft},
+		allot.Event{ID: "evt-failed", Type: allot.EventResourceLeft},
+		allot.Event{ID: "evt-pending", Type: allot.EventResourceLeft},
+		allot.Event{ID: "evt-redelivered", Type: allot.EventResourceLeft},
+		allot.Event{ID: "evt-expiring", Type: allot.EventResourceExpiring, ResourceID: "p", ExpireTime: t0.Add(30 * day), DaysBefore: 30},
+		allot.Event{ID: "evt-unsubscribed", Type: allot.EventReservationExpired}) // no webhook: no delivery
+	d := func(ev string) string { return ev + "." + hook }
+	cs := e.claimAll(t, t0)
+	if len(cs) != 5 {
+		t.Fatalf("claimed %d deliveries, want 5", len(cs))
+	}
+	done := allot.AttemptOutcome{Attempt: allot.Attempt{At: t0, StatusCode: 204}, State: allot.DeliveryDelivered}
+	e.record(t, cs[d("evt-delivered")], done)
+	e.record(t, cs[d("evt-redelivered")], done)
+	e.record(t, cs[d("evt-expiring")], done)
+	e.record(t, cs[d("evt-failed")], allot.AttemptOutcome{Attempt: allot.Attempt{At: t0, StatusCode: 500}, State: allot.DeliveryFailed})
+	// Still being retried, next a month on.
+	e.record(t, cs[d("evt-pending")], allot.AttemptOutcome{Attempt: allot.Attempt{At: t0, StatusCode: 503}, State: allot.DeliveryPending, NextAt: t0.Add(30 * day)})
+
+	clock.Advance(retention + day)
+	now := clock.Now()
+	if err := e.svc.Redeliver(e.ctx, admin, hook, d("evt-redelivered"), now); err != nil {
+		t.Fatal(err)
+	}
+	e.insertEvents(t, "lone", allot.Event{ID: "evt-young", Type: allot.EventResourceLeft})
+	cs = e.claimAll(t, now)
+	e.record(t, cs[d("evt-young")], allot.AttemptOutcome{Attempt: allot.Attempt{At: now, StatusCode: 200}, State: allot.DeliveryDelivered})
+	e.record(t, cs[d("evt-redelivered")], allot.AttemptOutcome{Attempt: allot.Attempt{At: now, StatusCode: 500}, State: allot.DeliveryPending, NextAt: now.Add(day)})
+	all := []string{d("evt-delivered"), d("evt-expiring"), d("evt-failed"), d("evt-pending"), d("evt-redelivered"), d("evt-young")}
+	slices.Sort(all)
+
+	if n, err := e.svc.PruneOutbox(e.ctx, now, 0); err != nil || n != (allot.OutboxPruned{}) {
+		t.Fatalf("a retention of 0 pruned %+v, %v", n, err)
+	}
+	if got := deliveryIDs(t, e, hook); !slices.Equal(got, all) {
+		t.Fatalf("after a retention of 0: %v, want %v", got, all)
+	}
+	// One bounded transaction, then the rest.
+	first, err := e.l.PruneOutbox(e.ctx, now.Add(-retention), now, 2)
+	if err != nil || first.Deliveries != 2 || first.Attempts != 2 || first.Events > 2 {
+		t.Fatalf("a prune of at most 2: %+v, %v", first, err)
+	}
+	rest, err := e.svc.PruneOutbox(e.ctx, now, retention)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The oracle: three finished deliveries older than the retention, one
+	// attempt each; the events of two of them and the unsubscribed one (the
+	// expiry event is kept, its package a candidate until a week after it
+	// expires).
+	if got, want := first.Add(rest), (allot.OutboxPruned{Deliveries: 3, Attempts: 3, Events: 3}); got != want {
+		t.Fatalf("pruned %+v, want %+v", got, want)
+	}
+	left := []string{d("evt-pending"), d("evt-redelivered"), d("evt-young")}
+	if got := deliveryIDs(t, e, hook); !slices.Equal(got, left) {
+		t.Fatalf("left after the prune: %v, want %v", got, left)
+	}
+	ds, _ := e.l.Deliveries(e.ctx, hook, 1000)
+	for _, x := range ds {
+		if want := map[string]int{d("evt-pending"): 1, d("evt-redelivered"): 2, d("evt-young"): 1}[x.ID]; len(x.Attempts) != want {
+			t.Fatalf("%s kept %d attempts, want %d", x.ID, len(x.Attempts), want)
+		}
+	}
+	if n, err := e.svc.PruneOutbox(e.ctx, now, retention); err != nil || n != (allot.OutboxPruned{}) {
+		t.Fatalf("a second prune: %+v, %v", n, err)
+	}
+	// The expiry event's id is still known: written again, it is refused.
+	err = e.l.Update(e.ctx, []string{"lone"}, func(tx allot.Tx) error {
+		ok, err := tx.InsertEvent(allot.Event{ID: "evt-expiring", Type: allot.EventResourceExpiring, ProjectID: "lone", At: tx.Now(), ExpireTime: t0.Add(30 * day)}, []byte(`{}`))
+		if err == nil && ok {
+			err = errors.New("the expiry event was written twice")
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A redelivery still has its event's body.
+	cs = e.claimAll(t, now.Add(day))
+	if c, ok := cs[d("evt-redelivered")]; !ok || !strings.Contains(string(c.Body), `"id":"evt-redelivered"`) {
+		t.Fatalf("the redelivered delivery lost its event: %+v", cs)
+	}
+
+	// Past the expiry event's bound and the young delivery's retention.
+	clock.Set(t0.Add(38 * day))
+	now = clock.Now()
+	n, err := e.svc.PruneOutbox(e.ctx, now, retention)
+	if want := (allot.OutboxPruned{Deliveries: 1, Attempts: 1, Events: 2}); err != nil || n != want {
+		t.Fatalf("the later prune: %+v, %v, want %+v", n, err, want)
+	}
+	left = []string{d("evt-pending"), d("evt-redelivered")}
+	if got := deliveryIDs(t, e, hook); !slices.Equal(got, left) {
+		t.Fatalf("left after the later prune: %v, want %v", got, left)
+	}
+}
+
+// testFailedDeliveries: the failed deliveries across one owner's webhooks,
+// most recently failed first, paged, with the last attempt, against an
+// oracle built from what the test recorded.
+func testFailedDeliveries(t *testing.T, e *ledgerEnv, clock *allot.ManualClock) {
+	for _, p := range []string{"cust-a", "cust-b", "lone"} {
+		e.mustAdd(t, pkg(p, "p", "VIDEO_2D_MIN", 10, future))
+	}
+	hooks := map[string]string{ // webhook id: owner
+		e.mustWebhook(t, admin, "", allot.EventResourceLeft):     "",
+		e.mustWebhook(t, admin, "lone", allot.EventResourceLeft): "",
+		e.mustWebhook(t, spA, "", allot.EventResourceLeft):       "sp-a",
+		e.mustWebhook(t, spB, "cust-b", allot.EventResourceLeft): "sp-b",
+		e.mustWebhook(t, admin, "", allot.EventResourceDepleted): "", // gets nothing
+	}
+	urls := map[string]string{}
+	for id := range hooks {
+		w, err := e.l.FindWebhook(e.ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		urls[id] = w.URL
+	}
+	for i := range 4 {
+		for _, p := range []string{"cust-a", "cust-b", "lone"} {
+			e.insertEvents(t, p, allot.Event{ID: fmt.Sprintf("evt-%s-%d", p, i), Type: allot.EventResourceLeft})
+		}
+	}
+	t0 := clock.Now()
+	cs := e.claimAll(t, t0)
+	ids := slices.Sorted(maps.Keys(cs))
+	type want struct {
+		f     allot.FailedDelivery
+		owner string
+	}
+	var oracle []want
+	nth := map[string]int{} // each webhook has deliveries of every state
+	for i, id := range ids {
+		c := cs[id]
+		at := t0.Add(time.Duration(i%7) * time.Second) // ties broken by id
+		k := nth[c.WebhookID]
+		nth[c.WebhookID]++
+		switch k % 4 {
+		case 0: // delivered
+			e.record(t, c, allot.AttemptOutcome{Attempt: allot.Attempt{At: at, StatusCode: 200}, State: allot.DeliveryDelivered})
+			continue
+		case 1: // still pending
+			e.record(t, c, allot.AttemptOutcome{Attempt: allot.Attempt{At: at, StatusCode: 500}, State: allot.DeliveryPending, NextAt: t0.Add(time.Hour)})
+			continue
+		case 2: // failed at once
+			e.record(t, c, allot.AttemptOutcome{Attempt: allot.Attempt{At: at, Error: "timed out", LatencyMS: 10}, State: allot.DeliveryFailed})
+			oracle = append(oracle, want{allot.FailedDelivery{ID: id, WebhookID: c.WebhookID, EventID: c.EventID, Attempts: 1,
+				FailedAt: at, Last: allot.Attempt{At: at, Error: "timed out", LatencyMS: 10}}, hooks[c.WebhookID]})
+		case 3: // failed on its second attempt
+			e.record(t, c, allot.AttemptOutcome{Attempt: allot.Attempt{At: t0.Add(-time.Minute), StatusCode: 500}, State: allot.DeliveryPending, NextAt: t0.Add(-time.Minute)})
+			oracle = append(oracle, want{allot.FailedDelivery{ID: id, WebhookID: c.WebhookID, EventID: c.EventID, Attempts: 2,
+				FailedAt: at, Last: allot.Attempt{At: at, StatusCode: 503, LatencyMS: 7}}, hooks[c.WebhookID]})
+		}
+	}
+	for id, c := range e.claimAll(t, t0) { // the second attempts
+		for _, w := range oracle {
+			if w.f.ID == id {
+				e.record(t, c, allot.AttemptOutcome{Attempt: w.f.Last, State: allot.DeliveryFailed})
+			}
+		}
+	}
+	slices.SortFunc(oracle, func(a, b want) int {
+		if c := b.f.FailedAt.Compare(a.f.FailedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.f.ID, a.f.ID)
+	})
+	for _, who := range []allot.Actor{admin, spA, spB} {
+		var exp []allot.FailedDelivery
+		for _, w := range oracle {
+			if who.Role == allot.RoleAdmin || w.owner == who.SPProjectID {
+				f := w.f
+				f.EventType, f.URL, f.SPProjectID = allot.EventResourceLeft, urls[f.WebhookID], w.owner
+				wh, _ := e.l.FindWebhook(e.ctx, f.WebhookID)
+				f.ProjectID = wh.ProjectID
+				exp = append(exp, f)
+			}
+		}
+		if len(exp) == 0 {
+			t.Fatalf("the fixture gives %s no failed delivery", who.ID)
+		}
+		var got []allot.FailedDelivery
+		for off := 0; off < len(exp)+3; off += 3 {
+			page, count, err := e.svc.FailedDeliveries(e.ctx, who, allot.Page{Limit: 3, Offset: off})
+			if err != nil || count != len(exp) {
+				t.Fatalf("%s, offset %d: count %d, %v; want %d", who.ID, off, count, err, len(exp))
+			}
+			if len(page) > 3 {
+				t.Fatalf("%s: a page of %d", who.ID, len(page))
+			}
+			got = append(got, page...)
+		}
+		if len(got) != len(exp) {
+			t.Fatalf("%s: %d failed deliveries, want %d", who.ID, len(got), len(exp))
+		}
+		for i := range exp {
+			g := got[i]
+			if !g.CreatedAt.IsZero() {
+				g.CreatedAt = time.Time{}
+			}
+			if !reflect.DeepEqual(g, exp[i]) {
+				t.Fatalf("%s, #%d:\n got %+v\nwant %+v", who.ID, i, g, exp[i])
+			}
+		}
+	}
+	tenant := allot.Actor{ID: "no-role"}
+	if _, _, err := e.svc.FailedDeliveries(e.ctx, tenant, allot.Page{Limit: 10}); allot.ErrorCodeOf(err) != allot.EFORBIDDEN {
+		t.Fatalf("a credential without a role listing failed deliveries: %v", err)
 	}
 }

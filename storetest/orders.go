@@ -15,14 +15,15 @@ import (
 // clock is clock, so the suite computes every expiry from a time it set.
 func RunOrders(t *testing.T, open func(t *testing.T, clock allot.Clock) allot.Store) {
 	tests := map[string]func(*testing.T, *ledgerEnv, *allot.ManualClock){
-		"Catalog":          testCatalog,
-		"CatalogRefused":   testCatalogRefused,
-		"Order":            testOrder,
-		"OrderRefused":     testOrderRefused,
-		"OneOffValidity":   testOneOffValidity,
-		"Unsubscribe":      testUnsubscribe,
-		"OrdersIsolated":   testOrdersIsolated,
-		"UnsubscribeRules": testUnsubscribeRules,
+		"Catalog":            testCatalog,
+		"CatalogRefused":     testCatalogRefused,
+		"Order":              testOrder,
+		"OrderRefused":       testOrderRefused,
+		"OneOffValidity":     testOneOffValidity,
+		"Unsubscribe":        testUnsubscribe,
+		"OrdersIsolated":     testOrdersIsolated,
+		"UnsubscribeRules":   testUnsubscribeRules,
+		"OrderResourcesPage": testOrderResourcesPage,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -458,4 +459,66 @@ func equalJSON(t *testing.T, a, b any) bool {
 		t.Fatal(err)
 	}
 	return string(ja) == string(jb)
+}
+
+// testOrderResourcesPage: a page of the ordered packages read in the store
+// is the fixture's, filtered by project and order and cut by the test.
+func testOrderResourcesPage(t *testing.T, e *ledgerEnv, _ *allot.ManualClock) {
+	e.mustCatalog(t, specChannel, specFlexus)
+	// A package added with an order id of its own is listed too.
+	e.mustAdd(t, pkg("lone", "imported", "VIDEO_2D_MIN", 10, future))
+	oracle := []string{"imported"} // ordered ids of "lone", in order of creation
+	byOrder := map[string][]string{}
+	var orderIDs []string
+	for i := range 3 {
+		o, made, err := e.svc.CreateOrder(e.ctx, tenantActor, allot.OrderRequest{ProjectID: "lone", Lines: []allot.OrderLine{
+			{SpecCode: specChannel.SpecCode, PeriodType: 2, PeriodNum: 1, SubscriptionNum: int32(i + 1)},
+			{SpecCode: specFlexus.SpecCode, PeriodType: 3, PeriodNum: 1, SubscriptionNum: 1}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		orderIDs = append(orderIDs, o.OrderID)
+		for _, r := range made {
+			oracle = append(oracle, r.ResourceID)
+			byOrder[o.OrderID] = append(byOrder[o.OrderID], r.ResourceID)
+		}
+	}
+	if _, _, err := e.svc.CreateOrder(e.ctx, tenantActor, allot.OrderRequest{ProjectID: "cust-a", Lines: []allot.OrderLine{
+		{SpecCode: specChannel.SpecCode, PeriodType: 2, PeriodNum: 1, SubscriptionNum: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(oracle) < 6 {
+		t.Fatalf("the fixture made %d packages", len(oracle))
+	}
+	check := func(q allot.OrderResourceQuery, all []string) {
+		t.Helper()
+		for _, limit := range []int{1, 4, 100} {
+			for off := 0; off <= len(all)+1; off++ {
+				rs, count, err := e.store.OrderResourcesPage(e.ctx, q, allot.Page{Limit: limit, Offset: off})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, r := range rs {
+					got = append(got, r.ResourceID)
+				}
+				from, to := allot.Page{Limit: limit, Offset: off}.Window(len(all))
+				if count != len(all) || !slices.Equal(got, all[from:to]) {
+					t.Fatalf("%+v, limit %d, offset %d: %v of %d, want %v of %d", q, limit, off, got, count, all[from:to], len(all))
+				}
+			}
+		}
+	}
+	check(allot.OrderResourceQuery{ProjectID: "lone"}, oracle)
+	check(allot.OrderResourceQuery{ProjectID: "lone", OrderID: orderIDs[1]}, byOrder[orderIDs[1]])
+	check(allot.OrderResourceQuery{ProjectID: "lone", OrderID: "no-such-order"}, nil)
+	// The page agrees with the whole list, resource for resource.
+	whole, err := e.store.OrderResources(e.ctx, allot.OrderResourceQuery{ProjectID: "lone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _, err := e.store.OrderResourcesPage(e.ctx, allot.OrderResourceQuery{ProjectID: "lone"}, allot.Page{Limit: 1000})
+	if err != nil || !equalJSON(t, page, whole) {
+		t.Fatalf("the page differs from the list: %v", err)
+	}
 }

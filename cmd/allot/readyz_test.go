@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot/postgres/pgtest"
+	"github.com/allot-dev/allot/secret"
 )
 
 // serveMain runs `allot serve` with both planes on free ports and returns
@@ -278,4 +279,46 @@ func (p *cutProxy) setCut(cut bool) {
 		}
 		clear(p.conns)
 	}
+}
+
+// TestMasterKeyCheckedAtStartWebhook: a database whose only sealed value
+// is a webhook's signing secret is checked too: served with another master
+// key, or with its key file missing, it is refused at start rather than
+// reporting ready and failing every delivery.
+func TestMasterKeyCheckedAtStartWebhook(t *testing.T) {
+	tm := newTestMain(t)
+	hookKey := filepath.Join(t.TempDir(), "hook.key")
+	tm.env["ALLOT_MASTER_KEY_FILE"] = hookKey
+	tm.env["ALLOT_DB"] = filepath.Join(t.TempDir(), "hooks.db")
+	tm.mustRun(t, "", "webhook", "create", `{"url":"https://example.com/h","events":["resource.left"],"secret":"0123456789abcdef0123"}`)
+	if _, err := os.Stat(hookKey); err != nil {
+		t.Fatalf("no key file was created for the webhook's secret: %v", err)
+	}
+
+	// Another key: refused, naming the key id that is missing.
+	other := filepath.Join(t.TempDir(), "other.key")
+	if _, _, err := secret.LoadOrCreateKeyFile(other); err != nil {
+		t.Fatal(err)
+	}
+	tm.env["ALLOT_MASTER_KEY_FILE"] = other
+	_, _, err := tm.run(t, "", "serve", "--addr", "127.0.0.1:0", "--admin-addr", "off")
+	if err == nil || !strings.Contains(errorText(err), "not loaded") || exitCode(err) == 0 {
+		t.Fatalf("serve with the wrong master key for a webhook's secret: %v", err)
+	}
+
+	// No key file: refused, and no new key is made.
+	missing := filepath.Join(t.TempDir(), "missing.key")
+	tm.env["ALLOT_MASTER_KEY_FILE"] = missing
+	_, _, err = tm.run(t, "", "serve", "--addr", "127.0.0.1:0", "--admin-addr", "off")
+	if err == nil || !strings.Contains(errorText(err), "does not exist") {
+		t.Fatalf("serve without the master key file of a webhook's secret: %v", err)
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Fatalf("a new key file %s was created for a database that holds a webhook's secret", missing)
+	}
+
+	// With its own key it starts.
+	tm.env["ALLOT_MASTER_KEY_FILE"] = hookKey
+	tenant, _, _ := tm.serveMain(t)
+	waitReadyz(t, 200, tenant)
 }

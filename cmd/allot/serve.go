@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/allot-dev/allot"
 	"github.com/allot-dev/allot/internal/app"
 	"github.com/allot-dev/allot/view"
 )
@@ -25,6 +26,7 @@ type serveOptions struct {
 	rateBurst       int
 	test            testModeOptions
 	webhook         struct{ timeout, lease, retryBase time.Duration }
+	outboxRetention time.Duration
 }
 
 func (m *Main) serveFlags(c *common) (*flag.FlagSet, *serveOptions) {
@@ -42,6 +44,7 @@ func (m *Main) serveFlags(c *common) (*flag.FlagSet, *serveOptions) {
 	fs.DurationVar(&o.webhook.timeout, "webhook-timeout", app.DefaultDeliveryTimeout, "how long one webhook attempt may take (env ALLOT_WEBHOOK_TIMEOUT)")
 	fs.DurationVar(&o.webhook.lease, "webhook-lease", app.DefaultDeliveryLease, "how long a node holds a claimed delivery before another may take it over; longer than --webhook-timeout (env ALLOT_WEBHOOK_LEASE)")
 	fs.DurationVar(&o.webhook.retryBase, "webhook-retry-base", app.DefaultRetryBase, "delay before a failed webhook delivery's first retry, doubling per attempt up to an hour (env ALLOT_WEBHOOK_RETRY_BASE)")
+	fs.DurationVar(&o.outboxRetention, "outbox-retention", allot.DefaultOutboxRetention, "how long delivered and failed webhook deliveries, their attempts and their events are kept before they are pruned; 0 keeps them forever (env ALLOT_OUTBOX_RETENTION)")
 	o.test.flags(fs)
 	return fs, o
 }
@@ -55,6 +58,13 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	if o.webhook.timeout <= 0 || o.webhook.retryBase <= 0 || o.webhook.lease <= o.webhook.timeout {
 		return usageError{fmt.Errorf("serve: --webhook-timeout and --webhook-retry-base must be positive and --webhook-lease longer than --webhook-timeout")}
+	}
+	if o.outboxRetention < 0 {
+		return usageError{fmt.Errorf("serve: --outbox-retention must be 0 (keep forever) or positive")}
+	}
+	retention := o.outboxRetention
+	if retention == 0 {
+		retention = -1 // app.Config: negative keeps the outbox forever
 	}
 	var fixed fixedCredential
 	if o.demo {
@@ -108,6 +118,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		DeliveryTimeout: o.webhook.timeout,
 		DeliveryLease:   o.webhook.lease,
 		RetryBase:       o.webhook.retryBase,
+		OutboxRetention: retention,
 		Clock:           o.test.appClock(),
 		Seed:            seed,
 		TestMode:        o.test.enabled,

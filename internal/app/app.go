@@ -75,6 +75,12 @@ type Config struct {
 	RetryBase           time.Duration
 	RetryFor            time.Duration
 	ExpirySweepInterval time.Duration
+	// OutboxRetention is how long finished deliveries, their attempts and
+	// their events are kept (allot.DefaultOutboxRetention if 0; negative:
+	// forever); OutboxPruneInterval is how often, in wall time, the
+	// dispatcher prunes what is older by the App's clock.
+	OutboxRetention     time.Duration
+	OutboxPruneInterval time.Duration
 
 	// Tune, when set, adjusts each plane's api.Config after it is built
 	// ("tenant" or "admin"): tests use it for clocks and timeouts.
@@ -179,6 +185,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		interval: or(cfg.DispatchInterval, DefaultDispatchInterval), timeout: or(cfg.DeliveryTimeout, DefaultDeliveryTimeout),
 		lease: or(cfg.DeliveryLease, DefaultDeliveryLease), base: or(cfg.RetryBase, DefaultRetryBase),
 		retryFor: or(cfg.RetryFor, DefaultRetryFor), sweepEvery: or(cfg.ExpirySweepInterval, DefaultExpirySweepInterval),
+		retention: or(cfg.OutboxRetention, allot.DefaultOutboxRetention), pruneEvery: or(cfg.OutboxPruneInterval, DefaultOutboxPruneInterval),
 	}, store: store, svc: a.Service, clock: cfg.Clock, keyring: cfg.Keyring, logger: cfg.Logger, met: met})
 	return a, nil
 }

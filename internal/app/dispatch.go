@@ -37,7 +37,10 @@ import (
 // attempt up to an hour between attempts, until RetryFor after the event
 // was written; then the delivery is failed, visible in the log and
 // redeliverable. The expiry sweep (Service.SweepExpiry) runs in the same
-// loop every ExpirySweepInterval.
+// loop every ExpirySweepInterval, and so does the outbox's pruning
+// (Service.PruneOutbox) every OutboxPruneInterval: what was delivered or
+// failed more than OutboxRetention ago by the App's clock is deleted, in
+// batches of allot.OutboxPruneBatch, each its own transaction.
 
 // Defaults of the dispatcher's settings (Config).
 const (
@@ -47,6 +50,7 @@ const (
 	DefaultRetryBase           = 5 * time.Second
 	DefaultRetryFor            = 24 * time.Hour
 	DefaultExpirySweepInterval = time.Minute
+	DefaultOutboxPruneInterval = time.Minute
 	maxRetryDelay              = time.Hour
 	claimBatch                 = 32
 	dispatchWorkers            = 8
@@ -68,6 +72,8 @@ func Sign(secretKey []byte, t time.Time, body []byte) string {
 
 type dispatchConfig struct {
 	interval, timeout, lease, base, retryFor, sweepEvery time.Duration
+	// retention <= 0 keeps the outbox forever.
+	retention, pruneEvery time.Duration
 }
 
 type dispatcher struct {
@@ -104,7 +110,7 @@ func (d *dispatcher) run(ctx context.Context) {
 	defer close(d.done)
 	tick := time.NewTicker(d.cfg.interval)
 	defer tick.Stop()
-	var lastSweep, lastStats time.Time
+	var lastSweep, lastStats, lastPrune time.Time
 	seen := map[string]bool{}
 	failing := ""
 	report := func(what string, err error) {
@@ -124,6 +130,16 @@ func (d *dispatcher) run(ctx context.Context) {
 			report("expiry sweep", err)
 			if n > 0 {
 				d.logger.Info("expiry events written", slog.Int("events", n))
+			}
+		}
+		if wall := time.Now(); d.cfg.retention > 0 && wall.Sub(lastPrune) >= d.cfg.pruneEvery {
+			lastPrune = wall
+			n, err := d.svc.PruneOutbox(ctx, d.clock.Now(), d.cfg.retention)
+			report("pruning the outbox", err)
+			d.met.OutboxPruned(n)
+			if n != (allot.OutboxPruned{}) {
+				d.logger.Info("outbox pruned", slog.Int("deliveries", n.Deliveries), slog.Int("attempts", n.Attempts),
+					slog.Int("events", n.Events), slog.Duration("retention", d.cfg.retention))
 			}
 		}
 		for ctx.Err() == nil {

@@ -25,8 +25,10 @@ type KeySource struct {
 }
 
 // LoadKeyring loads the master keys and checks them against what store
-// holds: every sealed secret key must name a loaded master key, or the
-// server would report ready and then answer every signed request with 500.
+// holds: every sealed secret (the credentials' secret keys and the webhooks'
+// signing secrets) must name a loaded master key, or the server would report
+// ready and then answer every signed request with 500, or fail every
+// webhook delivery.
 // A missing key file is created with a fresh key only when the database
 // holds no secret at all; created says it was.
 func LoadKeyring(ctx context.Context, store allot.Store, src KeySource) (k *secret.Keyring, created bool, err error) {
@@ -81,8 +83,9 @@ func LoadKeyring(ctx context.Context, store allot.Store, src KeySource) (k *secr
 	return k, created, nil
 }
 
-// sealedKeyIDs returns the ids of the master keys the store's secrets were
-// sealed under that k does not hold (every id when k is nil), sorted.
+// sealedKeyIDs returns the ids of the master keys the store's secrets
+// (credentials' secret keys, webhooks' signing secrets) were sealed under
+// that k does not hold (every id when k is nil), sorted.
 func sealedKeyIDs(ctx context.Context, store allot.Store, k *secret.Keyring) ([]string, error) {
 	probe := k
 	if probe == nil {
@@ -104,6 +107,21 @@ func sealedKeyIDs(ctx context.Context, store allot.Store, k *secret.Keyring) ([]
 	})
 	if err != nil {
 		return nil, fmt.Errorf("checking the master key against the database: %w", err)
+	}
+	// Webhook signing secrets are sealed too: with their master key missing
+	// every delivery would fail.
+	hooks, err := store.ListWebhooks(ctx, "", true)
+	if err != nil {
+		return nil, fmt.Errorf("checking the master key against the database's webhooks: %w", err)
+	}
+	for _, w := range hooks {
+		id, loaded := probe.SealedKeyID(w.SecretCiphertext)
+		if id == "" {
+			id = "(unreadable secret of webhook " + w.ID + ")"
+		}
+		if !loaded {
+			seen[id] = true
+		}
 	}
 	ids := make([]string, 0, len(seen))
 	for id := range seen {
