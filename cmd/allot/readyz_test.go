@@ -285,6 +285,29 @@ func (p *cutProxy) setCut(cut bool) {
 // is a webhook's signing secret is checked too: served with another master
 // key, or with its key file missing, it is refused at start rather than
 // reporting ready and failing every delivery.
+// serveRefused runs `allot serve` expecting it to refuse to start, and
+// returns its error. A server that comes up instead fails the test at once
+// (rather than serving until the test binary's timeout).
+func (tm *testMain) serveRefused(t *testing.T) error {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	started := make(chan struct{}, 1)
+	m := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return tm.env[k] },
+		Ready: func(string, string) { started <- struct{}{} }}
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--admin-addr", "off"}) }()
+	select {
+	case err := <-done:
+		return err
+	case <-started:
+		cancel()
+		<-done
+		t.Fatal("allot serve started; it should have refused to")
+		return nil
+	}
+}
+
 func TestMasterKeyCheckedAtStartWebhook(t *testing.T) {
 	tm := newTestMain(t)
 	hookKey := filepath.Join(t.TempDir(), "hook.key")
@@ -301,7 +324,7 @@ func TestMasterKeyCheckedAtStartWebhook(t *testing.T) {
 		t.Fatal(err)
 	}
 	tm.env["ALLOT_MASTER_KEY_FILE"] = other
-	_, _, err := tm.run(t, "", "serve", "--addr", "127.0.0.1:0", "--admin-addr", "off")
+	err := tm.serveRefused(t)
 	if err == nil || !strings.Contains(errorText(err), "not loaded") || exitCode(err) == 0 {
 		t.Fatalf("serve with the wrong master key for a webhook's secret: %v", err)
 	}
@@ -309,7 +332,7 @@ func TestMasterKeyCheckedAtStartWebhook(t *testing.T) {
 	// No key file: refused, and no new key is made.
 	missing := filepath.Join(t.TempDir(), "missing.key")
 	tm.env["ALLOT_MASTER_KEY_FILE"] = missing
-	_, _, err = tm.run(t, "", "serve", "--addr", "127.0.0.1:0", "--admin-addr", "off")
+	err = tm.serveRefused(t)
 	if err == nil || !strings.Contains(errorText(err), "does not exist") {
 		t.Fatalf("serve without the master key file of a webhook's secret: %v", err)
 	}
