@@ -113,9 +113,17 @@ var errBroken = errors.New("sqlite: rollback to savepoint failed")
 // version bumped) by the first operation that holds it; the later ones bump
 // the version in memory, and writeBack writes each project's row once, before
 // the commit. Nobody else writes to the file meanwhile.
+//
+// notices holds the notice configurations of the projects the group's
+// operations asked for, as the transaction read them: no Tx method writes
+// them (SetNoticeConfig is a transaction of its own, on the same writer
+// connection, so never inside a group), and no other connection writes
+// while the group holds the file's write lock, so they cannot change
+// before the commit.
 type groupTx struct {
-	stmts [numTxStmts]*sql.Stmt
-	held  map[string]*holding
+	stmts   [numTxStmts]*sql.Stmt
+	held    map[string]*holding
+	notices map[string][]allot.NoticeConfig
 }
 
 // writeBack writes the versions and counters of the held projects.
@@ -143,7 +151,7 @@ func (s *Store) apply(tx *sql.Tx, g *groupTx, u update) error {
 	// The clock is read once the write lock is held, so entries are
 	// stamped in the order they commit.
 	t := &sqliteTx{s: s, ctx: ctx, tx: tx, now: s.Now().UTC().Truncate(time.Second),
-		held: make(map[string]*holding, len(u.ids)), stmts: &g.stmts}
+		held: make(map[string]*holding, len(u.ids)), stmts: &g.stmts, group: g}
 	if _, err := t.stmt(stSavepoint).ExecContext(ctx); err != nil {
 		return fmt.Errorf("sqlite: savepoint: %w", err)
 	}
@@ -244,6 +252,7 @@ type sqliteTx struct {
 	now   time.Time
 	held  map[string]*holding
 	stmts *[numTxStmts]*sql.Stmt // s.txStmts bound to tx, as used; shared by a group
+	group *groupTx
 	// read holds the resources as the operation read or wrote them, by
 	// project/resource id: SaveResource writes only the usage when nothing
 	// else changed. Updating every column would rewrite the entries of every
