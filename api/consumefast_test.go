@@ -1,10 +1,13 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/allot-dev/allot"
 )
@@ -123,4 +126,81 @@ func BenchmarkDecodeConsume(b *testing.B) {
 			}
 		}
 	})
+}
+
+// fuzzOpResult builds an answer from fuzzed parts.
+func fuzzOpResult(s1, s2 string, n1, n2, sec, nsec int64, off int, flags uint16) allot.OpResult {
+	at := time.Unix(sec, nsec%1e9)
+	if flags&1 != 0 {
+		at = at.In(time.FixedZone("z", off))
+	} else {
+		at = at.UTC()
+	}
+	r := allot.Resource{ProjectID: s1, ResourceID: s2, ResourceType: s1, BusinessType: "VIDEO_2D", ChargingMode: "PERIODIC",
+		Source: allot.SourcePurchased, Amount: allot.Quantity(n1), Usage: allot.Quantity(n2), Status: allot.ResourceStatus(n1 % 3),
+		Unit: allot.Unit(s2), Seq: n1, Version: n2}
+	if flags&2 != 0 {
+		r.OrderID, r.SubResourceType, r.Removed, r.Priority, r.Held = s2, allot.SubResourceType(s1), true, int(n2%7), allot.Quantity(n1/3)
+		r.ExpireTime = at
+	}
+	if flags&4 != 0 {
+		r.IsSubResource = true
+	}
+	e := allot.LedgerEntry{ProjectID: s1, Seq: n2, ResourceID: s2, At: at, Actor: s2, Op: allot.OpConsume,
+		AmountDelta: allot.Quantity(-n1), UsageDelta: allot.Quantity(n2)}
+	if flags&8 != 0 {
+		e.IdempotencyKey, e.Reason, e.Ref, e.HeldDelta, e.UserID, e.AppUserID = s1, s2, s1+s2, allot.Quantity(n1), s2, s1
+	}
+	out := allot.OpResult{Resource: r, Entries: []allot.LedgerEntry{e}, Replayed: flags&16 != 0, Created: flags&32 != 0}
+	switch {
+	case flags&64 != 0:
+		out.Entries = nil
+	case flags&128 != 0:
+		out.Entries = []allot.LedgerEntry{}
+	case flags&256 != 0:
+		out.Entries = append(out.Entries, e)
+	}
+	if flags&512 != 0 {
+		out.Split = []allot.Resource{r}
+	}
+	if flags&1024 != 0 {
+		out.Resource.BoundAsset = &allot.BoundAsset{AssetID: s1}
+	}
+	return out
+}
+
+// FuzzAppendOpResult: every answer the hand-written encoder takes, it
+// encodes to exactly json.Marshal's bytes.
+func FuzzAppendOpResult(f *testing.F) {
+	f.Add("bench-p", "res-0", int64(1_000_000), int64(5), int64(1764700000), int64(0), 0, uint16(0))
+	f.Add("p<&>\u2028", "r\xff\"", int64(-3), int64(9e18), int64(-62135596800), int64(123456789), 3600, uint16(0xffff))
+	f.Add("p", "r", int64(0), int64(0), int64(253402300800), int64(999999999), -5*3600-30*60, uint16(1|2|8|16))
+	f.Add("\n", "\\", int64(1), int64(2), int64(0), int64(1), 24*3600, uint16(1|256))
+	f.Fuzz(func(t *testing.T, s1, s2 string, n1, n2, sec, nsec int64, off int, flags uint16) {
+		out := fuzzOpResult(s1, s2, n1, n2, sec, nsec, off, flags)
+		want, werr := json.Marshal(out)
+		got, ok := appendOpResult(nil, &out)
+		if !ok {
+			return
+		}
+		if werr != nil {
+			t.Fatalf("hand encoder took an answer json.Marshal refuses (%v): %s", werr, got)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("hand encoder:\n%s\njson.Marshal:\n%s", got, want)
+		}
+	})
+}
+
+// TestEncodeResultOfAConsume: a consume's answer goes the hand-written way.
+func TestEncodeResultOfAConsume(t *testing.T) {
+	out := fuzzOpResult("p", "r", 10_000_000, 3, 1764700000, 0, 0, 2|8)
+	if _, ok := appendOpResult(nil, &out); !ok {
+		t.Fatal("a consume's answer did not go the hand-written way")
+	}
+	status, body, err := EncodeResult(out)
+	want, _ := json.Marshal(out)
+	if err != nil || status != 200 || !bytes.Equal(body, want) {
+		t.Fatalf("EncodeResult: %d %s %v, want 200 %s", status, body, err, want)
+	}
 }
