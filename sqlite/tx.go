@@ -120,10 +120,42 @@ var errBroken = errors.New("sqlite: rollback to savepoint failed")
 // connection, so never inside a group), and no other connection writes
 // while the group holds the file's write lock, so they cannot change
 // before the commit.
+//
+// resources holds each package the group's operations read or saved, as it
+// is in the transaction: every write of a package inside a transaction is
+// SaveResource's, which keeps it up to date, so a later operation of the
+// group reads it from here instead of running the query again. An
+// operation rolled back to its savepoint empties it: what that operation
+// saved is gone from the file.
 type groupTx struct {
-	stmts   [numTxStmts]*sql.Stmt
-	held    map[string]*holding
-	notices map[string][]allot.NoticeConfig
+	stmts     [numTxStmts]*sql.Stmt
+	held      map[string]*holding
+	notices   map[string][]allot.NoticeConfig
+	resources map[string]allot.Resource
+}
+
+// cache notes a package as it is in the group's transaction.
+func (g *groupTx) cache(r allot.Resource) {
+	if g.resources == nil {
+		g.resources = make(map[string]allot.Resource, 16)
+	}
+	if r.BoundAsset != nil {
+		a := *r.BoundAsset
+		r.BoundAsset = &a
+	}
+	g.resources[r.ProjectID+"/"+r.ResourceID] = r
+}
+
+// cached returns a package as the group's transaction has it, if an
+// operation of the group read or saved it, with its own copy of the
+// bound asset.
+func (g *groupTx) cached(projectID, resourceID string) (allot.Resource, bool) {
+	r, ok := g.resources[projectID+"/"+resourceID]
+	if ok && r.BoundAsset != nil {
+		a := *r.BoundAsset
+		r.BoundAsset = &a
+	}
+	return r, ok
 }
 
 // writeBack writes the versions and counters of the held projects.
@@ -170,6 +202,7 @@ func (s *Store) apply(tx *sql.Tx, g *groupTx, u update) error {
 				*g.held[id] = *before
 			}
 		}
+		clear(g.resources)
 		if _, rerr := t.stmt(stRollbackTo).ExecContext(ctx); rerr != nil {
 			return errors.Join(err, errBroken, rerr)
 		}
@@ -263,6 +296,9 @@ type sqliteTx struct {
 
 // remember notes a resource as it is in the transaction.
 func (t *sqliteTx) remember(r allot.Resource) {
+	if t.group != nil {
+		t.group.cache(r)
+	}
 	if t.read == nil {
 		t.read = make(map[string]allot.Resource, 2)
 	}
@@ -354,6 +390,10 @@ func (t *sqliteTx) Project(id string) (allot.Project, error) {
 }
 
 func (t *sqliteTx) Resource(projectID, resourceID string) (allot.Resource, error) {
+	if r, ok := t.group.cached(projectID, resourceID); ok {
+		t.remember(r)
+		return r, nil
+	}
 	r, err := newResourceScanner().scan(t.stmt(stResource).QueryRowContext(t.ctx, projectID, resourceID), projectID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return allot.Resource{}, allot.Errorf(allot.ENOTFOUND, "resource %s of project %s does not exist", resourceID, projectID)
