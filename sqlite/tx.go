@@ -39,9 +39,17 @@ import (
 // turn, bumps their versions once and reads what the operations before it,
 // in the same transaction or committed earlier, wrote.
 //
+// A group first runs without savepoints: most groups have no operation that
+// fails, and a savepoint costs two statements and a copy of every page an
+// operation changes. When an operation of that run fails, the transaction
+// is rolled back whole, nothing of it written, and the group runs again
+// with a savepoint per operation, as above; so does the next group, until
+// a group has no failure.
+//
 // fn runs again, from the start, when another process keeps the file locked
-// for longer than the busy timeout (SQLITE_BUSY; see write): the whole group
-// runs again, since nothing of it was committed.
+// for longer than the busy timeout (SQLITE_BUSY; see write), or when an
+// operation of a group run without savepoints failed: the whole group runs
+// again, since nothing of it was committed.
 func (s *Store) Update(ctx context.Context, projectIDs []string, fn func(allot.Tx) error) error {
 	ids := slices.Compact(slices.Sorted(slices.Values(projectIDs)))
 	if len(ids) == 0 {
@@ -70,10 +78,38 @@ func (s *Store) runGroup(ops []*allot.GroupOp[update]) []*allot.GroupOp[update] 
 	// before anything of it runs.
 	ctx := context.Background()
 	err := allot.DefaultRetry.Do(ctx, busy, func() error {
+		if !s.savepoints.Load() {
+			err := s.writeOnce(ctx, func(tx *sql.Tx) error {
+				g := &groupTx{held: make(map[string]*holding)}
+				for _, op := range ops {
+					if op.Err = op.V.ctx.Err(); op.Err != nil {
+						continue // refused before anything of it ran
+					}
+					if op.Err = s.applyBare(tx, g, op.V); op.Err != nil {
+						if busy(op.Err) {
+							return op.Err
+						}
+						return errRerun
+					}
+				}
+				return g.writeBack(s, tx)
+			})
+			if !errors.Is(err, errRerun) {
+				return err
+			}
+			s.savepoints.Store(true)
+			for _, op := range ops {
+				op.Err = nil
+			}
+		}
+		failed := false
+		defer func() { s.savepoints.Store(failed) }()
 		return s.writeOnce(ctx, func(tx *sql.Tx) error {
 			g := &groupTx{held: make(map[string]*holding)}
+			failed = false
 			for _, op := range ops {
 				op.Err = s.apply(tx, g, op.V)
+				failed = failed || op.Err != nil
 				if op.Err != nil && (busy(op.Err) || errors.Is(op.Err, errBroken)) {
 					// Nothing of the group can be committed.
 					return op.Err
@@ -101,6 +137,23 @@ func callFn(fn func(allot.Tx) error, t allot.Tx) (err error) {
 		}
 	}()
 	return fn(t)
+}
+
+// errRerun ends a group run without savepoints in which an operation
+// failed: the transaction is rolled back and the group runs again, each
+// operation in its savepoint.
+var errRerun = errors.New("sqlite: an operation failed; the group runs again with savepoints")
+
+// applyBare runs one Update in the group's transaction without a
+// savepoint: when it fails, the whole transaction is rolled back.
+func (s *Store) applyBare(tx *sql.Tx, g *groupTx, u update) error {
+	ctx := context.WithoutCancel(u.ctx)
+	t := &sqliteTx{s: s, ctx: ctx, tx: tx, now: s.Now().UTC().Truncate(time.Second),
+		held: make(map[string]*holding, len(u.ids)), stmts: &g.stmts, group: g}
+	if err := t.lock(g, u.ids, nil); err != nil {
+		return err
+	}
+	return callFn(u.fn, t)
 }
 
 // errBroken marks a failed rollback to a savepoint: the transaction is in an
@@ -339,12 +392,14 @@ func (t *sqliteTx) stmt(i int) *sql.Stmt {
 
 // lock bumps the version of each project: in memory for a project the
 // group holds already, else in its row, reading its counters. undo receives
-// each project's holding as it was (nil: not held before).
+// each project's holding as it was (nil: not held before), unless it is nil.
 func (t *sqliteTx) lock(g *groupTx, ids []string, undo map[string]*holding) error {
 	for _, id := range ids {
 		if h, ok := g.held[id]; ok {
-			before := *h
-			undo[id] = &before
+			if undo != nil {
+				before := *h
+				undo[id] = &before
+			}
 			h.version++
 			t.held[id] = h
 			continue
@@ -361,7 +416,9 @@ func (t *sqliteTx) lock(g *groupTx, ids []string, undo map[string]*holding) erro
 		}
 		h.project.CreatedAt = fromUnix(created)
 		h.stored = h.version
-		undo[id] = nil
+		if undo != nil {
+			undo[id] = nil
+		}
 		g.held[id] = h
 		t.held[id] = h
 	}
