@@ -2,6 +2,7 @@ package allot
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 )
 
@@ -137,6 +138,9 @@ func encodeAnswer(out OpResult) ([]byte, error) {
 			ResourceUsedNum: s.ResourceUsedNum, AllocateTime: s.AllocateTime, ExpireTime: s.ExpireTime, SPResourceID: s.SPResourceID,
 			Seq: s.Seq, Version: s.Version}
 	}
+	if b, ok := appendAnswer(make([]byte, 0, 640), &a); ok {
+		return b, nil
+	}
 	return json.Marshal(a)
 }
 
@@ -156,4 +160,161 @@ func decodeAnswer(b []byte) (OpResult, error) {
 			Seq: s.Seq, Version: s.Version}
 	}
 	return out, nil
+}
+
+// appendAnswer appends the JSON of a, byte for byte what json.Marshal
+// writes, for the common answer: one package without a bound asset or an
+// assignment, every string printable ASCII that JSON and encoding/json's
+// HTML escaping leave as it is, every time within years 0-9999. It reports
+// false for anything else, and encodeAnswer then uses json.Marshal.
+// FuzzAppendAnswer holds the two to the same bytes.
+func appendAnswer(b []byte, a *storedAnswerV1) ([]byte, bool) {
+	if a.Assignment != nil || len(a.Split) > 0 || a.Resource.BoundAsset != nil {
+		return nil, false
+	}
+	w := answerWriter{b: b, ok: true}
+	r := &a.Resource
+	w.raw(`{"resource":{"project_id":`)
+	w.str(r.ProjectID)
+	w.raw(`,"resource_id":`)
+	w.str(r.ResourceID)
+	if r.OrderID != "" {
+		w.raw(`,"order_id":`)
+		w.str(r.OrderID)
+	}
+	if !r.ExpireTime.IsZero() {
+		w.raw(`,"resource_expire_time":`)
+		w.time(r.ExpireTime)
+	}
+	w.raw(`,"resource_type":`)
+	w.str(r.ResourceType)
+	w.raw(`,"business_type":`)
+	w.str(r.BusinessType)
+	if r.SubResourceType != "" {
+		w.raw(`,"sub_resource_type":`)
+		w.str(r.SubResourceType)
+	}
+	w.raw(`,"is_sub_resource":`)
+	w.bool(r.IsSubResource)
+	w.raw(`,"charging_mode":`)
+	w.str(r.ChargingMode)
+	w.raw(`,"resource_source":`)
+	w.str(r.Source)
+	w.raw(`,"amount":`)
+	w.b = r.Amount.AppendDecimal(w.b)
+	w.raw(`,"usage":`)
+	w.b = r.Usage.AppendDecimal(w.b)
+	w.raw(`,"status":`)
+	w.b = strconv.AppendInt(w.b, int64(r.Status), 10)
+	w.raw(`,"unit":`)
+	w.str(r.Unit)
+	if r.Removed {
+		w.raw(`,"removed":true`)
+	}
+	w.raw(`,"seq":`)
+	w.b = strconv.AppendInt(w.b, r.Seq, 10)
+	w.raw(`,"version":`)
+	w.b = strconv.AppendInt(w.b, r.Version, 10)
+	if r.Priority != 0 {
+		w.raw(`,"priority":`)
+		w.b = strconv.AppendInt(w.b, int64(r.Priority), 10)
+	}
+	if r.Held != 0 {
+		w.raw(`,"held":`)
+		w.b = r.Held.AppendDecimal(w.b)
+	}
+	w.raw(`},"entries":`)
+	if a.Entries == nil {
+		w.raw(`null`)
+	} else {
+		w.raw(`[`)
+		for i := range a.Entries {
+			e := &a.Entries[i]
+			if i > 0 {
+				w.raw(`,`)
+			}
+			w.raw(`{"project_id":`)
+			w.str(e.ProjectID)
+			w.raw(`,"seq":`)
+			w.b = strconv.AppendInt(w.b, e.Seq, 10)
+			w.raw(`,"resource_id":`)
+			w.str(e.ResourceID)
+			w.raw(`,"at":`)
+			w.time(e.At)
+			w.raw(`,"actor":`)
+			w.str(e.Actor)
+			w.raw(`,"op":`)
+			w.str(e.Op)
+			w.raw(`,"amount_delta":`)
+			w.b = e.AmountDelta.AppendDecimal(w.b)
+			w.raw(`,"usage_delta":`)
+			w.b = e.UsageDelta.AppendDecimal(w.b)
+			w.opt(`,"idempotency_key":`, e.IdempotencyKey)
+			w.opt(`,"reason":`, e.Reason)
+			w.opt(`,"ref":`, e.Ref)
+			if e.HeldDelta != 0 {
+				w.raw(`,"held_delta":`)
+				w.b = e.HeldDelta.AppendDecimal(w.b)
+			}
+			w.opt(`,"user_id":`, e.UserID)
+			w.opt(`,"app_user_id":`, e.AppUserID)
+			w.raw(`}`)
+		}
+		w.raw(`]`)
+	}
+	w.raw(`}`)
+	return w.b, w.ok
+}
+
+type answerWriter struct {
+	b  []byte
+	ok bool
+}
+
+func (w *answerWriter) raw(s string) { w.b = append(w.b, s...) }
+
+func (w *answerWriter) bool(v bool) {
+	if v {
+		w.raw("true")
+	} else {
+		w.raw("false")
+	}
+}
+
+// str writes s quoted, or marks w failed when s holds a byte that
+// json.Marshal would escape.
+func (w *answerWriter) str(s string) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			w.ok = false
+			return
+		}
+	}
+	w.b = append(w.b, '"')
+	w.b = append(w.b, s...)
+	w.b = append(w.b, '"')
+}
+
+func (w *answerWriter) opt(key, s string) {
+	if s != "" {
+		w.raw(key)
+		w.str(s)
+	}
+}
+
+// time writes t as time.Time's MarshalJSON does, RFC 3339 with the
+// fraction it has; outside years 0-9999, or with an offset that is not
+// whole minutes, it marks w failed (MarshalJSON refuses or differs there).
+func (w *answerWriter) time(t time.Time) {
+	if y := t.Year(); y < 0 || y > 9999 {
+		w.ok = false
+		return
+	}
+	if _, off := t.Zone(); off%60 != 0 || off <= -24*3600 || off >= 24*3600 {
+		w.ok = false
+		return
+	}
+	w.b = append(w.b, '"')
+	w.b = t.AppendFormat(w.b, time.RFC3339Nano)
+	w.b = append(w.b, '"')
 }

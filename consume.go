@@ -44,9 +44,23 @@ func (s *Service) Consume(ctx context.Context, actor Actor, req ConsumeRequest) 
 		return OpResult{}, err
 	}
 	group := newID("consume-")
+	id := idem{Project: req.ProjectID, Key: scopedKey("consume", "", req.IdempotencyKey), Shown: req.IdempotencyKey, Request: req}
+	// Most consumes carry a key never seen: the first attempt applies the
+	// consume and records its key without looking the key up first. The
+	// record's unique key refuses a key recorded already, and any refusal
+	// rolls the whole attempt back; the second attempt is the ordinary
+	// once, which replays, refuses or applies with the answer it always
+	// gave. So an attempt that commits is one whose key was new.
 	var out OpResult
 	err := s.update(ctx, []string{req.ProjectID}, func(tx Tx) (err error) {
-		out, err = once(tx, idem{Project: req.ProjectID, Key: scopedKey("consume", "", req.IdempotencyKey), Shown: req.IdempotencyKey, Request: req}, func() (OpResult, error) {
+		out, err = onceFresh(tx, id, func() (OpResult, error) { return consume(tx, actor, req, group) }, encodeAnswer)
+		return err
+	})
+	if err == nil || ctx.Err() != nil {
+		return out, err
+	}
+	err = s.update(ctx, []string{req.ProjectID}, func(tx Tx) (err error) {
+		out, err = once(tx, id, func() (OpResult, error) {
 			return consume(tx, actor, req, group)
 		})
 		return err

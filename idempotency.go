@@ -84,6 +84,26 @@ func onceAs[T any](tx Tx, id idem, op func() (T, error), encode func(T) ([]byte,
 		replayed(&out)
 		return out, nil
 	}
+	return run(tx, id, op, encode)
+}
+
+// onceFresh runs op and records its answer under id's key without looking
+// the key up: SaveIdempotency refuses a key recorded already (ECONFLICT).
+// It is the second half of onceAs. Called alone, for an operation whose
+// key is most likely new, its caller must roll back on any error and then
+// run onceAs, which gives a replay or a refusal its proper answer; an
+// onceFresh that succeeds is exactly an onceAs that found no record.
+func onceFresh[T any](tx Tx, id idem, op func() (T, error), encode func(T) ([]byte, error)) (T, error) {
+	if id.LegacyKey != "" {
+		var zero T
+		return zero, fmt.Errorf("idempotency key %q: an operation with a legacy key looks it up first", id.Shown)
+	}
+	return run(tx, id, op, encode)
+}
+
+// run runs op and records its answer under id's key.
+func run[T any](tx Tx, id idem, op func() (T, error), encode func(T) ([]byte, error)) (T, error) {
+	var zero T
 	out, err := op()
 	if err != nil {
 		return zero, err

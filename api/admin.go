@@ -135,6 +135,9 @@ func EncodeResult(out allot.OpResult) (status int, body []byte, err error) {
 	if out.Created {
 		status = http.StatusCreated
 	}
+	if body, ok := appendOpResult(make([]byte, 0, 640), &out); ok {
+		return status, body, nil
+	}
 	body, err = json.Marshal(out)
 	return status, body, err
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -409,8 +410,24 @@ func (s *Store) OutboxStats(ctx context.Context) (allot.OutboxStats, error) {
 	return st, nil
 }
 
-// NoticeConfigs returns a project's notice configurations.
+// NoticeConfigs returns a project's notice configurations, read once per
+// group (see groupTx).
 func (t *sqliteTx) NoticeConfigs(projectID string) ([]allot.NoticeConfig, error) {
+	if cs, ok := t.group.notices[projectID]; ok {
+		return slices.Clone(cs), nil
+	}
+	cs, err := t.noticeConfigs(projectID)
+	if err != nil {
+		return nil, err
+	}
+	if t.group.notices == nil {
+		t.group.notices = make(map[string][]allot.NoticeConfig, 1)
+	}
+	t.group.notices[projectID] = slices.Clone(cs)
+	return cs, nil
+}
+
+func (t *sqliteTx) noticeConfigs(projectID string) ([]allot.NoticeConfig, error) {
 	rows, err := t.stmt(stNoticeConfigs).QueryContext(t.ctx, projectID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: notice configurations of %s: %w", projectID, err)

@@ -67,6 +67,10 @@ type Store struct {
 
 	// group queues concurrent Updates so that they share transactions.
 	group allot.Group[update]
+	// savepoints tells whether the last group had an operation fail, so
+	// the next one runs each operation in its own savepoint from the start
+	// (see runGroup). Only the group's leader reads and writes it.
+	savepoints atomic.Bool
 }
 
 var (

@@ -39,9 +39,17 @@ import (
 // turn, bumps their versions once and reads what the operations before it,
 // in the same transaction or committed earlier, wrote.
 //
+// A group first runs without savepoints: most groups have no operation that
+// fails, and a savepoint costs two statements and a copy of every page an
+// operation changes. When an operation of that run fails, the transaction
+// is rolled back whole, nothing of it written, and the group runs again
+// with a savepoint per operation, as above; so does the next group, until
+// a group has no failure.
+//
 // fn runs again, from the start, when another process keeps the file locked
-// for longer than the busy timeout (SQLITE_BUSY; see write): the whole group
-// runs again, since nothing of it was committed.
+// for longer than the busy timeout (SQLITE_BUSY; see write), or when an
+// operation of a group run without savepoints failed: the whole group runs
+// again, since nothing of it was committed.
 func (s *Store) Update(ctx context.Context, projectIDs []string, fn func(allot.Tx) error) error {
 	ids := slices.Compact(slices.Sorted(slices.Values(projectIDs)))
 	if len(ids) == 0 {
@@ -70,10 +78,38 @@ func (s *Store) runGroup(ops []*allot.GroupOp[update]) []*allot.GroupOp[update] 
 	// before anything of it runs.
 	ctx := context.Background()
 	err := allot.DefaultRetry.Do(ctx, busy, func() error {
+		if !s.savepoints.Load() {
+			err := s.writeOnce(ctx, func(tx *sql.Tx) error {
+				g := &groupTx{held: make(map[string]*holding)}
+				for _, op := range ops {
+					if op.Err = op.V.ctx.Err(); op.Err != nil {
+						continue // refused before anything of it ran
+					}
+					if op.Err = s.applyBare(tx, g, op.V); op.Err != nil {
+						if busy(op.Err) {
+							return op.Err
+						}
+						return errRerun
+					}
+				}
+				return g.writeBack(s, tx)
+			})
+			if !errors.Is(err, errRerun) {
+				return err
+			}
+			s.savepoints.Store(true)
+			for _, op := range ops {
+				op.Err = nil
+			}
+		}
+		failed := false
+		defer func() { s.savepoints.Store(failed) }()
 		return s.writeOnce(ctx, func(tx *sql.Tx) error {
 			g := &groupTx{held: make(map[string]*holding)}
+			failed = false
 			for _, op := range ops {
 				op.Err = s.apply(tx, g, op.V)
+				failed = failed || op.Err != nil
 				if op.Err != nil && (busy(op.Err) || errors.Is(op.Err, errBroken)) {
 					// Nothing of the group can be committed.
 					return op.Err
@@ -103,6 +139,23 @@ func callFn(fn func(allot.Tx) error, t allot.Tx) (err error) {
 	return fn(t)
 }
 
+// errRerun ends a group run without savepoints in which an operation
+// failed: the transaction is rolled back and the group runs again, each
+// operation in its savepoint.
+var errRerun = errors.New("sqlite: an operation failed; the group runs again with savepoints")
+
+// applyBare runs one Update in the group's transaction without a
+// savepoint: when it fails, the whole transaction is rolled back.
+func (s *Store) applyBare(tx *sql.Tx, g *groupTx, u update) error {
+	ctx := context.WithoutCancel(u.ctx)
+	t := &sqliteTx{s: s, ctx: ctx, tx: tx, now: s.Now().UTC().Truncate(time.Second),
+		held: make(map[string]*holding, len(u.ids)), stmts: &g.stmts, group: g}
+	if err := t.lock(g, u.ids, nil); err != nil {
+		return err
+	}
+	return callFn(u.fn, t)
+}
+
 // errBroken marks a failed rollback to a savepoint: the transaction is in an
 // unknown state, and the whole group fails.
 var errBroken = errors.New("sqlite: rollback to savepoint failed")
@@ -113,9 +166,49 @@ var errBroken = errors.New("sqlite: rollback to savepoint failed")
 // version bumped) by the first operation that holds it; the later ones bump
 // the version in memory, and writeBack writes each project's row once, before
 // the commit. Nobody else writes to the file meanwhile.
+//
+// notices holds the notice configurations of the projects the group's
+// operations asked for, as the transaction read them: no Tx method writes
+// them (SetNoticeConfig is a transaction of its own, on the same writer
+// connection, so never inside a group), and no other connection writes
+// while the group holds the file's write lock, so they cannot change
+// before the commit.
+//
+// resources holds each package the group's operations read or saved, as it
+// is in the transaction: every write of a package inside a transaction is
+// SaveResource's, which keeps it up to date, so a later operation of the
+// group reads it from here instead of running the query again. An
+// operation rolled back to its savepoint empties it: what that operation
+// saved is gone from the file.
 type groupTx struct {
-	stmts [numTxStmts]*sql.Stmt
-	held  map[string]*holding
+	stmts     [numTxStmts]*sql.Stmt
+	held      map[string]*holding
+	notices   map[string][]allot.NoticeConfig
+	resources map[string]allot.Resource
+}
+
+// cache notes a package as it is in the group's transaction.
+func (g *groupTx) cache(r allot.Resource) {
+	if g.resources == nil {
+		g.resources = make(map[string]allot.Resource, 16)
+	}
+	if r.BoundAsset != nil {
+		a := *r.BoundAsset
+		r.BoundAsset = &a
+	}
+	g.resources[r.ProjectID+"/"+r.ResourceID] = r
+}
+
+// cached returns a package as the group's transaction has it, if an
+// operation of the group read or saved it, with its own copy of the
+// bound asset.
+func (g *groupTx) cached(projectID, resourceID string) (allot.Resource, bool) {
+	r, ok := g.resources[projectID+"/"+resourceID]
+	if ok && r.BoundAsset != nil {
+		a := *r.BoundAsset
+		r.BoundAsset = &a
+	}
+	return r, ok
 }
 
 // writeBack writes the versions and counters of the held projects.
@@ -143,7 +236,7 @@ func (s *Store) apply(tx *sql.Tx, g *groupTx, u update) error {
 	// The clock is read once the write lock is held, so entries are
 	// stamped in the order they commit.
 	t := &sqliteTx{s: s, ctx: ctx, tx: tx, now: s.Now().UTC().Truncate(time.Second),
-		held: make(map[string]*holding, len(u.ids)), stmts: &g.stmts}
+		held: make(map[string]*holding, len(u.ids)), stmts: &g.stmts, group: g}
 	if _, err := t.stmt(stSavepoint).ExecContext(ctx); err != nil {
 		return fmt.Errorf("sqlite: savepoint: %w", err)
 	}
@@ -162,6 +255,7 @@ func (s *Store) apply(tx *sql.Tx, g *groupTx, u update) error {
 				*g.held[id] = *before
 			}
 		}
+		clear(g.resources)
 		if _, rerr := t.stmt(stRollbackTo).ExecContext(ctx); rerr != nil {
 			return errors.Join(err, errBroken, rerr)
 		}
@@ -244,6 +338,7 @@ type sqliteTx struct {
 	now   time.Time
 	held  map[string]*holding
 	stmts *[numTxStmts]*sql.Stmt // s.txStmts bound to tx, as used; shared by a group
+	group *groupTx
 	// read holds the resources as the operation read or wrote them, by
 	// project/resource id: SaveResource writes only the usage when nothing
 	// else changed. Updating every column would rewrite the entries of every
@@ -254,6 +349,9 @@ type sqliteTx struct {
 
 // remember notes a resource as it is in the transaction.
 func (t *sqliteTx) remember(r allot.Resource) {
+	if t.group != nil {
+		t.group.cache(r)
+	}
 	if t.read == nil {
 		t.read = make(map[string]allot.Resource, 2)
 	}
@@ -294,12 +392,14 @@ func (t *sqliteTx) stmt(i int) *sql.Stmt {
 
 // lock bumps the version of each project: in memory for a project the
 // group holds already, else in its row, reading its counters. undo receives
-// each project's holding as it was (nil: not held before).
+// each project's holding as it was (nil: not held before), unless it is nil.
 func (t *sqliteTx) lock(g *groupTx, ids []string, undo map[string]*holding) error {
 	for _, id := range ids {
 		if h, ok := g.held[id]; ok {
-			before := *h
-			undo[id] = &before
+			if undo != nil {
+				before := *h
+				undo[id] = &before
+			}
 			h.version++
 			t.held[id] = h
 			continue
@@ -316,7 +416,9 @@ func (t *sqliteTx) lock(g *groupTx, ids []string, undo map[string]*holding) erro
 		}
 		h.project.CreatedAt = fromUnix(created)
 		h.stored = h.version
-		undo[id] = nil
+		if undo != nil {
+			undo[id] = nil
+		}
 		g.held[id] = h
 		t.held[id] = h
 	}
@@ -345,6 +447,10 @@ func (t *sqliteTx) Project(id string) (allot.Project, error) {
 }
 
 func (t *sqliteTx) Resource(projectID, resourceID string) (allot.Resource, error) {
+	if r, ok := t.group.cached(projectID, resourceID); ok {
+		t.remember(r)
+		return r, nil
+	}
 	r, err := newResourceScanner().scan(t.stmt(stResource).QueryRowContext(t.ctx, projectID, resourceID), projectID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return allot.Resource{}, allot.Errorf(allot.ENOTFOUND, "resource %s of project %s does not exist", resourceID, projectID)

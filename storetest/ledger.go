@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,6 +31,7 @@ func RunLedger(t *testing.T, open func(t *testing.T) allot.Store) {
 		"Consume":              testConsume,
 		"ConsumeBatch":         testConsumeBatch,
 		"ConsumeBestMatch":     testConsumeBestMatch,
+		"ConsumeReplay":        testConsumeReplay,
 		"Refund":               testRefund,
 		"RefundSPPool":         testRefundSPPool,
 		"LedgerQuery":          testLedgerQuery,
@@ -450,6 +452,68 @@ func testConsume(t *testing.T, e *ledgerEnv) {
 		t.Fatal(err)
 	}
 	e.expect(t, "lone", "p", units(10), units(10))
+	e.noDrift(t)
+}
+
+// testConsumeReplay: a retried consume gets its first answer even when the
+// consume could no longer be applied (its package frozen, then used up),
+// the key reused for another request is refused naming the key, and a
+// refused consume leaves its key free for a later request.
+func testConsumeReplay(t *testing.T, e *ledgerEnv) {
+	e.mustAdd(t, pkg("lone", "p", "MIN", 10, future))
+	ref := allot.ResourceRef{ProjectID: "lone", ResourceID: "p"}
+	req := allot.ConsumeRequest{ProjectID: "lone", ResourceID: "p", Amount: units(3), IdempotencyKey: "r1"}
+	first, err := e.svc.Consume(e.ctx, admin, req)
+	if err != nil || first.Replayed {
+		t.Fatalf("first: %+v %v", first, err)
+	}
+	if _, err := e.svc.SetStatus(e.ctx, admin, ref, allot.StatusFrozen, "unpaid"); err != nil {
+		t.Fatal(err)
+	}
+	again, err := e.svc.Consume(e.ctx, admin, req)
+	if err != nil || !again.Replayed || again.Resource.Usage != units(3) || len(again.Entries) != 1 || again.Entries[0].Seq != first.Entries[0].Seq {
+		t.Fatalf("retry of a frozen package's consume: %+v %v, want the first answer %+v", again, err, first)
+	}
+	if _, err := e.svc.SetStatus(e.ctx, admin, ref, allot.StatusNormal, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Consume(e.ctx, admin, allot.ConsumeRequest{ProjectID: "lone", ResourceID: "p", Amount: units(7), IdempotencyKey: "r2"}); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := e.svc.Consume(e.ctx, admin, req); err != nil || !again.Replayed || again.Resource.Usage != units(3) {
+		t.Fatalf("retry once the package is used up: %+v %v", again, err)
+	}
+	changed := req
+	changed.Amount = units(1)
+	_, err = e.svc.Consume(e.ctx, admin, changed)
+	wantCode(t, err, allot.ECONFLICT)
+	if err == nil || !strings.Contains(err.Error(), `idempotency_key "r1" was used for a different request`) {
+		t.Fatalf("reused key: %v", err)
+	}
+	// Refused (nothing left), then accepted with the same key once there is.
+	over := allot.ConsumeRequest{ProjectID: "lone", ResourceID: "p", Amount: units(1), IdempotencyKey: "r3"}
+	_, err = e.svc.Consume(e.ctx, admin, over)
+	wantCode(t, err, allot.ECONFLICT)
+	if _, err := e.svc.Refund(e.ctx, admin, allot.RefundRequest{ResourceRef: ref, Amount: units(1), Reason: "refund", IdempotencyKey: "f1"}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := e.svc.Consume(e.ctx, admin, over); err != nil || out.Replayed {
+		t.Fatalf("a refused key used again: %+v %v", out, err)
+	}
+	e.expect(t, "lone", "p", units(10), units(10))
+	all, _, err := e.svc.LedgerEntries(e.ctx, admin, allot.LedgerQuery{ProjectID: "lone", Page: allot.Page{Limit: 100}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := 0
+	for _, en := range all {
+		if en.Op == allot.OpConsume {
+			entries++
+		}
+	}
+	if entries != 3 {
+		t.Fatalf("%d consume entries, want 3 (r1, r2, r3)", entries)
+	}
 	e.noDrift(t)
 }
 

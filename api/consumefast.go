@@ -1,0 +1,241 @@
+package api
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/allot-dev/allot"
+)
+
+// fastConsumeBody decodes the common shape of a consume body without
+// encoding/json: one flat object whose keys are consumeBody's (exact case,
+// each once), whose values are strings without escapes or bytes outside
+// printable ASCII, an amount that is a JSON number or such a string, and
+// true or false for allow_split. It reports false for anything else (null,
+// escapes, unknown or repeated keys, a value of the wrong JSON type, bad
+// syntax, a second value), and decodeJSON then decides, so every body that
+// is refused gets the message it always got. FuzzFastConsumeBody holds the
+// two to the same result for every body the fast path takes.
+func fastConsumeBody(body []byte, b *consumeBody) bool {
+	p := fastParser{b: body}
+	p.space()
+	if !p.byte('{') {
+		return false
+	}
+	var seen uint8
+	p.space()
+	if p.byte('}') {
+		p.space()
+		return p.i == len(p.b)
+	}
+	for {
+		key, ok := p.str()
+		if !ok {
+			return false
+		}
+		p.space()
+		if !p.byte(':') {
+			return false
+		}
+		p.space()
+		bit, ok := p.consumeField(key, b)
+		if !ok || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		p.space()
+		if p.byte(',') {
+			p.space()
+			continue
+		}
+		if p.byte('}') {
+			break
+		}
+		return false
+	}
+	p.space()
+	return p.i == len(p.b)
+}
+
+// consumeField reads the value of key into b and returns the key's bit;
+// false if the key is not consumeBody's or the value is not one the fast
+// path takes.
+func (p *fastParser) consumeField(key []byte, b *consumeBody) (uint8, bool) {
+	var dst *string
+	var bit uint8
+	switch string(key) {
+	case "project_id":
+		dst, bit = &b.ProjectID, 1<<0
+	case "resource_id":
+		dst, bit = &b.ResourceID, 1<<1
+	case "resource_type":
+		dst, bit = &b.ResourceType, 1<<2
+	case "idempotency_key":
+		dst, bit = &b.IdempotencyKey, 1<<3
+	case "user_id":
+		dst, bit = &b.UserID, 1<<4
+	case "app_user_id":
+		dst, bit = &b.AppUserID, 1<<5
+	case "allow_split":
+		switch {
+		case p.literal("true"):
+			b.AllowSplit = true
+		case p.literal("false"):
+			b.AllowSplit = false
+		default:
+			return 0, false
+		}
+		return 1 << 6, true
+	case "amount":
+		var text []byte
+		var ok bool
+		if p.peek() == '"' {
+			text, ok = p.str()
+		} else {
+			text, ok = p.number()
+		}
+		if !ok {
+			return 0, false
+		}
+		b.Amount = number{text: string(text), set: true}
+		return 1 << 7, true
+	default:
+		return 0, false
+	}
+	s, ok := p.str()
+	if !ok {
+		return 0, false
+	}
+	*dst = string(s)
+	return bit, true
+}
+
+// appendOpResult appends the JSON of out, byte for byte what json.Marshal
+// writes, for the common answer: one package without a bound asset or an
+// assignment, every time within years 0-9999 at a whole-minute offset. It
+// reports false for anything else, and EncodeResult then uses
+// json.Marshal. FuzzAppendOpResult holds the two to the same bytes.
+func appendOpResult(b []byte, out *allot.OpResult) ([]byte, bool) {
+	r := &out.Resource
+	if out.Assignment != nil || len(out.Split) > 0 || r.BoundAsset != nil {
+		return nil, false
+	}
+	b = append(b, `{"resource":{"project_id":`...)
+	b = appendString(b, r.ProjectID)
+	b = append(b, `,"resource_id":`...)
+	b = appendString(b, r.ResourceID)
+	if r.OrderID != "" {
+		b = append(b, `,"order_id":`...)
+		b = appendString(b, r.OrderID)
+	}
+	ok := true
+	if !r.ExpireTime.IsZero() {
+		b = append(b, `,"resource_expire_time":`...)
+		b, ok = appendJSONTime(b, r.ExpireTime)
+	}
+	b = append(b, `,"resource_type":`...)
+	b = appendString(b, r.ResourceType)
+	b = append(b, `,"business_type":`...)
+	b = appendString(b, string(r.BusinessType))
+	if r.SubResourceType != "" {
+		b = append(b, `,"sub_resource_type":`...)
+		b = appendString(b, string(r.SubResourceType))
+	}
+	b = append(b, `,"is_sub_resource":`...)
+	b = strconv.AppendBool(b, r.IsSubResource)
+	b = append(b, `,"charging_mode":`...)
+	b = appendString(b, string(r.ChargingMode))
+	b = append(b, `,"resource_source":`...)
+	b = appendString(b, string(r.Source))
+	b = append(b, `,"amount":`...)
+	b = r.Amount.AppendDecimal(b)
+	b = append(b, `,"usage":`...)
+	b = r.Usage.AppendDecimal(b)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(r.Status), 10)
+	b = append(b, `,"unit":`...)
+	b = appendString(b, string(r.Unit))
+	if r.Priority != 0 {
+		b = append(b, `,"priority":`...)
+		b = strconv.AppendInt(b, int64(r.Priority), 10)
+	}
+	if r.Held != 0 {
+		b = append(b, `,"held":`...)
+		b = r.Held.AppendDecimal(b)
+	}
+	if r.Removed {
+		b = append(b, `,"removed":true`...)
+	}
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendInt(b, r.Seq, 10)
+	b = append(b, `,"version":`...)
+	b = strconv.AppendInt(b, r.Version, 10)
+	b = append(b, `},"entries":`...)
+	if out.Entries == nil {
+		b = append(b, `null`...)
+	} else {
+		b = append(b, '[')
+		for i := range out.Entries {
+			e := &out.Entries[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"project_id":`...)
+			b = appendString(b, e.ProjectID)
+			b = append(b, `,"seq":`...)
+			b = strconv.AppendInt(b, e.Seq, 10)
+			b = append(b, `,"resource_id":`...)
+			b = appendString(b, e.ResourceID)
+			b = append(b, `,"at":`...)
+			var tok bool
+			if b, tok = appendJSONTime(b, e.At); !tok {
+				ok = false
+			}
+			b = append(b, `,"actor":`...)
+			b = appendString(b, e.Actor)
+			b = append(b, `,"op":`...)
+			b = appendString(b, string(e.Op))
+			b = append(b, `,"amount_delta":`...)
+			b = e.AmountDelta.AppendDecimal(b)
+			b = append(b, `,"usage_delta":`...)
+			b = e.UsageDelta.AppendDecimal(b)
+			if e.HeldDelta != 0 {
+				b = append(b, `,"held_delta":`...)
+				b = e.HeldDelta.AppendDecimal(b)
+			}
+			b = appendOptString(b, `,"idempotency_key":`, e.IdempotencyKey)
+			b = appendOptString(b, `,"reason":`, e.Reason)
+			b = appendOptString(b, `,"ref":`, e.Ref)
+			b = appendOptString(b, `,"user_id":`, e.UserID)
+			b = appendOptString(b, `,"app_user_id":`, e.AppUserID)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if out.Replayed {
+		b = append(b, `,"replayed":true`...)
+	}
+	return append(b, '}'), ok
+}
+
+func appendOptString(b []byte, key, s string) []byte {
+	if s == "" {
+		return b
+	}
+	return appendString(append(b, key...), s)
+}
+
+// appendJSONTime appends t as time.Time's MarshalJSON does; false outside
+// years 0-9999 or at an offset that is not whole minutes below a day,
+// where MarshalJSON refuses or writes otherwise.
+func appendJSONTime(b []byte, t time.Time) ([]byte, bool) {
+	if y := t.Year(); y < 0 || y > 9999 {
+		return b, false
+	}
+	if _, off := t.Zone(); off%60 != 0 || off <= -24*3600 || off >= 24*3600 {
+		return b, false
+	}
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"'), true
+}
