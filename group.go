@@ -31,10 +31,17 @@ type Group[T any] struct {
 	// head of the queue. It must apply the first operation of every group
 	// it is given, so the queue always moves.
 	Run func(ops []*GroupOp[T]) (deferred []*GroupOp[T])
+	// Keys, when set, names what an operation locks (a store's rows). An
+	// operation that names a key of a group in flight queues for the next
+	// group even when fewer than Leaders groups run: a second group would
+	// only wait for the first one's locks, and paying a transaction's
+	// serial time once for more operations is what a group is for.
+	Keys func(v T) []string
 
 	mu      sync.Mutex
 	waiting []*GroupOp[T]
 	leaders int
+	busy    map[string]int // the Keys of the groups in flight, counted
 }
 
 // GroupOp is one operation waiting in a Group.
@@ -51,7 +58,7 @@ type GroupOp[T any] struct {
 func (g *Group[T]) Do(v T) error {
 	op := &GroupOp[T]{V: v, done: make(chan bool, 1)}
 	g.mu.Lock()
-	if g.leaders < max(g.Leaders, 1) {
+	if g.leaders < max(g.Leaders, 1) && !g.isBusy(v) {
 		g.leaders++
 	} else {
 		g.waiting = append(g.waiting, op)
@@ -69,6 +76,7 @@ func (g *Group[T]) Do(v T) error {
 		n := min(len(g.waiting), max(g.Max, 1)-1)
 		ops := append([]*GroupOp[T]{first}, g.waiting[:n]...)
 		g.waiting = slices.Delete(g.waiting, 0, n)
+		g.mark(ops, 1)
 		g.mu.Unlock()
 
 		deferred := g.Run(ops)
@@ -79,6 +87,7 @@ func (g *Group[T]) Do(v T) error {
 		}
 
 		g.mu.Lock()
+		g.mark(ops, -1)
 		if !slices.Contains(deferred, op) {
 			g.waiting = append(deferred, g.waiting...)
 			if len(g.waiting) > 0 {
@@ -94,5 +103,36 @@ func (g *Group[T]) Do(v T) error {
 		}
 		first = deferred[0]
 		g.waiting = append(deferred[1:], g.waiting...)
+	}
+}
+
+// isBusy reports whether v names a key of a group in flight. g.mu is held.
+func (g *Group[T]) isBusy(v T) bool {
+	if g.Keys == nil {
+		return false
+	}
+	for _, k := range g.Keys(v) {
+		if g.busy[k] > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// mark counts the keys of ops in (d 1) or out (d -1) of flight. g.mu is
+// held.
+func (g *Group[T]) mark(ops []*GroupOp[T], d int) {
+	if g.Keys == nil {
+		return
+	}
+	if g.busy == nil {
+		g.busy = map[string]int{}
+	}
+	for _, o := range ops {
+		for _, k := range g.Keys(o.V) {
+			if g.busy[k] += d; g.busy[k] == 0 {
+				delete(g.busy, k)
+			}
+		}
 	}
 }
