@@ -60,6 +60,7 @@ func (g *Group[T]) Do(v T) error {
 	g.mu.Lock()
 	if g.leaders < max(g.Leaders, 1) && !g.isBusy(v) {
 		g.leaders++
+		g.mark([]*GroupOp[T]{op}, 1)
 	} else {
 		g.waiting = append(g.waiting, op)
 		g.mu.Unlock()
@@ -70,13 +71,14 @@ func (g *Group[T]) Do(v T) error {
 		g.mu.Lock()
 	}
 	// This writer leads until its own operation has run. first is the
-	// operation its group starts with, out of the queue already.
+	// operation its group starts with, out of the queue already and its
+	// keys marked in flight (by whoever took it out).
 	first := op
 	for {
 		n := min(len(g.waiting), max(g.Max, 1)-1)
 		ops := append([]*GroupOp[T]{first}, g.waiting[:n]...)
+		g.mark(g.waiting[:n], 1)
 		g.waiting = slices.Delete(g.waiting, 0, n)
-		g.mark(ops, 1)
 		g.mu.Unlock()
 
 		deferred := g.Run(ops)
@@ -93,6 +95,9 @@ func (g *Group[T]) Do(v T) error {
 			if len(g.waiting) > 0 {
 				next := g.waiting[0]
 				g.waiting = slices.Delete(g.waiting, 0, 1)
+				// Its keys are in flight from now: no writer arriving
+				// before it takes the lead may start a group on them.
+				g.mark([]*GroupOp[T]{next}, 1)
 				g.mu.Unlock()
 				next.done <- true
 			} else {
@@ -102,6 +107,7 @@ func (g *Group[T]) Do(v T) error {
 			return op.Err
 		}
 		first = deferred[0]
+		g.mark([]*GroupOp[T]{first}, 1)
 		g.waiting = append(deferred[1:], g.waiting...)
 	}
 }
