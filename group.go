@@ -31,10 +31,17 @@ type Group[T any] struct {
 	// head of the queue. It must apply the first operation of every group
 	// it is given, so the queue always moves.
 	Run func(ops []*GroupOp[T]) (deferred []*GroupOp[T])
+	// Keys, when set, names what an operation locks (a store's rows). An
+	// operation that names a key of a group in flight queues for the next
+	// group even when fewer than Leaders groups run: a second group would
+	// only wait for the first one's locks, and paying a transaction's
+	// serial time once for more operations is what a group is for.
+	Keys func(v T) []string
 
 	mu      sync.Mutex
 	waiting []*GroupOp[T]
 	leaders int
+	busy    map[string]int // the Keys of the groups in flight, counted
 }
 
 // GroupOp is one operation waiting in a Group.
@@ -51,8 +58,9 @@ type GroupOp[T any] struct {
 func (g *Group[T]) Do(v T) error {
 	op := &GroupOp[T]{V: v, done: make(chan bool, 1)}
 	g.mu.Lock()
-	if g.leaders < max(g.Leaders, 1) {
+	if g.leaders < max(g.Leaders, 1) && !g.isBusy(v) {
 		g.leaders++
+		g.mark([]*GroupOp[T]{op}, 1)
 	} else {
 		g.waiting = append(g.waiting, op)
 		g.mu.Unlock()
@@ -63,11 +71,13 @@ func (g *Group[T]) Do(v T) error {
 		g.mu.Lock()
 	}
 	// This writer leads until its own operation has run. first is the
-	// operation its group starts with, out of the queue already.
+	// operation its group starts with, out of the queue already and its
+	// keys marked in flight (by whoever took it out).
 	first := op
 	for {
 		n := min(len(g.waiting), max(g.Max, 1)-1)
 		ops := append([]*GroupOp[T]{first}, g.waiting[:n]...)
+		g.mark(g.waiting[:n], 1)
 		g.waiting = slices.Delete(g.waiting, 0, n)
 		g.mu.Unlock()
 
@@ -79,11 +89,15 @@ func (g *Group[T]) Do(v T) error {
 		}
 
 		g.mu.Lock()
+		g.mark(ops, -1)
 		if !slices.Contains(deferred, op) {
 			g.waiting = append(deferred, g.waiting...)
 			if len(g.waiting) > 0 {
 				next := g.waiting[0]
 				g.waiting = slices.Delete(g.waiting, 0, 1)
+				// Its keys are in flight from now: no writer arriving
+				// before it takes the lead may start a group on them.
+				g.mark([]*GroupOp[T]{next}, 1)
 				g.mu.Unlock()
 				next.done <- true
 			} else {
@@ -93,6 +107,38 @@ func (g *Group[T]) Do(v T) error {
 			return op.Err
 		}
 		first = deferred[0]
+		g.mark([]*GroupOp[T]{first}, 1)
 		g.waiting = append(deferred[1:], g.waiting...)
+	}
+}
+
+// isBusy reports whether v names a key of a group in flight. g.mu is held.
+func (g *Group[T]) isBusy(v T) bool {
+	if g.Keys == nil {
+		return false
+	}
+	for _, k := range g.Keys(v) {
+		if g.busy[k] > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// mark counts the keys of ops in (d 1) or out (d -1) of flight. g.mu is
+// held.
+func (g *Group[T]) mark(ops []*GroupOp[T], d int) {
+	if g.Keys == nil {
+		return
+	}
+	if g.busy == nil {
+		g.busy = map[string]int{}
+	}
+	for _, o := range ops {
+		for _, k := range g.Keys(o.V) {
+			if g.busy[k] += d; g.busy[k] == 0 {
+				delete(g.busy, k)
+			}
+		}
 	}
 }

@@ -82,3 +82,83 @@ func TestGroup(t *testing.T) {
 		})
 	}
 }
+
+// TestGroupKeys: operations that name a key of a group in flight wait for
+// the next group rather than lead a second one, however many leaders are
+// allowed; each is still applied once and answered only after its group
+// ran. Operations on other keys still lead groups of their own in parallel.
+func TestGroupKeys(t *testing.T) {
+	var (
+		mu       sync.Mutex
+		inFlight int
+		applied  = map[int]int{}
+		finished = map[int]bool{}
+	)
+	g := &Group[int]{Max: 8, Leaders: 3, Keys: func(int) []string { return []string{"hot"} }}
+	g.Run = func(ops []*GroupOp[int]) []*GroupOp[int] {
+		mu.Lock()
+		if inFlight++; inFlight > 1 {
+			t.Errorf("%d groups of one key in flight at once", inFlight)
+		}
+		for _, op := range ops {
+			applied[op.V]++
+		}
+		mu.Unlock()
+		for _, op := range ops {
+			op.Err = nil
+			if op.V%5 == 0 {
+				op.Err = fmt.Errorf("refused %d", op.V)
+			}
+		}
+		mu.Lock()
+		for _, op := range ops {
+			finished[op.V] = true
+		}
+		inFlight--
+		mu.Unlock()
+		return nil
+	}
+	const n = 400
+	var wg sync.WaitGroup
+	for v := range n {
+		wg.Go(func() {
+			err := g.Do(v)
+			mu.Lock()
+			defer mu.Unlock()
+			if !finished[v] {
+				t.Errorf("op %d answered before its group ran", v)
+			}
+			if (err != nil) != (v%5 == 0) {
+				t.Errorf("op %d: %v", v, err)
+			}
+		})
+	}
+	wg.Wait()
+	for v := range n {
+		if applied[v] != 1 {
+			t.Errorf("op %d applied %d times", v, applied[v])
+		}
+	}
+	if g.leaders != 0 || len(g.waiting) != 0 || len(g.busy) != 0 {
+		t.Errorf("after the storm: %d leaders, %d waiting, %d keys busy", g.leaders, len(g.waiting), len(g.busy))
+	}
+
+	// Different keys: the first group runs until the second has started,
+	// which it can only if the second leads a group of its own.
+	started := make(chan struct{})
+	g2 := &Group[string]{Max: 8, Leaders: 2, Keys: func(k string) []string { return []string{k} }}
+	g2.Run = func(ops []*GroupOp[string]) []*GroupOp[string] {
+		if ops[0].V == "a" {
+			started <- struct{}{}
+			<-started
+		} else {
+			<-started
+			started <- struct{}{}
+		}
+		return nil
+	}
+	var wg2 sync.WaitGroup
+	wg2.Go(func() { g2.Do("a") })
+	wg2.Go(func() { g2.Do("b") })
+	wg2.Wait()
+}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"slices"
+	"sync"
 
 	"github.com/allot-dev/allot"
 
@@ -48,4 +49,29 @@ func RunAlone(s *Store, ids []string, fn func(allot.Tx) error) error {
 // the fast path reading keys, and guessing keys.
 func GroupRuns(s *Store) [3]uint64 {
 	return [3]uint64{s.groupRuns[slow].Load(), s.groupRuns[fast].Load(), s.groupRuns[guess].Load()}
+}
+
+// WatchGroups makes s count its groups in flight, and returns how many were
+// in flight at once at most so far, and how many leaders s allows.
+func WatchGroups(s *Store) (most func() int, leaders int) {
+	var mu sync.Mutex
+	now, top := 0, 0
+	run := s.group.Run
+	s.group.Run = func(ops []*allot.GroupOp[update]) []*allot.GroupOp[update] {
+		mu.Lock()
+		now++
+		top = max(top, now)
+		mu.Unlock()
+		defer func() {
+			mu.Lock()
+			now--
+			mu.Unlock()
+		}()
+		return run(ops)
+	}
+	return func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return top
+	}, s.group.Leaders
 }

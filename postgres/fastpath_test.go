@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -284,4 +285,52 @@ func meterState(t *testing.T, s *postgres.Store, project string) state {
 		t.Fatal(err)
 	}
 	return state{d, es, recs}
+}
+
+// TestHotProjectOneGroup: concurrent Updates of one project run one group at
+// a time, however many leaders the store allows (a second group would only
+// wait for the first one's row lock), and every one of them is answered as
+// a model of the package says: the first ten of amount 1 succeed, in any
+// order, the rest find nothing left, and the package's usage is theirs.
+func TestHotProjectOneGroup(t *testing.T) {
+	s := openMeterStore(t)
+	most, leaders := postgres.WatchGroups(s)
+	if leaders < 2 {
+		t.Fatalf("the store allows %d leaders: the test needs at least 2", leaders)
+	}
+	const n = 64
+	answers := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			m := meter{project: "p-1", resource: "r-1", key: fmt.Sprint("hot-", i), amount: 1}
+			errs[i] = s.Update(context.Background(), []string{"p-1"}, m.fn(&answers[i]))
+		})
+	}
+	wg.Wait()
+	ok := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case allot.ErrorCodeOf(err) != allot.ECONFLICT:
+			t.Errorf("op %d: %v", i, err)
+		}
+	}
+	if ok != 10 {
+		t.Errorf("%d consumes succeeded, want 10 (the package's amount)", ok)
+	}
+	consumed := 0
+	for _, e := range meterState(t, s, "p-1").Entries {
+		if e.Op == allot.OpConsume {
+			consumed++
+		}
+	}
+	if consumed != ok {
+		t.Errorf("%d consume entries in the ledger, want %d", consumed, ok)
+	}
+	if m := most(); m != 1 {
+		t.Errorf("%d groups of one project in flight at once, want 1", m)
+	}
 }

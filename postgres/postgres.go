@@ -70,6 +70,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	// Groups of different projects commit in parallel; half the pool's
 	// connections is left for reads and authentication.
 	s.group.Max, s.group.Leaders, s.group.Run = maxGroup, max(1, int(cfg.MaxConns)/2), s.runGroup
+	// An Update of a project a group in flight holds waits for the next
+	// group: a second leader would only wait for that group's row lock.
+	s.group.Keys = func(u update) []string { return u.ids }
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: ping: %w", err)

@@ -47,7 +47,12 @@ import (
 // memory, its row written once before the commit, and the statements nothing
 // waits for (SAVEPOINT, RELEASE) go with the next round trip (groupTx). The
 // transaction commits once, and only then does any Update of the group
-// return.
+// return. An Update of a project that a group in flight holds waits for the
+// next group rather than leading one of its own (Group.Keys): a second
+// group would only wait for the first one's row lock, so one hot project's
+// Updates share one transaction's serial time (the lock, the flush, the
+// commit) in groups of up to maxGroup, while groups of other projects still
+// run in parallel.
 //
 // No deadlock: every transaction still takes its row locks in increasing id
 // order. An operation joins the group's transaction only if each project it
