@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"sync"
 	"time"
 )
 
@@ -141,6 +142,9 @@ func (s *Service) Reserve(ctx context.Context, actor Actor, req ReserveRequest) 
 		})
 		return err
 	})
+	if err == nil {
+		s.reservations.put(out.ReservationID, req.ProjectID)
+	}
 	return out, err
 }
 
@@ -209,15 +213,15 @@ func (s *Service) Commit(ctx context.Context, actor Actor, req CommitRequest) (R
 	if err := validateKey(req.IdempotencyKey); err != nil {
 		return ReservationResult{}, err
 	}
-	found, err := s.Store.FindReservation(ctx, req.ReservationID)
+	projectID, err := s.reservationProject(ctx, req.ReservationID)
 	if err != nil {
 		return ReservationResult{}, err
 	}
 	var out ReservationResult
-	err = s.update(ctx, []string{found.ProjectID}, func(tx Tx) (err error) {
-		key := idem{Project: found.ProjectID, Key: scopedKey("commit", req.ReservationID, req.IdempotencyKey), Shown: req.IdempotencyKey, Request: req}
+	err = s.update(ctx, []string{projectID}, func(tx Tx) (err error) {
+		key := idem{Project: projectID, Key: scopedKey("commit", req.ReservationID, req.IdempotencyKey), Shown: req.IdempotencyKey, Request: req}
 		out, err = onceReservation(tx, key, func() (ReservationResult, error) {
-			v, err := tx.Reservation(found.ProjectID, req.ReservationID)
+			v, err := tx.Reservation(projectID, req.ReservationID)
 			if err != nil {
 				return ReservationResult{}, err
 			}
@@ -246,16 +250,16 @@ func (s *Service) Release(ctx context.Context, actor Actor, req ReleaseRequest) 
 	if err := ValidateID("reservation_id", req.ReservationID); err != nil {
 		return ReservationResult{}, err
 	}
-	found, err := s.Store.FindReservation(ctx, req.ReservationID)
+	projectID, err := s.reservationProject(ctx, req.ReservationID)
 	if err != nil {
 		return ReservationResult{}, err
 	}
 	var out ReservationResult
-	err = s.update(ctx, []string{found.ProjectID}, func(tx Tx) (err error) {
+	err = s.update(ctx, []string{projectID}, func(tx Tx) (err error) {
 		// A reservation is released once: its id is the key.
-		key := idem{Project: found.ProjectID, Key: scopedKey("release", req.ReservationID, "release"), Param: "reservation_id", Shown: req.ReservationID, Request: req}
+		key := idem{Project: projectID, Key: scopedKey("release", req.ReservationID, "release"), Param: "reservation_id", Shown: req.ReservationID, Request: req}
 		out, err = onceReservation(tx, key, func() (ReservationResult, error) {
-			v, err := tx.Reservation(found.ProjectID, req.ReservationID)
+			v, err := tx.Reservation(projectID, req.ReservationID)
 			if err != nil {
 				return ReservationResult{}, err
 			}
@@ -267,6 +271,56 @@ func (s *Service) Release(ctx context.Context, actor Actor, req ReleaseRequest) 
 		return err
 	})
 	return out, err
+}
+
+// reservationProject returns the project of reservation id, which a commit
+// or a release locks: from the reservations this Service made or looked up
+// lately, else from the store (ENOTFOUND if there is no such reservation).
+// A reservation's project never changes, so a remembered one is never stale;
+// the step reads the reservation again under the project's lock.
+func (s *Service) reservationProject(ctx context.Context, id string) (string, error) {
+	if p, ok := s.reservations.get(id); ok {
+		return p, nil
+	}
+	v, err := s.Store.FindReservation(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	s.reservations.put(id, v.ProjectID)
+	return v.ProjectID, nil
+}
+
+// projectCacheSize bounds each generation of a projectCache.
+const projectCacheSize = 1 << 14
+
+// projectCache maps reservation ids to their projects, in two generations of
+// at most projectCacheSize each: when the newer fills up, the older is
+// dropped. The zero value is ready to use.
+type projectCache struct {
+	mu        sync.Mutex
+	cur, prev map[string]string
+}
+
+func (c *projectCache) get(id string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.cur[id]; ok {
+		return p, true
+	}
+	p, ok := c.prev[id]
+	return p, ok
+}
+
+func (c *projectCache) put(id, projectID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.cur) >= projectCacheSize {
+		c.prev, c.cur = c.cur, nil
+	}
+	if c.cur == nil {
+		c.cur = make(map[string]string)
+	}
+	c.cur[id] = projectID
 }
 
 // stillOpen refuses a commit of a reservation that is no longer open or

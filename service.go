@@ -49,6 +49,10 @@ type OpResult struct {
 // checked and written all or nothing, every change a ledger entry.
 type Service struct {
 	Store LedgerStore
+
+	// reservations is the project of the reservations this Service made or
+	// looked up lately.
+	reservations projectCache
 }
 
 // LedgerStore is what the lifecycle rules need of a store.
