@@ -49,28 +49,7 @@ func appendResourceItem(b []byte, r *allot.Resource) []byte {
 		b = r.ExpireTime.UTC().AppendFormat(b, rfc3339Seconds)
 		b = append(b, '"')
 	}
-	b = append(b, `,"resource_type":`...)
-	b = appendString(b, r.ResourceType)
-	b = append(b, `,"business_type":`...)
-	b = appendString(b, string(r.BusinessType))
-	if r.SubResourceType != "" {
-		b = append(b, `,"sub_resource_type":`...)
-		b = appendString(b, string(r.SubResourceType))
-	}
-	b = append(b, `,"is_sub_resource":`...)
-	b = strconv.AppendBool(b, r.IsSubResource)
-	b = append(b, `,"charging_mode":`...)
-	b = appendString(b, string(r.ChargingMode))
-	b = append(b, `,"resource_source":`...)
-	b = appendString(b, string(r.Source))
-	b = append(b, `,"amount":`...)
-	b = r.Amount.AppendDecimal(b)
-	b = append(b, `,"usage":`...)
-	b = r.Usage.AppendDecimal(b)
-	b = append(b, `,"status":`...)
-	b = strconv.AppendInt(b, int64(r.Status), 10)
-	b = append(b, `,"unit":`...)
-	b = appendString(b, string(r.Unit))
+	b = appendResourceFields(b, r)
 	return append(b, '}')
 }
 
@@ -129,4 +108,33 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// appendResourceFields appends the fields from resource_type to unit that
+// the tenant list item and the management answer share, in the order both
+// JSON forms have them.
+func appendResourceFields(b []byte, r *allot.Resource) []byte {
+	b = append(b, `,"resource_type":`...)
+	b = appendString(b, r.ResourceType)
+	b = append(b, `,"business_type":`...)
+	b = appendString(b, string(r.BusinessType))
+	if r.SubResourceType != "" {
+		b = append(b, `,"sub_resource_type":`...)
+		b = appendString(b, string(r.SubResourceType))
+	}
+	b = append(b, `,"is_sub_resource":`...)
+	b = strconv.AppendBool(b, r.IsSubResource)
+	b = append(b, `,"charging_mode":`...)
+	b = appendString(b, string(r.ChargingMode))
+	b = append(b, `,"resource_source":`...)
+	b = appendString(b, string(r.Source))
+	b = append(b, `,"amount":`...)
+	b = r.Amount.AppendDecimal(b)
+	b = append(b, `,"usage":`...)
+	b = r.Usage.AppendDecimal(b)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(r.Status), 10)
+	b = append(b, `,"unit":`...)
+	b = appendString(b, string(r.Unit))
+	return b
 }
