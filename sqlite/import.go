@@ -35,10 +35,37 @@ func (s *Store) BulkInsert(ctx context.Context, fn func(allot.ImportTx) error) e
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", importCacheKiB)); err != nil {
 			return fmt.Errorf("sqlite: cache size: %w", err)
 		}
-		t := &importTx{s: s, ctx: ctx, tx: tx, now: s.Now().UTC().Truncate(time.Second)}
+		t := &importTx{s: s, ctx: ctx, tx: tx, now: s.Now().UTC().Truncate(time.Second), added: map[string]int{}}
 		defer t.close()
-		return fn(t)
+		if err := fn(t); err != nil {
+			return err
+		}
+		return t.pack()
 	})
+}
+
+// pack writes, in the import's transaction, the pack of every project the
+// import gave packRows resources or more: the tenant's first read after the
+// import is a pack read. A project that gained fewer gets its pack from the
+// first full read that finds its changes have grown (see readTenant).
+func (t *importTx) pack() error {
+	for projectID, n := range t.added {
+		if n < t.s.packRows() {
+			continue
+		}
+		var version int64
+		if err := t.tx.QueryRowContext(t.ctx, `SELECT version FROM projects WHERE id = ?`, projectID).Scan(&version); err != nil {
+			return fmt.Errorf("sqlite: version of %s: %w", projectID, err)
+		}
+		rs, err := queryTenantResources(t.ctx, t.tx, projectID, 0, n)
+		if err != nil {
+			return err
+		}
+		if err := savePack(t.ctx, t.tx, projectID, version, encodePack(t.s.schema, version, rs)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // importCacheKiB is the writer's page cache during an import.
@@ -57,6 +84,7 @@ type importTx struct {
 
 	manyResources, manyLedger *sql.Stmt // importRows rows each; prepared on first use
 	args                      []any
+	added                     map[string]int // resources inserted, per project
 }
 
 func (t *importTx) close() {
@@ -112,6 +140,9 @@ func (t *importTx) Reserve(projectID string, rows, entries int64) (allot.ImportS
 }
 
 func (t *importTx) InsertResources(rs []allot.Resource) error {
+	for i := range rs {
+		t.added[rs[i].ProjectID]++
+	}
 	for len(rs) >= importRows {
 		many, err := t.many(&t.manyResources, resourcesInsert, resourceColumnCount)
 		if err != nil {

@@ -71,6 +71,12 @@ type Store struct {
 	// the next one runs each operation in its own savepoint from the start
 	// (see runGroup). Only the group's leader reads and writes it.
 	savepoints atomic.Bool
+
+	// packs saves tenant packs in the background (tenantpack.go); packMin
+	// is the number of resources from which a tenant gets one, 0 for
+	// defaultPackRows (tests lower it).
+	packs   packer
+	packMin int
 }
 
 var (
@@ -167,6 +173,7 @@ func (s *Store) open(ctx context.Context, path string) error {
 
 // Close closes the statements and both pools.
 func (s *Store) Close() error {
+	s.packs.close()
 	var errs []error
 	stmts := append(append([]*sql.Stmt{s.versionStmt, s.projectStmt, s.credentialStmt, s.tokenStmt, s.adminKeyStmt}, s.txStmts[:]...), s.rsv.stmts()...)
 	for _, st := range stmts {
