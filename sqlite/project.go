@@ -52,11 +52,20 @@ func (s *Store) FindProject(ctx context.Context, id string) (allot.Project, erro
 }
 
 // TenantVersion returns a project's version. It is the one query every tenant
-// request makes, so it is a single primary-key lookup on a prepared statement.
+// request makes, so it is a single primary-key lookup on a prepared
+// statement, and between two commits of any process it is answered from the
+// versions read since the last one (walstamp.go).
 func (s *Store) TenantVersion(ctx context.Context, projectID string) (int64, error) {
 	ctx, err := lookup(ctx)
 	if err != nil {
 		return 0, err
+	}
+	var h walHeader
+	stamped := s.stamp != nil && s.stamp.read(&h)
+	if stamped {
+		if v, ok := s.versions.get(&h, projectID); ok {
+			return v, nil
+		}
 	}
 	var v int64
 	err = s.versionStmt.QueryRowContext(ctx, projectID).Scan(&v)
@@ -65,6 +74,9 @@ func (s *Store) TenantVersion(ctx context.Context, projectID string) (int64, err
 	}
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: tenant version %s: %w", projectID, err)
+	}
+	if stamped {
+		s.versions.put(&h, projectID, v)
 	}
 	return v, nil
 }

@@ -77,6 +77,11 @@ type Store struct {
 	// defaultPackRows (tests lower it).
 	packs   packer
 	packMin int
+
+	// stamp reads the WAL-index header, nil if it cannot; versions are the
+	// project versions read under it (walstamp.go).
+	stamp    *walStamp
+	versions versionCache
 }
 
 var (
@@ -168,6 +173,7 @@ func (s *Store) open(ctx context.Context, path string) error {
 			return fmt.Errorf("sqlite: prepare %q: %w", p.query, err)
 		}
 	}
+	s.stamp = openWALStamp(path)
 	return s.prepareReservations(ctx)
 }
 
@@ -186,6 +192,7 @@ func (s *Store) Close() error {
 			errs = append(errs, db.Close())
 		}
 	}
+	errs = append(errs, s.stamp.close())
 	return errors.Join(errs...)
 }
 
