@@ -26,7 +26,7 @@ func MigrateTo(ctx context.Context, path string, version int) error {
 // WithoutPacks deletes every tenant pack and keeps the store from writing
 // new ones: its full reads are column reads.
 func WithoutPacks(s *Store) error {
-	s.packs.wait()
+	s.packs.Wait()
 	s.packMin = 1 << 30
 	_, err := s.w.Exec(`DELETE FROM tenant_packs`)
 	return err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/internal/tenantpack"
 
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -61,7 +62,7 @@ func (t *importTx) pack() error {
 		if err != nil {
 			return err
 		}
-		if err := savePack(t.ctx, t.tx, projectID, version, encodePack(t.s.schema, version, rs)); err != nil {
+		if err := savePack(t.ctx, t.tx, projectID, version, tenantpack.Encode(t.s.schema, version, rs)); err != nil {
 			return err
 		}
 	}

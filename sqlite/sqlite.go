@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/internal/tenantpack"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -72,10 +73,10 @@ type Store struct {
 	// (see runGroup). Only the group's leader reads and writes it.
 	savepoints atomic.Bool
 
-	// packs saves tenant packs in the background (tenantpack.go); packMin
+	// packs saves tenant packs in the background (internal/tenantpack); packMin
 	// is the number of resources from which a tenant gets one, 0 for
-	// defaultPackRows (tests lower it).
-	packs   packer
+	// tenantpack.MinRows (tests lower it).
+	packs   tenantpack.Saver
 	packMin int
 
 	// stamp reads the WAL-index header, nil if it cannot; versions are the
@@ -179,7 +180,7 @@ func (s *Store) open(ctx context.Context, path string) error {
 
 // Close closes the statements and both pools.
 func (s *Store) Close() error {
-	s.packs.close()
+	s.packs.Close()
 	var errs []error
 	stmts := append(append([]*sql.Stmt{s.versionStmt, s.projectStmt, s.credentialStmt, s.tokenStmt, s.adminKeyStmt}, s.txStmts[:]...), s.rsv.stmts()...)
 	for _, st := range stmts {

@@ -7,12 +7,13 @@ import (
 	"fmt"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/internal/tenantpack"
 )
 
 // TenantChanges implements allot.Store: the project and its resources and
 // assignments changed after version since (everything when since <= 0),
 // read in one transaction, in seq order. A full read of a tenant with a
-// pack reads the pack and the changes after it (see tenantpack.go).
+// pack reads the pack and the changes after it (see internal/tenantpack).
 func (s *Store) TenantChanges(ctx context.Context, projectID string, since int64) (allot.TenantDelta, error) {
 	var (
 		d      allot.TenantDelta
@@ -39,7 +40,10 @@ func (s *Store) TenantChanges(ctx context.Context, projectID string, since int64
 		return allot.TenantDelta{}, err
 	}
 	if repack {
-		s.packs.later(s, projectID, d.Version, encodePack(s.schema, d.Version, d.Resources))
+		data := tenantpack.Encode(s.schema, d.Version, d.Resources)
+		s.packs.Later(projectID, func(ctx context.Context) error {
+			return s.write(ctx, func(tx *sql.Tx) error { return savePack(ctx, tx, projectID, d.Version, data) })
+		})
 	}
 	return d, nil
 }
@@ -63,7 +67,7 @@ func (s *Store) readTenant(ctx context.Context, tx *sql.Tx, projectID string, p 
 	if err != nil {
 		return nil, false, err
 	}
-	rs = mergeChanges(base, changed)
+	rs = tenantpack.Merge(base, changed)
 	return rs, len(changed) > 0 && len(changed)*8 >= len(rs), nil
 }
 
@@ -85,8 +89,8 @@ func (s *Store) readPack(ctx context.Context, tx *sql.Tx, projectID string, curr
 	if err := rows.Scan(&data); err != nil {
 		return nil, 0, fmt.Errorf("sqlite: read pack of %s: %w", projectID, err)
 	}
-	rs, version, schema, err := decodePack(data, projectID)
-	if errors.Is(err, errBadPack) || schema != s.schema || version > current {
+	rs, version, schema, err := tenantpack.Decode(data, projectID)
+	if errors.Is(err, tenantpack.ErrBad) || schema != s.schema || version > current {
 		return nil, 0, nil
 	}
 	return rs, version, err
@@ -97,7 +101,7 @@ func (s *Store) packRows() int {
 	if s.packMin > 0 {
 		return s.packMin
 	}
-	return defaultPackRows
+	return tenantpack.MinRows
 }
 
 // savePack stores data as projectID's pack at version, unless the pack it

@@ -1,5 +1,5 @@
 -- Tenant packs: every resource of one big project at one project version,
--- in one blob, for the first read of the tenant (see tenantpack.go). A pack
+-- in one blob, for the first read of the tenant (see internal/tenantpack). A pack
 -- is derived data: it may lag behind the resources table, and a read
 -- applies the rows changed after its version. A later migration that
 -- changes resource rows without raising their versions must delete the

@@ -1,8 +1,22 @@
-package sqlite
+// Package tenantpack encodes every resource of one project at one project
+// version as one blob, for the stores' first read of a big tenant: a store
+// keeps a project's pack beside its rows, reads the pack and the rows
+// changed after its version, and merges them (Merge).
+//
+// Why: the first request of a tenant (after a restart, or once the read
+// model evicted it) reads all of its rows, and the drivers spend one to two
+// microseconds per row on the columns: 100 to 200 ms or more for a
+// 100,000-row tenant, where one blob of the same rows reads and decodes in
+// a fraction of that. A pack is derived data and may lag behind; merging
+// it with the rows changed after its version is exact because every change
+// to a resource sets its version to the project's new version, in the
+// transaction that makes the change, and a project's version only grows.
+// A pack that does not decode, or was written under another schema
+// version, is to be ignored and the columns read.
+package tenantpack
 
 import (
 	"context"
-	"database/sql"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,19 +26,6 @@ import (
 	"github.com/allot-dev/allot"
 )
 
-// A tenant pack is every resource of one project at one project version,
-// encoded in one blob (table tenant_packs). It exists for the first read of
-// a big tenant (TenantChanges with since 0, after a restart or an
-// eviction): this driver spends about 2 µs per row on the columns of the
-// resources table, 200 ms or more for a 100,000-row tenant, while one blob
-// of the same rows reads and decodes in a fraction of that. The pack is
-// derived data and may lag behind: a read takes the pack, then the rows
-// changed after its version (resources_version), and merges them by seq.
-// That is exact because every change to a resource sets its version to the
-// project's new version, in the transaction that makes the change, and a
-// project's version only grows. A pack that does not decode, or was written
-// under another schema version, is ignored and the columns are read.
-//
 // The layout: "allotpk", a format byte, then unsigned varints for the
 // schema version, the pack's project version, the number of dictionary
 // strings and the number of rows; the dictionary (each string as a varint
@@ -38,9 +39,9 @@ const (
 	packMagic  = "allotpk"
 	packFormat = 1
 
-	// defaultPackRows is the size from which a tenant gets a pack: smaller
-	// ones read their columns in a few milliseconds.
-	defaultPackRows = 4096
+	// MinRows is the size from which a tenant gets a pack: smaller ones
+	// read their columns in a few milliseconds.
+	MinRows = 4096
 )
 
 const (
@@ -50,9 +51,9 @@ const (
 	packAsset
 )
 
-// encodePack returns the pack of rs, a project's resources at version in
+// Encode returns the pack of rs, a project's resources at version in
 // seq order, under schema version schema.
-func encodePack(schema int, version int64, rs []allot.Resource) []byte {
+func Encode(schema int, version int64, rs []allot.Resource) []byte {
 	dict := map[string]uint64{}
 	var words []string
 	word := func(s string) uint64 {
@@ -112,22 +113,22 @@ func appendPackString(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
-// errBadPack is what decodePack returns for a blob it cannot read.
-var errBadPack = errors.New("sqlite: malformed tenant pack")
+// ErrBad is what Decode returns for a blob it cannot read.
+var ErrBad = errors.New("malformed tenant pack")
 
-// decodePack returns the resources of projectID that b holds, the
+// Decode returns the resources of projectID that b holds, the
 // version it holds them at and the schema version it was written under.
-func decodePack(b []byte, projectID string) (rs []allot.Resource, version int64, schema int, err error) {
+func Decode(b []byte, projectID string) (rs []allot.Resource, version int64, schema int, err error) {
 	d := packDecoder{b: b}
 	if len(b) < len(packMagic)+1 || string(b[:len(packMagic)]) != packMagic || b[len(packMagic)] != packFormat {
-		return nil, 0, 0, errBadPack
+		return nil, 0, 0, ErrBad
 	}
 	d.i = len(packMagic) + 1
 	sch, ver, nwords, nrows := d.uvarint(), d.uvarint(), d.uvarint(), d.uvarint()
 	// Every word takes a byte at least, every row more than ten: counts
 	// past that are a malformed pack, not something to allocate for.
 	if d.err != nil || nwords > uint64(len(b)) || nrows > uint64(len(b))/10 || sch > 1<<30 || ver > 1<<62 {
-		return nil, 0, 0, errBadPack
+		return nil, 0, 0, ErrBad
 	}
 	words := make([]string, nwords)
 	for i := range words {
@@ -136,7 +137,7 @@ func decodePack(b []byte, projectID string) (rs []allot.Resource, version int64,
 	word := func() string {
 		i := d.uvarint()
 		if i >= uint64(len(words)) {
-			d.err = errBadPack
+			d.err = ErrBad
 			return ""
 		}
 		return words[i]
@@ -168,7 +169,7 @@ func decodePack(b []byte, projectID string) (rs []allot.Resource, version int64,
 		}
 	}
 	if d.err != nil || d.i != len(b) {
-		return nil, 0, 0, errBadPack
+		return nil, 0, 0, ErrBad
 	}
 	return rs, int64(ver), int(sch), nil
 }
@@ -187,7 +188,7 @@ func (d *packDecoder) uvarint() uint64 {
 	}
 	v, n := binary.Uvarint(d.b[d.i:])
 	if n <= 0 {
-		d.err = errBadPack
+		d.err = ErrBad
 		return 0
 	}
 	d.i += n
@@ -200,7 +201,7 @@ func (d *packDecoder) varint() int64 {
 	}
 	v, n := binary.Varint(d.b[d.i:])
 	if n <= 0 {
-		d.err = errBadPack
+		d.err = ErrBad
 		return 0
 	}
 	d.i += n
@@ -209,7 +210,7 @@ func (d *packDecoder) varint() int64 {
 
 func (d *packDecoder) byte() uint8 {
 	if d.err != nil || d.i >= len(d.b) {
-		d.err = errBadPack
+		d.err = ErrBad
 		return 0
 	}
 	d.i++
@@ -219,7 +220,7 @@ func (d *packDecoder) byte() uint8 {
 func (d *packDecoder) str() string {
 	n := d.uvarint()
 	if d.err != nil || n > uint64(len(d.b)-d.i) {
-		d.err = errBadPack
+		d.err = ErrBad
 		return ""
 	}
 	if n == 0 {
@@ -230,11 +231,11 @@ func (d *packDecoder) str() string {
 	return s
 }
 
-// mergeChanges returns base (a project's resources at some version, in seq
+// Merge returns base (a project's resources at some version, in seq
 // order) with changed (every resource changed after that version, in seq
 // order) applied: a changed resource replaces the one of its seq, or is
 // new. base is reused when nothing is new.
-func mergeChanges(base, changed []allot.Resource) []allot.Resource {
+func Merge(base, changed []allot.Resource) []allot.Resource {
 	out := base
 	var added []allot.Resource
 	j := 0
@@ -251,8 +252,8 @@ func mergeChanges(base, changed []allot.Resource) []allot.Resource {
 	if len(added) == 0 {
 		return out
 	}
-	// New resources have the highest seqs but for one imported into the
-	// gap of another's: merge the two sorted lists.
+	// New resources have higher seqs than the old ones, as seqs are handed
+	// out in order; merging keeps the order whatever they are.
 	out = make([]allot.Resource, 0, len(base)+len(added))
 	i, k := 0, 0
 	for i < len(base) || k < len(added) {
@@ -267,19 +268,19 @@ func mergeChanges(base, changed []allot.Resource) []allot.Resource {
 	return out
 }
 
-// packer saves packs in the background, one at a time per project: a
+// Saver saves packs in the background, one at a time per project: a
 // tenant's first read should not wait for the writer. A save that fails
 // is dropped: the pack is a cache, and the next full read tries again.
-type packer struct {
+type Saver struct {
 	mu      sync.Mutex
 	closed  bool
 	running map[string]bool
 	wg      sync.WaitGroup
 }
 
-// later saves data as projectID's pack at version, unless a save for the
-// project is running or the store is closing.
-func (p *packer) later(s *Store, projectID string, version int64, data []byte) {
+// Later runs save for projectID in the background, unless a save for the
+// project is running or the Saver is closed.
+func (p *Saver) Later(projectID string, save func(context.Context) error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed || p.running[projectID] {
@@ -294,20 +295,20 @@ func (p *packer) later(s *Store, projectID string, version int64, data []byte) {
 		defer p.wg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		s.write(ctx, func(tx *sql.Tx) error { return savePack(ctx, tx, projectID, version, data) })
+		save(ctx) // a cache: a failed save is retried by a later read
 		p.mu.Lock()
 		delete(p.running, projectID)
 		p.mu.Unlock()
 	}()
 }
 
-// close waits for the saves running and refuses new ones.
-func (p *packer) close() {
+// Close waits for the saves running and refuses new ones.
+func (p *Saver) Close() {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()
-	p.wait()
+	p.Wait()
 }
 
-// wait waits for the saves running.
-func (p *packer) wait() { p.wg.Wait() }
+// Wait waits for the saves running.
+func (p *Saver) Wait() { p.wg.Wait() }
