@@ -2,10 +2,14 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
+	"testing"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/internal/tenantpack"
+	"github.com/allot-dev/allot/storetest"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -74,4 +78,51 @@ func WatchGroups(s *Store) (most func() int, leaders int) {
 		defer mu.Unlock()
 		return top
 	}, s.group.Leaders
+}
+
+// TenantPacks returns the hooks of storetest.RunTenantPacks on s, which gets
+// packs from minRows resources.
+func TenantPacks(t *testing.T, s *Store, minRows int) storetest.Packs {
+	s.packMin = minRows
+	ctx := context.Background()
+	fatal := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return storetest.Packs{
+		MinRows: minRows,
+		Wait:    s.packs.Wait,
+		Version: func(p string) int64 {
+			var v int64
+			err := s.pool.QueryRow(ctx, `SELECT version FROM tenant_packs WHERE project_id = $1`, p).Scan(&v)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return 0
+			}
+			fatal(err)
+			return v
+		},
+		Data: func(p string) (data []byte) {
+			fatal(s.pool.QueryRow(ctx, packQuery, p).Scan(&data))
+			return data
+		},
+		SetData: func(p string, data []byte) {
+			_, err := s.pool.Exec(ctx, `UPDATE tenant_packs SET data = $2 WHERE project_id = $1`, p, data)
+			fatal(err)
+		},
+		Encode: func(shift int, version int64, rs []allot.Resource) []byte {
+			return tenantpack.Encode(int(s.schema)+shift, version, rs)
+		},
+		Decode: func(data []byte, p string) ([]allot.Resource, int64, error) {
+			rs, version, _, err := tenantpack.Decode(data, p)
+			return rs, version, err
+		},
+		Columns: func(p string) []allot.Resource {
+			rows, err := s.pool.Query(ctx, `SELECT `+resourceColumns+` FROM resources WHERE project_id = $1 ORDER BY seq`, p)
+			fatal(err)
+			rs, err := scanResources(rows, p, 0)
+			fatal(err)
+			return rs
+		},
+	}
 }

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/internal/tenantpack"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -49,6 +50,14 @@ type Store struct {
 	group allot.Group[update]
 	// groupRuns counts the transactions groups ran, by mode (see groupTx).
 	groupRuns [guess + 1]atomic.Uint64
+
+	// schema is the schema version this build's migrations make.
+	schema int64
+	// packs saves tenant packs in the background (tenantpack.go); packMin
+	// is the number of resources from which a tenant gets one, 0 for
+	// tenantpack.MinRows (tests lower it).
+	packs   tenantpack.Saver
+	packMin int
 }
 
 var _ allot.Store = (*Store)(nil)
@@ -81,6 +90,12 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
+	ms, err := migrations()
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s.schema = ms[len(ms)-1].version
 	return s, nil
 }
 
@@ -105,6 +120,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes every connection of the pool.
 func (s *Store) Close() error {
+	s.packs.Close()
 	s.pool.Close()
 	return nil
 }

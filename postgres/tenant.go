@@ -31,8 +31,11 @@ func (s *Store) Import(ctx context.Context, b allot.ImportBatch) error {
 func (s *Store) BulkInsert(ctx context.Context, fn func(allot.ImportTx) error) error {
 	var t *importTx
 	err := s.withTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		t = &importTx{s: s, ctx: ctx, tx: tx, now: s.Now().UTC().Truncate(time.Second)}
-		return fn(t)
+		t = &importTx{s: s, ctx: ctx, tx: tx, now: s.Now().UTC().Truncate(time.Second), added: map[string]int{}}
+		if err := fn(t); err != nil {
+			return err
+		}
+		return t.packImported()
 	})
 	if err != nil && t != nil {
 		return s.explain(ctx, t.batch, err)
@@ -46,6 +49,7 @@ type importTx struct {
 	tx    pgx.Tx
 	now   time.Time
 	batch allot.ImportBatch // the rows given so far, for explain
+	added map[string]int    // resources inserted, per project
 }
 
 func (t *importTx) Now() time.Time { return t.now }
@@ -69,6 +73,9 @@ func (t *importTx) Reserve(projectID string, rows, entries int64) (allot.ImportS
 }
 
 func (t *importTx) InsertResources(rs []allot.Resource) error {
+	for i := range rs {
+		t.added[rs[i].ProjectID]++
+	}
 	if len(t.batch.Resources)+len(rs) <= explainRows {
 		t.batch.Resources = append(t.batch.Resources, rs...)
 	}
@@ -172,13 +179,18 @@ func (s *Store) TenantVersion(ctx context.Context, projectID string) (int64, err
 // nothing when it next asks for changes after it. They go to the server as
 // one batch: BEGIN, one round trip for all three, COMMIT.
 func (s *Store) TenantChanges(ctx context.Context, projectID string, since int64) (allot.TenantDelta, error) {
-	var d allot.TenantDelta
+	var (
+		d      allot.TenantDelta
+		repack bool
+	)
 	opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 	err := s.withTx(ctx, opts, func(tx pgx.Tx) error {
+		repack = false
 		b := &pgx.Batch{}
 		b.Queue(projectQuery, projectID)
 		if since == 0 {
-			b.Queue(tenantAllResourcesQuery, projectID)
+			b.Queue(packQuery, projectID)
+			b.Queue(unpackedResourcesQuery, projectID)
 			b.Queue(allAssignmentsQuery, projectID)
 		} else {
 			b.Queue(changedResourcesQuery, projectID, since)
@@ -194,8 +206,12 @@ func (s *Store) TenantChanges(ctx context.Context, projectID string, since int64
 		// sizing the slice for that spares a big project's read the
 		// copying of repeated growth.
 		hint := 0
+		var pack []byte
 		if since == 0 {
 			hint = int(min(gained, 1_000_000))
+			if err := br.QueryRow().Scan(&pack); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
 		}
 		rows, err := br.Query()
 		if err != nil {
@@ -212,8 +228,27 @@ func (s *Store) TenantChanges(ctx context.Context, projectID string, since int64
 		if err != nil {
 			return err
 		}
+		if err := br.Close(); err != nil {
+			return err
+		}
+		switch {
+		case since != 0:
+		case pack == nil:
+			repack = len(rs) >= s.packRows()
+		default:
+			base, version, err := s.usablePack(pack, projectID, v)
+			if err != nil {
+				return err
+			}
+			if rs, repack, err = s.readPacked(ctx, tx, projectID, base, version, hint); err != nil {
+				return err
+			}
+		}
 		d = allot.TenantDelta{Project: p, Version: v, Resources: rs, Assignments: as}
-		return br.Close()
+		return nil
 	})
+	if err == nil && repack {
+		s.savePackLater(projectID, d.Version, d.Resources)
+	}
 	return d, err
 }

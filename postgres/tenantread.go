@@ -34,7 +34,7 @@ const tenantAllResourcesQuery = `SELECT ` + resourceColumns + ` FROM resources W
 // server sent it.
 func readTenantResources(rows pgx.Rows, projectID string, hint int) ([]allot.Resource, error) {
 	defer rows.Close()
-	rs := make([]allot.Resource, 0, hint)
+	var rs []allot.Resource // sized for hint at the first row: a read may return none
 	fields := rows.FieldDescriptions()
 	if len(fields) != 20 {
 		return nil, fmt.Errorf("postgres: resource read has %d columns, want 20", len(fields))
@@ -45,6 +45,9 @@ func readTenantResources(rows pgx.Rows, projectID string, hint int) ([]allot.Res
 	for rows.Next() {
 		v := rows.RawValues()
 		d.values = v
+		if rs == nil {
+			rs = make([]allot.Resource, 0, max(hint, 1))
+		}
 		rs = append(rs, allot.Resource{ProjectID: projectID})
 		r := &rs[len(rs)-1]
 		r.ResourceID = d.text(0)

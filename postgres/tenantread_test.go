@@ -103,3 +103,11 @@ func TestTenantChangesFullReadOrderAndFields(t *testing.T) {
 		t.Fatalf("delta of %d resources: %+v", len(delta.Resources), delta.Resources)
 	}
 }
+
+// TestTenantPacks runs the shared suite of tenant packs.
+func TestTenantPacks(t *testing.T) {
+	storetest.RunTenantPacks(t, func(t *testing.T) (allot.Store, storetest.Packs) {
+		s := pgtest.MustOpen(t)
+		return s, postgres.TenantPacks(t, s, 100)
+	})
+}

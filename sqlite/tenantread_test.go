@@ -3,13 +3,13 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/storetest"
 )
 
 // TestTenantReadMatchesColumns holds TenantChanges' read to the
@@ -24,41 +24,13 @@ func TestTenantReadMatchesColumns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	b := allot.ImportBatch{Projects: []allot.Project{{ID: "p", Name: "p", RegionID: "r", CreatedAt: time.Unix(0, 0)}}}
-	for i := range 200 {
-		r := allot.Resource{
-			ProjectID: "p", ResourceID: fmt.Sprintf("r.%03d_x-y", i),
-			ResourceType: fmt.Sprintf("type-%d", i%5),
-			BusinessType: allot.BusinessTypes[i%len(allot.BusinessTypes)],
-			ChargingMode: allot.ChargingModes[i%len(allot.ChargingModes)],
-			Source:       allot.ResourceSources[i%len(allot.ResourceSources)],
-			Unit:         allot.Units[i%len(allot.Units)],
-			Amount:       allot.Quantity(i*7919) % allot.MaxResourceAmount,
-			Status:       allot.ResourceStatus(i % 2),
-		}
-		r.Usage = r.Amount / 3
-		if i%3 == 0 {
-			r.OrderID = fmt.Sprintf("order-%d", i)
-		}
-		if i%4 != 0 {
-			r.ExpireTime = time.Unix(int64(i)*86_400+int64(i%2)*2147483647, 0).UTC()
-		}
-		if i%5 == 0 {
-			r.SubResourceType, r.IsSubResource = allot.SubResourceTypes[i%len(allot.SubResourceTypes)], true
-		}
-		if i%6 == 0 {
-			r.BoundAsset = &allot.BoundAsset{AssetID: "asset", AssetName: fmt.Sprintf("a|b|%d|ü \"q\"", i)}
-		}
-		if i%7 == 0 {
-			r.BoundAsset = &allot.BoundAsset{AssetID: "bare"}
-		}
-		b.Resources = append(b.Resources, r)
-	}
+	b := allot.ImportBatch{Projects: []allot.Project{{ID: "p", Name: "p", RegionID: "r", CreatedAt: time.Unix(0, 0)}},
+		Resources: storetest.VariedResources("p", 200)}
 	if err := s.Import(ctx, b); err != nil {
 		t.Fatal(err)
 	}
 	err = s.Update(ctx, []string{"p"}, func(tx allot.Tx) error {
-		for _, id := range []string{"r.003_x-y", "r.150_x-y"} {
+		for _, id := range []string{"r.00003_x-y", "r.00150_x-y"} {
 			r, err := tx.Resource("p", id)
 			if err != nil {
 				return err
