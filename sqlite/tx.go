@@ -624,7 +624,7 @@ func (t *sqliteTx) SaveIdempotency(rec allot.IdempotencyRecord) error {
 	_, err := t.stmt(stInsertIdempotency).ExecContext(t.ctx, rec.ProjectID, rec.Key, rec.Fingerprint, rec.Result, created.Unix())
 	switch constraint(err) {
 	case 0:
-	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE: // (project_id, key)
 		return allot.Errorf(allot.ECONFLICT, "idempotency key %s of project %s was used already", rec.Key, rec.ProjectID)
 	}
 	if err != nil {
