@@ -80,9 +80,12 @@ type Store struct {
 	packMin int
 
 	// stamp reads the WAL-index header, nil if it cannot; versions are the
-	// project versions read under it (walstamp.go).
+	// project versions read under it; pin is a reader connection held open
+	// while the store is, so the -shm file stamp reads is never deleted
+	// (walstamp.go).
 	stamp    *walStamp
 	versions versionCache
+	pin      *sql.Conn
 }
 
 var (
@@ -158,8 +161,8 @@ func (s *Store) open(ctx context.Context, path string) error {
 		return fmt.Errorf("sqlite: open readers: %w", err)
 	}
 	n := max(4, runtime.GOMAXPROCS(0))
-	s.r.SetMaxOpenConns(n)
-	s.r.SetMaxIdleConns(n) // keep them: a new connection re-runs its PRAGMAs
+	s.r.SetMaxOpenConns(n + 1) // and the pinned one
+	s.r.SetMaxIdleConns(n + 1) // keep them: a new connection re-runs its PRAGMAs
 	for _, p := range []struct {
 		stmt  **sql.Stmt
 		query string
@@ -174,7 +177,9 @@ func (s *Store) open(ctx context.Context, path string) error {
 			return fmt.Errorf("sqlite: prepare %q: %w", p.query, err)
 		}
 	}
-	s.stamp = openWALStamp(path)
+	if err := s.pinConnection(ctx, path); err != nil {
+		return err
+	}
 	return s.prepareReservations(ctx)
 }
 
@@ -188,12 +193,18 @@ func (s *Store) Close() error {
 			errs = append(errs, st.Close())
 		}
 	}
+	if s.pin != nil {
+		errs = append(errs, s.pin.Close())
+		s.pin = nil
+	}
 	for _, db := range []*sql.DB{s.r, s.w} {
 		if db != nil {
 			errs = append(errs, db.Close())
 		}
 	}
-	errs = append(errs, s.stamp.close())
+	// After the connections: see walStamp.
+	errs = append(errs, s.stamp.release())
+	s.stamp = nil
 	return errors.Join(errs...)
 }
 

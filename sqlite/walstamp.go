@@ -2,9 +2,12 @@ package sqlite
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
+	"slices"
 	"sync"
 )
 
@@ -34,42 +37,79 @@ const walHeaderSize = 96
 type walHeader [walHeaderSize]byte
 
 // walStamp reads the WAL-index header of a database's -shm file.
+//
+// Two rules of POSIX file locks shape it. Closing any descriptor of a file
+// drops every fcntl lock the process holds on that file, so the -shm file
+// opened here is closed only when no store of this process has the
+// database open any more (the descriptors are shared, counted by refs): the
+// SQLite connections' locks on it are gone by then. And SQLite deletes the
+// -shm file when the last connection of any process closes, and a new
+// connection would create another; a descriptor of the deleted one would
+// see no commit again. So the store keeps one connection open as long as it
+// is open (Store.pin), and the file cannot be deleted under it.
 type walStamp struct {
-	f *os.File
+	f      *os.File
+	usable bool // the header is one this code knows
+	refs   int
 }
 
-// openWALStamp opens the -shm file of the database at path, or returns nil
-// when there is none or its header is not one this code knows (then every
-// TenantVersion queries). The file exists while the store's connections
-// are open: the writer's connection keeps it in WAL mode.
+// stamps are the open -shm files of this process.
+var stamps struct {
+	sync.Mutex
+	open []*walStamp
+}
+
+// openWALStamp opens the -shm file of the database at path, or shares the
+// descriptor another store of this process has open. It returns nil when
+// the file cannot be opened; read fails on a stamp whose header is not one
+// this code knows (then every TenantVersion queries).
 func openWALStamp(path string) *walStamp {
+	info, err := os.Stat(path + "-shm") // no descriptor: nothing to close
+	if err != nil {
+		return nil
+	}
+	stamps.Lock()
+	defer stamps.Unlock()
+	for _, w := range stamps.open {
+		if other, err := w.f.Stat(); err == nil && os.SameFile(info, other) {
+			w.refs++
+			return w
+		}
+	}
 	f, err := os.Open(path + "-shm")
 	if err != nil {
 		return nil
 	}
-	w := &walStamp{f: f}
+	w := &walStamp{f: f, refs: 1, usable: true}
 	var h walHeader
 	// iVersion 3007000, isInit 1: the WAL-index format every SQLite since
 	// 3.7.0 writes.
-	if !w.read(&h) || binary.NativeEndian.Uint32(h[0:4]) != 3007000 || h[12] != 1 {
-		f.Close()
-		return nil
-	}
+	w.usable = w.read(&h) && binary.NativeEndian.Uint32(h[0:4]) == 3007000 && h[12] == 1
+	stamps.open = append(stamps.open, w)
 	return w
 }
 
 // read reads the header into h and reports whether its two copies agree.
 func (w *walStamp) read(h *walHeader) bool {
+	if !w.usable {
+		return false
+	}
 	n, err := w.f.ReadAt(h[:], 0)
 	return err == nil && n == walHeaderSize && bytes.Equal(h[:48], h[48:])
 }
 
-// close closes the file; closing it again is not an error, as closing a
-// Store again is not.
-func (w *walStamp) close() error {
+// release gives up one store's use of w, after the store closed its
+// connections, and closes the file when no store uses it.
+func (w *walStamp) release() error {
 	if w == nil {
 		return nil
 	}
+	stamps.Lock()
+	defer stamps.Unlock()
+	if w.refs--; w.refs > 0 {
+		return nil
+	}
+	stamps.open = slices.DeleteFunc(stamps.open, func(o *walStamp) bool { return o == w })
 	if err := w.f.Close(); !errors.Is(err, os.ErrClosed) {
 		return err
 	}
@@ -105,4 +145,20 @@ func (c *versionCache) put(h *walHeader, projectID string, v int64) {
 		c.stamp, c.versions = *h, make(map[string]int64)
 	}
 	c.versions[projectID] = v
+}
+
+// pinConnection takes the reader connection the store holds while it is
+// open, makes it map the -shm file (its first read does), and then opens
+// the stamp.
+func (s *Store) pinConnection(ctx context.Context, path string) error {
+	var err error
+	if s.pin, err = s.r.Conn(ctx); err != nil {
+		return fmt.Errorf("sqlite: pin a reader: %w", err)
+	}
+	var v int
+	if err := s.pin.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+		return fmt.Errorf("sqlite: pin a reader: %w", err)
+	}
+	s.stamp = openWALStamp(path)
+	return nil
 }

@@ -102,6 +102,20 @@ func TestTenantVersionSeesEveryCommit(t *testing.T) {
 			t.Fatalf("after a commit by %s: cached %d, %v; want %d from the cache", w.name, v, ok, want)
 		}
 	}
+
+	// The second store shares the -shm descriptor: closing it leaves the
+	// first one's open, and every connection but the first store's gone,
+	// the file is still the one SQLite writes.
+	if other.stamp != s.stamp {
+		t.Fatal("two stores of one file in one process read the header through two descriptors")
+	}
+	other.Close()
+	raw.Close()
+	before, _ := s.TenantVersion(ctx, "p")
+	writers[3].write() // another process
+	if got, err := s.TenantVersion(ctx, "p"); err != nil || got != before+1 {
+		t.Fatalf("after the second store closed: TenantVersion %d (%v), want %d", got, err, before+1)
+	}
 }
 
 // TestMain runs the other process of TestTenantVersionSeesEveryCommit when
