@@ -126,3 +126,12 @@ func TenantPacks(t *testing.T, s *Store, minRows int) storetest.Packs {
 		},
 	}
 }
+
+// WithoutPacks deletes every tenant pack and keeps the store from writing
+// new ones: its full reads are column reads.
+func WithoutPacks(s *Store) error {
+	s.packs.Wait()
+	s.packMin = 1 << 30
+	_, err := s.pool.Exec(context.Background(), `DELETE FROM tenant_packs`)
+	return err
+}
