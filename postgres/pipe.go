@@ -74,6 +74,9 @@ type groupTx struct {
 	records map[[2]string]allot.IdempotencyRecord
 	// notices are the notice configurations of held projects.
 	notices map[string][]allot.NoticeConfig
+	// reservations are the reservations of held projects the transaction
+	// read or wrote, by id, with their number of holds.
+	reservations map[string]int
 	// journal undoes what the current operation changed in resources and
 	// absent, last first, if it fails.
 	journal []func()
@@ -92,7 +95,21 @@ func newGroupTx(tx pgx.Tx, m mode) *groupTx {
 	return &groupTx{tx: tx, held: make(map[string]*holding), fast: m >= fast, guess: m >= guess, saveAt: -1,
 		records:   make(map[[2]string]allot.IdempotencyRecord),
 		resources: make(map[[2]string]allot.Resource), absent: make(map[[2]string]bool),
-		notices: make(map[string][]allot.NoticeConfig)}
+		notices: make(map[string][]allot.NoticeConfig), reservations: make(map[string]int)}
+}
+
+// knowReservation records that reservation id of a held project is in the
+// transaction with holds holds, forgotten if the operation fails.
+func (g *groupTx) knowReservation(id string, holds int) {
+	before, had := g.reservations[id]
+	g.journal = append(g.journal, func() {
+		if had {
+			g.reservations[id] = before
+		} else {
+			delete(g.reservations, id)
+		}
+	})
+	g.reservations[id] = holds
 }
 
 // knowNotices records a held project's notice configurations, forgotten if
