@@ -586,7 +586,15 @@ func (t *pgTx) SaveIdempotency(rec allot.IdempotencyRecord) error {
 		created = t.now
 	}
 	const insert = `INSERT INTO idempotency (project_id, key, fingerprint, result, created_at) VALUES ($1, $2, $3, $4, $5)`
-	if k := [2]string{rec.ProjectID, rec.Key}; t.g.absent[k] {
+	k := [2]string{rec.ProjectID, rec.Key}
+	_, saved := t.g.records[k]
+	// A key of a held project that the group knows nothing of, saved
+	// without a lookup (allot's onceFresh), is guessed absent like a key
+	// read (guessAbsent): if it is there after all, the insert's unique
+	// violation breaks the transaction and the group runs again reading
+	// keys, where this insert is sent on its own and refused.
+	guessed := !saved && !t.g.absent[k] && t.g.guess && t.g.held[rec.ProjectID] != nil
+	if t.g.absent[k] || guessed {
 		// The key is absent and the project held: the insert adds one row.
 		// A guessed read of the key still pending is left out: the insert
 		// finds the key as surely (unique), and the group runs again
