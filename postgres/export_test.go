@@ -75,3 +75,9 @@ func WatchGroups(s *Store) (most func() int, leaders int) {
 		return top
 	}, s.group.Leaders
 }
+
+// Remembered reports whether s remembers reservation id of projectID open.
+func Remembered(s *Store, projectID, id string) bool {
+	_, ok := s.open.get(projectID, id)
+	return ok
+}

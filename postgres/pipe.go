@@ -75,8 +75,12 @@ type groupTx struct {
 	// notices are the notice configurations of held projects.
 	notices map[string][]allot.NoticeConfig
 	// reservations are the reservations of held projects the transaction
-	// read or wrote, by id, with their number of holds.
-	reservations map[string]int
+	// read or wrote, by id, as it has them (asStoredReservation).
+	reservations map[string]allot.Reservation
+	// open is the store's memory of open reservations (openReservations);
+	// openValid are the held projects whose part of it is current.
+	open      *openReservations
+	openValid map[string]bool
 	// journal undoes what the current operation changed in resources and
 	// absent, last first, if it fails.
 	journal []func()
@@ -95,12 +99,14 @@ func newGroupTx(tx pgx.Tx, m mode) *groupTx {
 	return &groupTx{tx: tx, held: make(map[string]*holding), fast: m >= fast, guess: m >= guess, saveAt: -1,
 		records:   make(map[[2]string]allot.IdempotencyRecord),
 		resources: make(map[[2]string]allot.Resource), absent: make(map[[2]string]bool),
-		notices: make(map[string][]allot.NoticeConfig), reservations: make(map[string]int)}
+		notices: make(map[string][]allot.NoticeConfig), reservations: make(map[string]allot.Reservation),
+		openValid: make(map[string]bool)}
 }
 
-// knowReservation records that reservation id of a held project is in the
-// transaction with holds holds, forgotten if the operation fails.
-func (g *groupTx) knowReservation(id string, holds int) {
+// knowReservation records v, a reservation of a held project, as the
+// transaction has it, restored to what it was if the operation fails.
+func (g *groupTx) knowReservation(v allot.Reservation) {
+	id := v.ReservationID
 	before, had := g.reservations[id]
 	g.journal = append(g.journal, func() {
 		if had {
@@ -109,7 +115,18 @@ func (g *groupTx) knowReservation(id string, holds int) {
 			delete(g.reservations, id)
 		}
 	})
-	g.reservations[id] = holds
+	g.reservations[id] = asStoredReservation(v)
+}
+
+// asStoredReservation is v as a read of its rows returns it: times to the
+// second in UTC, and its own holds.
+func asStoredReservation(v allot.Reservation) allot.Reservation {
+	v.Holds = slices.Clone(v.Holds)
+	v.CreatedAt, v.ExpiresAt = fromUnix(v.CreatedAt.Unix()), fromUnix(v.ExpiresAt.Unix())
+	if !v.SettledAt.IsZero() {
+		v.SettledAt = fromUnix(v.SettledAt.Unix())
+	}
+	return v
 }
 
 // knowNotices records a held project's notice configurations, forgotten if

@@ -49,6 +49,8 @@ type Store struct {
 	group allot.Group[update]
 	// groupRuns counts the transactions groups ran, by mode (see groupTx).
 	groupRuns [guess + 1]atomic.Uint64
+	// open remembers the open reservations of the groups' projects.
+	open openReservations
 }
 
 var _ allot.Store = (*Store)(nil)

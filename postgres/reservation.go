@@ -3,7 +3,9 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/allot-dev/allot"
@@ -122,6 +124,9 @@ func scanReservation(rows pgx.Rows, err error) (v allot.Reservation, ok bool, _ 
 }
 
 func (t *pgTx) Reservation(projectID, id string) (allot.Reservation, error) {
+	if v, ok := t.knownReservation(projectID, id); ok {
+		return v, nil
+	}
 	v, ok, err := scanReservation(t.tx.Query(t.ctx, reservationByID, id))
 	if err != nil {
 		return allot.Reservation{}, fmt.Errorf("postgres: reservation %s: %w", id, err)
@@ -130,9 +135,30 @@ func (t *pgTx) Reservation(projectID, id string) (allot.Reservation, error) {
 		return allot.Reservation{}, reservationNotFound(id)
 	}
 	if t.g.fast && t.held[projectID] != nil {
-		t.g.knowReservation(id, len(v.Holds))
+		t.g.knowReservation(v)
 	}
 	return v, nil
+}
+
+// knownReservation returns reservation id of a held project on the fast
+// path without reading it: as this transaction wrote or read it, else from
+// the store's memory of open reservations when the project's part of it is
+// current (openReservations).
+func (t *pgTx) knownReservation(projectID, id string) (allot.Reservation, bool) {
+	if !t.g.fast || t.held[projectID] == nil {
+		return allot.Reservation{}, false
+	}
+	v, ok := t.g.reservations[id]
+	if !ok && t.g.openValid[projectID] {
+		if v, ok = t.g.open.get(projectID, id); ok {
+			t.g.knowReservation(v)
+		}
+	}
+	if !ok || v.ProjectID != projectID {
+		return allot.Reservation{}, false
+	}
+	v.Holds = slices.Clone(v.Holds)
+	return v, true
 }
 
 // insertReservation writes a reservation and its holds in one statement
@@ -177,7 +203,7 @@ func (t *pgTx) InsertReservation(v allot.Reservation) error {
 		// The id is new (newReservationID): the write goes with the next
 		// round trip (see insertReservationQueued).
 		t.g.queue(insertReservationQueued, args...)
-		t.g.knowReservation(v.ReservationID, len(v.Holds))
+		t.g.knowReservation(v)
 		return nil
 	}
 	var rows, holds int
@@ -217,17 +243,37 @@ const updateReservation = `WITH r AS (
 	)
 	SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM h)`
 
+// settleQueued is updateReservation as a write whose answer is known: the
+// reservation is open, and the row and each of its holds ($7 of them) are
+// written. It fails (division by zero) if they are not, which fails the
+// group's transaction; the group then runs again the slow way, each
+// reservation read from its rows.
+const settleQueued = `WITH r AS (
+		UPDATE reservations SET state = $3, committed = $4, settled_at = $5
+		WHERE project_id = $1 AND reservation_id = $2 AND state = 'open'
+		RETURNING 1
+	), h AS (
+		UPDATE reservation_holds h SET committed = u.committed
+		FROM unnest($6::bigint[]) WITH ORDINALITY AS u(committed, idx)
+		WHERE h.reservation_id = $2 AND h.project_id = $1 AND h.idx = u.idx - 1
+		RETURNING 1
+	)
+	SELECT 1 / ((SELECT count(*) FROM r) = 1 AND (SELECT count(*) FROM h) = $7::bigint)::int`
+
 func (t *pgTx) UpdateReservation(v allot.Reservation) error {
 	if _, err := t.holding("saving reservation "+v.ReservationID, v.ProjectID); err != nil {
 		return err
 	}
 	_, _, committed := holdArrays(v.Holds)
 	args := []any{v.ProjectID, v.ReservationID, string(v.State), int64(v.Committed), unixOrNull(v.SettledAt), committed}
-	if n, known := t.g.reservations[v.ReservationID]; known && n == len(v.Holds) {
-		// The transaction read or wrote the reservation, under its
-		// project's lock: the row and its holds are there, and the settle
-		// writes each once. The write goes with the next round trip.
-		t.g.queue(updateReservation, args...)
+	if was, known := t.g.reservations[v.ReservationID]; t.g.fast && known && was.ProjectID == v.ProjectID &&
+		was.State == allot.ReservationOpen && len(was.Holds) == len(v.Holds) {
+		// The transaction knows the reservation open, under its project's
+		// lock: the settle writes the row and each hold once. The write
+		// goes with the next round trip, and checks that it did so
+		// (settleQueued).
+		t.g.queue(settleQueued, append(args, int64(len(v.Holds)))...)
+		t.g.knowReservation(v)
 		return nil
 	}
 	var rows, holds int
@@ -300,4 +346,105 @@ func (s *Store) DueReservations(ctx context.Context, now time.Time, limit int) (
 		return nil, fmt.Errorf("postgres: due reservations: %w", err)
 	}
 	return vs, nil
+}
+
+// openReservations is a Store's memory of the open reservations its groups
+// wrote or read, by project, so that a commit or a release of one need not
+// read it again. A project's part is current only while nobody else wrote
+// the project: it carries the project's version as the group that left it
+// committed it, and every writer of a project bumps its version first
+// (Update, Import). A group that takes a project's lock at the next version
+// uses the part (groupTx.openValid); at any other, it is dropped. So a
+// commit on another node, a sweep or an import makes the next group read
+// the project's reservations from their rows again. A settle of a
+// reservation known this way checks that the row was open (settleQueued).
+type openReservations struct {
+	mu       sync.Mutex
+	projects map[string]*projectOpen
+	n        int
+}
+
+type projectOpen struct {
+	version int64
+	byID    map[string]allot.Reservation
+}
+
+// maxOpenRemembered bounds the reservations an openReservations keeps.
+const maxOpenRemembered = 1 << 14
+
+// valid reports whether projectID's part is current for a group whose lock
+// bumped the project's version to version, and drops it if not.
+func (c *openReservations) valid(projectID string, version int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.projects[projectID]
+	if ok && p.version+1 == version {
+		return true
+	}
+	if ok {
+		c.n -= len(p.byID)
+		delete(c.projects, projectID)
+	}
+	return false
+}
+
+func (c *openReservations) get(projectID, id string) (allot.Reservation, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.projects[projectID].lookup(id)
+	return v, ok
+}
+
+func (p *projectOpen) lookup(id string) (allot.Reservation, bool) {
+	if p == nil {
+		return allot.Reservation{}, false
+	}
+	v, ok := p.byID[id]
+	return v, ok
+}
+
+// committed records what g, a group on the fast path whose transaction
+// committed, leaves of its projects' reservations: each held project at its
+// written version, with the reservations g knows still open, added to the
+// part g found current, if it did.
+func (c *openReservations) committed(g *groupTx) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.projects == nil {
+		c.projects = make(map[string]*projectOpen)
+	}
+	for id, h := range g.held {
+		p := c.projects[id]
+		if p != nil && !g.openValid[id] {
+			c.n -= len(p.byID)
+			p = nil
+		}
+		if p == nil {
+			p = &projectOpen{byID: make(map[string]allot.Reservation)}
+			c.projects[id] = p
+		}
+		p.version = h.version
+	}
+	for rid, v := range g.reservations {
+		p := c.projects[v.ProjectID]
+		if p == nil {
+			continue
+		}
+		_, had := p.byID[rid]
+		switch {
+		case v.State != allot.ReservationOpen && had:
+			delete(p.byID, rid)
+			c.n--
+		case v.State == allot.ReservationOpen && !had && c.n < maxOpenRemembered:
+			p.byID[rid] = v
+			c.n++
+		}
+	}
+}
+
+// forget drops everything (a wipe).
+func (c *openReservations) forget() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.projects, c.n = nil, 0
 }

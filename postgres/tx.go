@@ -125,13 +125,20 @@ func (s *Store) tryGroup(ops []*allot.GroupOp[update], m mode) (deferred []*allo
 	// cancel it. A caller whose context is done before its turn is refused
 	// before anything of it runs.
 	ctx := context.Background()
+	var g *groupTx
+	defer func() {
+		if err == nil && g.fast {
+			s.open.committed(g)
+		}
+	}()
 	err = s.withTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
 		s.groupRuns[m].Add(1)
 		deferred = deferred[:0]
 		for _, op := range ops {
 			op.Err = nil
 		}
-		g := newGroupTx(tx, m)
+		g = newGroupTx(tx, m)
+		g.open = &s.open
 		held := map[string]bool{} // the projects of the operations applied so far
 		last := ""                // the greatest of them
 		blocked := map[string]bool{}
@@ -324,6 +331,9 @@ func (t *pgTx) lock(g *groupTx, ids []string, undo map[string]*holding) error {
 		undo[id] = nil
 		g.held[id] = h
 		t.held[id] = h
+		if g.fast {
+			g.openValid[id] = g.open.valid(id, h.stored)
+		}
 	}
 	return br.Close()
 }
