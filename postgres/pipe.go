@@ -226,6 +226,10 @@ type queued struct {
 	entry *allot.LedgerEntry
 	// resource: the statement is updateResourceSQL.
 	resource bool
+	// reservation: the statement inserts this reservation (insert) or
+	// settles it (sql is unset; see reservationWrites).
+	reservation *allot.Reservation
+	insert      bool
 }
 
 // fold leaves out the pending guessed read of a key that is about to be
@@ -246,9 +250,10 @@ func (g *groupTx) queue(sql string, args ...any) {
 // batch returns a batch of the pending statements followed by sql, and the
 // pending statements that lead it; the pending queue is emptied.
 //
-// The ledger appends and the key inserts of the operations done (those
-// before the current operation's savepoint, when it is pending) go as one
-// statement each, in the place of the last of them, and of their updates of
+// The ledger appends, the key inserts and the reservation writes (the
+// inserts, then the settles) of the operations done (those before the
+// current operation's savepoint, when it is pending) go as one statement
+// each, in the place of the last of them, and of their updates of
 // one resource only the last goes when it supersedes the others: nothing
 // between reads the ledger, the resources, nor the keys they insert (a key
 // a group saved is answered from its records; the guessed reads read keys),
@@ -261,11 +266,13 @@ func (g *groupTx) batch(sql string, args []any) (*pgx.Batch, []queued) {
 	if g.saveAt >= 0 {
 		done = g.saveAt
 	}
-	lastEntry, lastKey := -1, -1
+	lastEntry, lastKey, lastReservation := -1, -1, -1
 	var lastSave map[[2]any]int // resource -> its last update
 	for i, q := range g.pending[:done] {
 		switch {
 		case q.skip:
+		case q.reservation != nil:
+			lastReservation = i
 		case q.entry != nil:
 			lastEntry = i
 		case q.unique:
@@ -278,14 +285,33 @@ func (g *groupTx) batch(sql string, args []any) (*pgx.Batch, []queued) {
 		}
 	}
 	var (
-		entries []allot.LedgerEntry
-		keys    [5][]any
+		entries      []allot.LedgerEntry
+		keys         [5][]any
+		reservations reservationWrites
 	)
 	b := &pgx.Batch{}
 	sent := make([]queued, 0, len(g.pending))
 	for i, q := range g.pending {
 		switch {
 		case q.skip:
+			continue
+		case q.reservation != nil && i < done:
+			reservations.add(q)
+			if i < lastReservation {
+				continue
+			}
+			for _, w := range reservations.statements() {
+				b.Queue(w.sql, w.args...)
+				sent = append(sent, w)
+			}
+			continue
+		case q.reservation != nil:
+			var one reservationWrites
+			one.add(q)
+			for _, w := range one.statements() {
+				b.Queue(w.sql, w.args...)
+				sent = append(sent, w)
+			}
 			continue
 		case q.resource && i < done:
 			if last := lastSave[[2]any{q.args[0], q.args[1]}]; last > i && supersedes(g.pending[last].args, q.args) {

@@ -180,18 +180,6 @@ const insertHolds = `
 		RETURNING 1
 	`
 
-// insertReservationQueued is insertReservation as a write whose answer is
-// known: a new id (time and 64 random bits) finds no row, so the
-// reservation and each of its holds are written. Should the id be there
-// after all, the unique violation fails the group's transaction, and the
-// group runs again the slow way, where insertReservation answers ECONFLICT.
-const insertReservationQueued = `WITH r AS (
-		INSERT INTO reservations (` + reservationColumns + `)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-		RETURNING reservation_id, project_id
-	), h AS (` + insertHolds + `)
-	SELECT 1`
-
 func (t *pgTx) InsertReservation(v allot.Reservation) error {
 	if _, err := t.holding("saving reservation "+v.ReservationID, v.ProjectID); err != nil {
 		return err
@@ -201,8 +189,9 @@ func (t *pgTx) InsertReservation(v allot.Reservation) error {
 		unixOrNull(v.SettledAt), v.Actor, v.IdempotencyKey, v.UserID, v.AppUserID, resources, amounts, committed}
 	if _, known := t.g.reservations[v.ReservationID]; t.g.fast && !known {
 		// The id is new (newReservationID): the write goes with the next
-		// round trip (see insertReservationQueued).
-		t.g.queue(insertReservationQueued, args...)
+		// round trip (see insertReservationsSQL).
+		w := asStoredReservation(v)
+		t.g.pending = append(t.g.pending, queued{reservation: &w, insert: true})
 		t.g.knowReservation(v)
 		return nil
 	}
@@ -243,23 +232,6 @@ const updateReservation = `WITH r AS (
 	)
 	SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM h)`
 
-// settleQueued is updateReservation as a write whose answer is known: the
-// reservation is open, and the row and each of its holds ($7 of them) are
-// written. It fails (division by zero) if they are not, which fails the
-// group's transaction; the group then runs again the slow way, each
-// reservation read from its rows.
-const settleQueued = `WITH r AS (
-		UPDATE reservations SET state = $3, committed = $4, settled_at = $5
-		WHERE project_id = $1 AND reservation_id = $2 AND state = 'open'
-		RETURNING 1
-	), h AS (
-		UPDATE reservation_holds h SET committed = u.committed
-		FROM unnest($6::bigint[]) WITH ORDINALITY AS u(committed, idx)
-		WHERE h.reservation_id = $2 AND h.project_id = $1 AND h.idx = u.idx - 1
-		RETURNING 1
-	)
-	SELECT 1 / ((SELECT count(*) FROM r) = 1 AND (SELECT count(*) FROM h) = $7::bigint)::int`
-
 func (t *pgTx) UpdateReservation(v allot.Reservation) error {
 	if _, err := t.holding("saving reservation "+v.ReservationID, v.ProjectID); err != nil {
 		return err
@@ -271,8 +243,9 @@ func (t *pgTx) UpdateReservation(v allot.Reservation) error {
 		// The transaction knows the reservation open, under its project's
 		// lock: the settle writes the row and each hold once. The write
 		// goes with the next round trip, and checks that it did so
-		// (settleQueued).
-		t.g.queue(settleQueued, append(args, int64(len(v.Holds)))...)
+		// (settleReservationsSQL).
+		w := asStoredReservation(v)
+		t.g.pending = append(t.g.pending, queued{reservation: &w})
 		t.g.knowReservation(v)
 		return nil
 	}
@@ -447,4 +420,107 @@ func (c *openReservations) forget() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.projects, c.n = nil, 0
+}
+
+// insertReservationsSQL writes new reservations and their holds, given as
+// one array per column, as writes whose answer is known: a new id (time and
+// 64 random bits) finds no row, so every reservation and hold is written.
+// Should an id be there after all, the unique violation fails the group's
+// transaction, and the group runs again the slow way, where
+// insertReservation answers ECONFLICT.
+const insertReservationsSQL = `WITH r AS (
+		INSERT INTO reservations (` + reservationColumns + `)
+		SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[], $6::BIGINT[], $7::BIGINT[],
+			$8::BIGINT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], $12::TEXT[])
+		RETURNING 1
+	), h AS (
+		INSERT INTO reservation_holds (reservation_id, idx, project_id, resource_id, amount, committed)
+		SELECT * FROM unnest($13::TEXT[], $14::INTEGER[], $15::TEXT[], $16::TEXT[], $17::BIGINT[], $18::BIGINT[])
+		RETURNING 1
+	)
+	SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM h)`
+
+// settleReservationsSQL settles reservations the transaction knows open,
+// and their holds, given as one array per column, as writes whose answer is
+// known: every row is open and written once, and every hold too. It fails
+// (division by zero) if they are not, which fails the group's transaction;
+// the group then runs again the slow way, each reservation read from its
+// rows.
+const settleReservationsSQL = `WITH r AS (
+		UPDATE reservations r SET state = u.state, committed = u.committed, settled_at = u.settled_at
+		FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[]) AS u(project_id, reservation_id, state, committed, settled_at)
+		WHERE r.project_id = u.project_id AND r.reservation_id = u.reservation_id AND r.state = 'open'
+		RETURNING 1
+	), h AS (
+		UPDATE reservation_holds h SET committed = u.committed
+		FROM unnest($6::TEXT[], $7::INTEGER[], $8::BIGINT[]) AS u(reservation_id, idx, committed)
+		WHERE h.reservation_id = u.reservation_id AND h.idx = u.idx
+		RETURNING 1
+	)
+	SELECT 1 / ((SELECT count(*) FROM r) = $9::BIGINT AND (SELECT count(*) FROM h) = $10::BIGINT)::INTEGER`
+
+// reservationWrites gathers queued reservation writes into the arguments of
+// insertReservationsSQL and settleReservationsSQL.
+type reservationWrites struct {
+	inserts, settles []*allot.Reservation
+}
+
+func (w *reservationWrites) add(q queued) {
+	if q.insert {
+		w.inserts = append(w.inserts, q.reservation)
+	} else {
+		w.settles = append(w.settles, q.reservation)
+	}
+}
+
+// statements returns the inserts, then the settles, as one statement each.
+func (w *reservationWrites) statements() []queued {
+	var out []queued
+	if n := len(w.inserts); n > 0 {
+		var (
+			ids, projects, states, actors, keys, users, apps = make([]string, n), make([]string, n), make([]string, n),
+				make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+			amounts, committed, created, expires = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+			settled                              = make([]pgtype.Int8, n)
+			hIDs, hProjects, hResources          []string
+			hIdx                                 []int32
+			hAmounts, hCommitted                 []int64
+		)
+		for i, v := range w.inserts {
+			ids[i], projects[i], states[i], actors[i], keys[i] = v.ReservationID, v.ProjectID, string(v.State), v.Actor, v.IdempotencyKey
+			users[i], apps[i] = v.UserID, v.AppUserID
+			amounts[i], committed[i], created[i], expires[i] = int64(v.Amount), int64(v.Committed), v.CreatedAt.Unix(), v.ExpiresAt.Unix()
+			if !v.SettledAt.IsZero() {
+				settled[i] = pgtype.Int8{Int64: v.SettledAt.Unix(), Valid: true}
+			}
+			for j, h := range v.Holds {
+				hIDs, hIdx, hProjects = append(hIDs, v.ReservationID), append(hIdx, int32(j)), append(hProjects, v.ProjectID)
+				hResources, hAmounts, hCommitted = append(hResources, h.ResourceID), append(hAmounts, int64(h.Amount)), append(hCommitted, int64(h.Committed))
+			}
+		}
+		out = append(out, queued{sql: insertReservationsSQL, args: []any{ids, projects, states, amounts, committed, created, expires,
+			settled, actors, keys, users, apps, hIDs, hIdx, hProjects, hResources, hAmounts, hCommitted}})
+	}
+	if n := len(w.settles); n > 0 {
+		var (
+			projects, ids, states = make([]string, n), make([]string, n), make([]string, n)
+			committed             = make([]int64, n)
+			settled               = make([]pgtype.Int8, n)
+			hIDs                  []string
+			hIdx                  []int32
+			hCommitted            []int64
+		)
+		for i, v := range w.settles {
+			projects[i], ids[i], states[i], committed[i] = v.ProjectID, v.ReservationID, string(v.State), int64(v.Committed)
+			if !v.SettledAt.IsZero() {
+				settled[i] = pgtype.Int8{Int64: v.SettledAt.Unix(), Valid: true}
+			}
+			for j, h := range v.Holds {
+				hIDs, hIdx, hCommitted = append(hIDs, v.ReservationID), append(hIdx, int32(j)), append(hCommitted, int64(h.Committed))
+			}
+		}
+		out = append(out, queued{sql: settleReservationsSQL, args: []any{projects, ids, states, committed, settled, hIDs, hIdx, hCommitted,
+			int64(n), int64(len(hIDs))}})
+	}
+	return out
 }
