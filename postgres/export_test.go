@@ -78,6 +78,6 @@ func WatchGroups(s *Store) (most func() int, leaders int) {
 
 // Remembered reports whether s remembers reservation id of projectID open.
 func Remembered(s *Store, projectID, id string) bool {
-	_, ok := s.open.get(projectID, id)
+	_, ok := s.open.Get(projectID, id)
 	return ok
 }

@@ -77,9 +77,9 @@ type groupTx struct {
 	// reservations are the reservations of held projects the transaction
 	// read or wrote, by id, as it has them (asStoredReservation).
 	reservations map[string]allot.Reservation
-	// open is the store's memory of open reservations (openReservations);
-	// openValid are the held projects whose part of it is current.
-	open      *openReservations
+	// open is the store's memory of open reservations; openValid are the
+	// held projects whose part of it is current.
+	open      *allot.OpenReservations
 	openValid map[string]bool
 	// journal undoes what the current operation changed in resources and
 	// absent, last first, if it fails.
@@ -101,6 +101,16 @@ func newGroupTx(tx pgx.Tx, m mode) *groupTx {
 		resources: make(map[[2]string]allot.Resource), absent: make(map[[2]string]bool),
 		notices: make(map[string][]allot.NoticeConfig), reservations: make(map[string]allot.Reservation),
 		openValid: make(map[string]bool)}
+}
+
+// committed tells the store's memory of open reservations what the
+// group's transaction, committed, leaves of its projects'.
+func (g *groupTx) committed() {
+	versions := make(map[string]int64, len(g.held))
+	for id, h := range g.held {
+		versions[id] = h.version
+	}
+	g.open.Committed(versions, g.openValid, g.reservations)
 }
 
 // knowReservation records v, a reservation of a held project, as the

@@ -50,7 +50,7 @@ type Store struct {
 	// groupRuns counts the transactions groups ran, by mode (see groupTx).
 	groupRuns [guess + 1]atomic.Uint64
 	// open remembers the open reservations of the groups' projects.
-	open openReservations
+	open allot.OpenReservations
 }
 
 var _ allot.Store = (*Store)(nil)

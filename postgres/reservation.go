@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/allot-dev/allot"
@@ -143,14 +142,14 @@ func (t *pgTx) Reservation(projectID, id string) (allot.Reservation, error) {
 // knownReservation returns reservation id of a held project on the fast
 // path without reading it: as this transaction wrote or read it, else from
 // the store's memory of open reservations when the project's part of it is
-// current (openReservations).
+// current (allot.OpenReservations).
 func (t *pgTx) knownReservation(projectID, id string) (allot.Reservation, bool) {
 	if !t.g.fast || t.held[projectID] == nil {
 		return allot.Reservation{}, false
 	}
 	v, ok := t.g.reservations[id]
 	if !ok && t.g.openValid[projectID] {
-		if v, ok = t.g.open.get(projectID, id); ok {
+		if v, ok = t.g.open.Get(projectID, id); ok {
 			t.g.knowReservation(v)
 		}
 	}
@@ -319,107 +318,6 @@ func (s *Store) DueReservations(ctx context.Context, now time.Time, limit int) (
 		return nil, fmt.Errorf("postgres: due reservations: %w", err)
 	}
 	return vs, nil
-}
-
-// openReservations is a Store's memory of the open reservations its groups
-// wrote or read, by project, so that a commit or a release of one need not
-// read it again. A project's part is current only while nobody else wrote
-// the project: it carries the project's version as the group that left it
-// committed it, and every writer of a project bumps its version first
-// (Update, Import). A group that takes a project's lock at the next version
-// uses the part (groupTx.openValid); at any other, it is dropped. So a
-// commit on another node, a sweep or an import makes the next group read
-// the project's reservations from their rows again. A settle of a
-// reservation known this way checks that the row was open (settleQueued).
-type openReservations struct {
-	mu       sync.Mutex
-	projects map[string]*projectOpen
-	n        int
-}
-
-type projectOpen struct {
-	version int64
-	byID    map[string]allot.Reservation
-}
-
-// maxOpenRemembered bounds the reservations an openReservations keeps.
-const maxOpenRemembered = 1 << 14
-
-// valid reports whether projectID's part is current for a group whose lock
-// bumped the project's version to version, and drops it if not.
-func (c *openReservations) valid(projectID string, version int64) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	p, ok := c.projects[projectID]
-	if ok && p.version+1 == version {
-		return true
-	}
-	if ok {
-		c.n -= len(p.byID)
-		delete(c.projects, projectID)
-	}
-	return false
-}
-
-func (c *openReservations) get(projectID, id string) (allot.Reservation, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	v, ok := c.projects[projectID].lookup(id)
-	return v, ok
-}
-
-func (p *projectOpen) lookup(id string) (allot.Reservation, bool) {
-	if p == nil {
-		return allot.Reservation{}, false
-	}
-	v, ok := p.byID[id]
-	return v, ok
-}
-
-// committed records what g, a group on the fast path whose transaction
-// committed, leaves of its projects' reservations: each held project at its
-// written version, with the reservations g knows still open, added to the
-// part g found current, if it did.
-func (c *openReservations) committed(g *groupTx) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.projects == nil {
-		c.projects = make(map[string]*projectOpen)
-	}
-	for id, h := range g.held {
-		p := c.projects[id]
-		if p != nil && !g.openValid[id] {
-			c.n -= len(p.byID)
-			p = nil
-		}
-		if p == nil {
-			p = &projectOpen{byID: make(map[string]allot.Reservation)}
-			c.projects[id] = p
-		}
-		p.version = h.version
-	}
-	for rid, v := range g.reservations {
-		p := c.projects[v.ProjectID]
-		if p == nil {
-			continue
-		}
-		_, had := p.byID[rid]
-		switch {
-		case v.State != allot.ReservationOpen && had:
-			delete(p.byID, rid)
-			c.n--
-		case v.State == allot.ReservationOpen && !had && c.n < maxOpenRemembered:
-			p.byID[rid] = v
-			c.n++
-		}
-	}
-}
-
-// forget drops everything (a wipe).
-func (c *openReservations) forget() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.projects, c.n = nil, 0
 }
 
 // insertReservationsSQL writes new reservations and their holds, given as

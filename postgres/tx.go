@@ -128,7 +128,7 @@ func (s *Store) tryGroup(ops []*allot.GroupOp[update], m mode) (deferred []*allo
 	var g *groupTx
 	defer func() {
 		if err == nil && g.fast {
-			s.open.committed(g)
+			g.committed()
 		}
 	}()
 	err = s.withTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
@@ -332,7 +332,7 @@ func (t *pgTx) lock(g *groupTx, ids []string, undo map[string]*holding) error {
 		g.held[id] = h
 		t.held[id] = h
 		if g.fast {
-			g.openValid[id] = g.open.valid(id, h.stored)
+			g.openValid[id] = g.open.Valid(id, h.stored)
 		}
 	}
 	return br.Close()
