@@ -22,3 +22,9 @@ func MigrateTo(ctx context.Context, path string, version int) error {
 	defer db.Close()
 	return migrateTo(ctx, db, version)
 }
+
+// Remembered reports whether s remembers reservation id of projectID open.
+func Remembered(s *Store, projectID, id string) bool {
+	_, ok := s.openRsv.Get(projectID, id)
+	return ok
+}
