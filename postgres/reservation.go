@@ -168,16 +168,13 @@ const insertReservation = `WITH r AS (
 		INSERT INTO reservations (` + reservationColumns + `)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (reservation_id) DO NOTHING
 		RETURNING reservation_id, project_id
-	), h AS (` + insertHolds + `)
-	SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM h)`
-
-// insertHolds writes the holds of the reservation r returns.
-const insertHolds = `
+	), h AS (
 		INSERT INTO reservation_holds (reservation_id, idx, project_id, resource_id, amount, committed)
 		SELECT r.reservation_id, u.idx - 1, r.project_id, u.resource_id, u.amount, u.committed
 		FROM r, unnest($13::text[], $14::bigint[], $15::bigint[]) WITH ORDINALITY AS u(resource_id, amount, committed, idx)
 		RETURNING 1
-	`
+	)
+	SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM h)`
 
 func (t *pgTx) InsertReservation(v allot.Reservation) error {
 	if _, err := t.holding("saving reservation "+v.ReservationID, v.ProjectID); err != nil {
