@@ -19,53 +19,67 @@ import (
 func fastConsumeBody(body []byte, b *consumeBody) bool {
 	d := drawFields{ProjectID: &b.ProjectID, ResourceID: &b.ResourceID, ResourceType: &b.ResourceType, Amount: &b.Amount,
 		IdempotencyKey: &b.IdempotencyKey, AllowSplit: &b.AllowSplit, UserID: &b.UserID, AppUserID: &b.AppUserID}
-	return fastObject(body, func(p *fastParser, key []byte) (uint16, bool) { return p.drawField(key, &d) })
-}
-
-// fastObject reads one flat JSON object, and nothing after it but space,
-// handing each key to field, which reads the key's value and returns the
-// key's bit. It reports false on bad syntax, on a key field refuses and on
-// a key seen already (its bit set), and the fast path then leaves the body
-// to decodeJSON.
-func fastObject(body []byte, field func(p *fastParser, key []byte) (uint16, bool)) bool {
 	p := fastParser{b: body}
-	p.space()
-	if !p.byte('{') {
-		return false
-	}
 	var seen uint16
-	p.space()
-	if p.byte('}') {
-		p.space()
-		return p.i == len(p.b)
-	}
-	for {
-		key, ok := p.str()
-		if !ok {
+	more, ok := p.open()
+	for ok && more {
+		key, kok := p.member()
+		if !kok {
 			return false
 		}
-		p.space()
-		if !p.byte(':') {
-			return false
-		}
-		p.space()
-		bit, ok := field(&p, key)
-		if !ok || seen&bit != 0 {
+		bit, vok := p.drawField(key, &d)
+		if !vok || seen&bit != 0 {
 			return false
 		}
 		seen |= bit
-		p.space()
-		if p.byte(',') {
-			p.space()
-			continue
-		}
-		if p.byte('}') {
-			break
-		}
-		return false
+		more, ok = p.after()
+	}
+	return ok
+}
+
+// open, member and after walk one flat JSON object and nothing after it
+// but space: open reads the opening brace (more: a member follows; ok
+// false on bad syntax), member a member's key and its colon, leaving the
+// value to the caller, and after what follows a value (more: another
+// member). The callers refuse a key seen twice, and leave every body the
+// walk refuses to decodeJSON.
+func (p *fastParser) open() (more, ok bool) {
+	p.space()
+	if !p.byte('{') {
+		return false, false
 	}
 	p.space()
-	return p.i == len(p.b)
+	if p.byte('}') {
+		p.space()
+		return false, p.i == len(p.b)
+	}
+	return true, true
+}
+
+func (p *fastParser) member() ([]byte, bool) {
+	key, ok := p.str()
+	if !ok {
+		return nil, false
+	}
+	p.space()
+	if !p.byte(':') {
+		return nil, false
+	}
+	p.space()
+	return key, true
+}
+
+func (p *fastParser) after() (more, ok bool) {
+	p.space()
+	if p.byte(',') {
+		p.space()
+		return true, true
+	}
+	if p.byte('}') {
+		p.space()
+		return false, p.i == len(p.b)
+	}
+	return false, false
 }
 
 // drawFields are where the keys of a body that draws units (a consume, a

@@ -34,45 +34,82 @@ type commitBody struct {
 func fastReserveBody(body []byte, b *reserveBody) bool {
 	d := drawFields{ProjectID: &b.ProjectID, ResourceID: &b.ResourceID, ResourceType: &b.ResourceType, Amount: &b.Amount,
 		IdempotencyKey: &b.IdempotencyKey, AllowSplit: &b.AllowSplit, UserID: &b.UserID, AppUserID: &b.AppUserID}
-	return fastObject(body, func(p *fastParser, key []byte) (uint16, bool) {
-		if string(key) != "ttl" {
-			return p.drawField(key, &d)
+	p := fastParser{b: body}
+	var seen uint16
+	more, ok := p.open()
+	for ok && more {
+		key, kok := p.member()
+		if !kok {
+			return false
 		}
-		text, ok := p.integer()
-		if !ok {
-			return 0, false
+		var (
+			bit uint16
+			vok bool
+		)
+		if string(key) == "ttl" {
+			bit, vok = 1<<8, p.ttl(&b.TTL)
+		} else {
+			bit, vok = p.drawField(key, &d)
 		}
-		n, err := strconv.ParseInt(string(text), 10, 64)
-		if err != nil {
-			return 0, false
+		if !vok || seen&bit != 0 {
+			return false
 		}
-		b.TTL = &n
-		return 1 << 8, true
-	})
+		seen |= bit
+		more, ok = p.after()
+	}
+	return ok
+}
+
+// ttl reads a JSON integer within int64 into *dst.
+func (p *fastParser) ttl(dst **int64) bool {
+	text, ok := p.integer()
+	if !ok {
+		return false
+	}
+	n, err := strconv.ParseInt(string(text), 10, 64)
+	if err != nil {
+		return false
+	}
+	*dst = &n
+	return true
 }
 
 // fastCommitBody decodes the common shape of a commit body, like
 // fastConsumeBody; FuzzFastCommitBody holds it to decodeJSON.
 func fastCommitBody(body []byte, b *commitBody) bool {
-	return fastObject(body, func(p *fastParser, key []byte) (uint16, bool) {
+	p := fastParser{b: body}
+	var seen uint16
+	more, ok := p.open()
+	for ok && more {
+		key, kok := p.member()
+		if !kok {
+			return false
+		}
+		var (
+			bit uint16
+			vok bool
+		)
 		switch string(key) {
 		case "amount":
-			text, ok := p.amount()
-			if !ok {
-				return 0, false
+			var text []byte
+			if text, vok = p.amount(); vok {
+				b.Amount = number{text: string(text), set: true}
 			}
-			b.Amount = number{text: string(text), set: true}
-			return 1 << 0, true
+			bit = 1 << 0
 		case "idempotency_key":
-			s, ok := p.str()
-			if !ok {
-				return 0, false
+			var s []byte
+			if s, vok = p.str(); vok {
+				b.IdempotencyKey = string(s)
 			}
-			b.IdempotencyKey = string(s)
-			return 1 << 1, true
+			bit = 1 << 1
 		}
-		return 0, false
-	})
+		if !vok || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		more, ok = p.after()
+	}
+	return ok
 }
 
 // appendReservationResult appends the JSON of out, byte for byte what
