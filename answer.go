@@ -224,46 +224,51 @@ func appendAnswer(b []byte, a *storedAnswerV1) ([]byte, bool) {
 		w.b = r.Held.AppendDecimal(w.b)
 	}
 	w.raw(`},"entries":`)
-	if a.Entries == nil {
-		w.raw(`null`)
-	} else {
-		w.raw(`[`)
-		for i := range a.Entries {
-			e := &a.Entries[i]
-			if i > 0 {
-				w.raw(`,`)
-			}
-			w.raw(`{"project_id":`)
-			w.str(e.ProjectID)
-			w.raw(`,"seq":`)
-			w.b = strconv.AppendInt(w.b, e.Seq, 10)
-			w.raw(`,"resource_id":`)
-			w.str(e.ResourceID)
-			w.raw(`,"at":`)
-			w.time(e.At)
-			w.raw(`,"actor":`)
-			w.str(e.Actor)
-			w.raw(`,"op":`)
-			w.str(e.Op)
-			w.raw(`,"amount_delta":`)
-			w.b = e.AmountDelta.AppendDecimal(w.b)
-			w.raw(`,"usage_delta":`)
-			w.b = e.UsageDelta.AppendDecimal(w.b)
-			w.opt(`,"idempotency_key":`, e.IdempotencyKey)
-			w.opt(`,"reason":`, e.Reason)
-			w.opt(`,"ref":`, e.Ref)
-			if e.HeldDelta != 0 {
-				w.raw(`,"held_delta":`)
-				w.b = e.HeldDelta.AppendDecimal(w.b)
-			}
-			w.opt(`,"user_id":`, e.UserID)
-			w.opt(`,"app_user_id":`, e.AppUserID)
-			w.raw(`}`)
-		}
-		w.raw(`]`)
-	}
+	w.entries(a.Entries)
 	w.raw(`}`)
 	return w.b, w.ok
+}
+
+// entries writes es as json.Marshal writes a []storedEntryV1.
+func (w *answerWriter) entries(es []storedEntryV1) {
+	if es == nil {
+		w.raw(`null`)
+		return
+	}
+	w.raw(`[`)
+	for i := range es {
+		e := &es[i]
+		if i > 0 {
+			w.raw(`,`)
+		}
+		w.raw(`{"project_id":`)
+		w.str(e.ProjectID)
+		w.raw(`,"seq":`)
+		w.b = strconv.AppendInt(w.b, e.Seq, 10)
+		w.raw(`,"resource_id":`)
+		w.str(e.ResourceID)
+		w.raw(`,"at":`)
+		w.time(e.At)
+		w.raw(`,"actor":`)
+		w.str(e.Actor)
+		w.raw(`,"op":`)
+		w.str(e.Op)
+		w.raw(`,"amount_delta":`)
+		w.b = e.AmountDelta.AppendDecimal(w.b)
+		w.raw(`,"usage_delta":`)
+		w.b = e.UsageDelta.AppendDecimal(w.b)
+		w.opt(`,"idempotency_key":`, e.IdempotencyKey)
+		w.opt(`,"reason":`, e.Reason)
+		w.opt(`,"ref":`, e.Ref)
+		if e.HeldDelta != 0 {
+			w.raw(`,"held_delta":`)
+			w.b = e.HeldDelta.AppendDecimal(w.b)
+		}
+		w.opt(`,"user_id":`, e.UserID)
+		w.opt(`,"app_user_id":`, e.AppUserID)
+		w.raw(`}`)
+	}
+	w.raw(`]`)
 }
 
 type answerWriter struct {

@@ -134,13 +134,9 @@ func (s *Service) Reserve(ctx context.Context, actor Actor, req ReserveRequest) 
 		return ReservationResult{}, err
 	}
 	id := newReservationID(time.Now())
-	var out ReservationResult
-	err := s.update(ctx, []string{req.ProjectID}, func(tx Tx) (err error) {
-		key := idem{Project: req.ProjectID, Key: scopedKey("reserve", "", req.IdempotencyKey), Shown: req.IdempotencyKey, Request: req}
-		out, err = onceReservation(tx, key, func() (ReservationResult, error) {
-			return reserve(tx, actor, req, id)
-		})
-		return err
+	key := idem{Project: req.ProjectID, Key: scopedKey("reserve", "", req.IdempotencyKey), Shown: req.IdempotencyKey, Request: req}
+	out, err := s.reservationStep(ctx, key, func(tx Tx) (ReservationResult, error) {
+		return reserve(tx, actor, req, id)
 	})
 	if err == nil {
 		s.reservations.put(out.ReservationID, req.ProjectID)
@@ -217,28 +213,23 @@ func (s *Service) Commit(ctx context.Context, actor Actor, req CommitRequest) (R
 	if err != nil {
 		return ReservationResult{}, err
 	}
-	var out ReservationResult
-	err = s.update(ctx, []string{projectID}, func(tx Tx) (err error) {
-		key := idem{Project: projectID, Key: scopedKey("commit", req.ReservationID, req.IdempotencyKey), Shown: req.IdempotencyKey, Request: req}
-		out, err = onceReservation(tx, key, func() (ReservationResult, error) {
-			v, err := tx.Reservation(projectID, req.ReservationID)
-			if err != nil {
-				return ReservationResult{}, err
-			}
-			if err := stillOpen(tx, v); err != nil {
-				return ReservationResult{}, err
-			}
-			if req.Amount > v.Amount {
-				return ReservationResult{}, Invalid("amount", "is more than the %s reservation %s holds", v.Amount, v.ReservationID)
-			}
-			if err := checkCommitQuota(tx, v, req.Amount); err != nil {
-				return ReservationResult{}, err
-			}
-			return closeReservation(tx, v, actor.ID, OpCommit, req.Amount, req.IdempotencyKey)
-		})
-		return err
+	key := idem{Project: projectID, Key: scopedKey("commit", req.ReservationID, req.IdempotencyKey), Shown: req.IdempotencyKey, Request: req}
+	return s.reservationStep(ctx, key, func(tx Tx) (ReservationResult, error) {
+		v, err := tx.Reservation(projectID, req.ReservationID)
+		if err != nil {
+			return ReservationResult{}, err
+		}
+		if err := stillOpen(tx, v); err != nil {
+			return ReservationResult{}, err
+		}
+		if req.Amount > v.Amount {
+			return ReservationResult{}, Invalid("amount", "is more than the %s reservation %s holds", v.Amount, v.ReservationID)
+		}
+		if err := checkCommitQuota(tx, v, req.Amount); err != nil {
+			return ReservationResult{}, err
+		}
+		return closeReservation(tx, v, actor.ID, OpCommit, req.Amount, req.IdempotencyKey)
 	})
-	return out, err
 }
 
 // Release gives all of an open reservation's holds back. Releasing it again
@@ -254,20 +245,37 @@ func (s *Service) Release(ctx context.Context, actor Actor, req ReleaseRequest) 
 	if err != nil {
 		return ReservationResult{}, err
 	}
+	// A reservation is released once: its id is the key.
+	key := idem{Project: projectID, Key: scopedKey("release", req.ReservationID, "release"), Param: "reservation_id", Shown: req.ReservationID, Request: req}
+	return s.reservationStep(ctx, key, func(tx Tx) (ReservationResult, error) {
+		v, err := tx.Reservation(projectID, req.ReservationID)
+		if err != nil {
+			return ReservationResult{}, err
+		}
+		if v.State != ReservationOpen {
+			return ReservationResult{}, Errorf(ECONFLICT, "reservation %s is %s", v.ReservationID, v.State)
+		}
+		return closeReservation(tx, v, actor.ID, OpRelease, 0, "")
+	})
+}
+
+// reservationStep runs op, a reservation step idempotent under key, in an
+// Update of key's project. Like Consume, the first attempt applies op and
+// records the key without looking it up (onceFresh): a step's key is
+// almost always new. A key recorded already, or any other failure, rolls
+// the attempt back, and the second attempt is the ordinary once, which
+// replays, refuses or applies with the answer it always gave.
+func (s *Service) reservationStep(ctx context.Context, key idem, op func(Tx) (ReservationResult, error)) (ReservationResult, error) {
 	var out ReservationResult
-	err = s.update(ctx, []string{projectID}, func(tx Tx) (err error) {
-		// A reservation is released once: its id is the key.
-		key := idem{Project: projectID, Key: scopedKey("release", req.ReservationID, "release"), Param: "reservation_id", Shown: req.ReservationID, Request: req}
-		out, err = onceReservation(tx, key, func() (ReservationResult, error) {
-			v, err := tx.Reservation(projectID, req.ReservationID)
-			if err != nil {
-				return ReservationResult{}, err
-			}
-			if v.State != ReservationOpen {
-				return ReservationResult{}, Errorf(ECONFLICT, "reservation %s is %s", v.ReservationID, v.State)
-			}
-			return closeReservation(tx, v, actor.ID, OpRelease, 0, "")
-		})
+	err := s.update(ctx, []string{key.Project}, func(tx Tx) (err error) {
+		out, err = onceFresh(tx, key, func() (ReservationResult, error) { return op(tx) }, encodeReservation)
+		return err
+	})
+	if err == nil || ctx.Err() != nil {
+		return out, err
+	}
+	err = s.update(ctx, []string{key.Project}, func(tx Tx) (err error) {
+		out, err = onceReservation(tx, key, func() (ReservationResult, error) { return op(tx) })
 		return err
 	})
 	return out, err

@@ -111,22 +111,20 @@ func DecodeConsumeRequest(body []byte) (allot.ConsumeRequest, error) {
 }
 
 // DecodeReserveRequest decodes the body of POST /admin/v1/reservations.
-// ttl is in whole seconds.
+// ttl is in whole seconds. The common shape goes the fast way
+// (fastReserveBody); anything else through decodeJSON.
 func DecodeReserveRequest(body []byte) (allot.ReserveRequest, error) {
-	var b struct {
-		ProjectID      string `json:"project_id"`
-		ResourceID     string `json:"resource_id"`
-		ResourceType   string `json:"resource_type"`
-		Amount         number `json:"amount"`
-		TTL            *int64 `json:"ttl"`
-		IdempotencyKey string `json:"idempotency_key"`
-		AllowSplit     bool   `json:"allow_split"`
-		UserID         string `json:"user_id"`
-		AppUserID      string `json:"app_user_id"`
+	var b reserveBody
+	if !fastReserveBody(body, &b) {
+		b = reserveBody{}
+		if err := decodeJSON(body, &b); err != nil {
+			return allot.ReserveRequest{}, err
+		}
 	}
-	if err := decodeJSON(body, &b); err != nil {
-		return allot.ReserveRequest{}, err
-	}
+	return b.request()
+}
+
+func (b *reserveBody) request() (allot.ReserveRequest, error) {
 	amount, err := b.Amount.quantity("amount", true)
 	if err != nil {
 		return allot.ReserveRequest{}, err
@@ -139,15 +137,20 @@ func DecodeReserveRequest(body []byte) (allot.ReserveRequest, error) {
 		Attribution: allot.Attribution{UserID: b.UserID, AppUserID: b.AppUserID}}, nil
 }
 
-// DecodeCommitRequest decodes the body of a commit of reservation id.
+// DecodeCommitRequest decodes the body of a commit of reservation id, the
+// common shape the fast way (fastCommitBody).
 func DecodeCommitRequest(id string, body []byte) (allot.CommitRequest, error) {
-	var b struct {
-		Amount         number `json:"amount"`
-		IdempotencyKey string `json:"idempotency_key"`
+	var b commitBody
+	if !fastCommitBody(body, &b) {
+		b = commitBody{}
+		if err := decodeJSON(body, &b); err != nil {
+			return allot.CommitRequest{}, err
+		}
 	}
-	if err := decodeJSON(body, &b); err != nil {
-		return allot.CommitRequest{}, err
-	}
+	return b.request(id)
+}
+
+func (b *commitBody) request(id string) (allot.CommitRequest, error) {
 	amount, err := b.Amount.quantity("amount", true)
 	if err != nil {
 		return allot.CommitRequest{}, err

@@ -16,6 +16,9 @@ func EncodeReservationResult(out allot.ReservationResult) (status int, body []by
 	if out.Created {
 		status = http.StatusCreated
 	}
+	if body, ok := appendReservationResult(make([]byte, 0, 1024), &out); ok {
+		return status, body, nil
+	}
 	body, err = json.Marshal(out)
 	return status, body, err
 }

@@ -135,3 +135,9 @@ func WithoutPacks(s *Store) error {
 	_, err := s.pool.Exec(context.Background(), `DELETE FROM tenant_packs`)
 	return err
 }
+
+// Remembered reports whether s remembers reservation id of projectID open.
+func Remembered(s *Store, projectID, id string) bool {
+	_, ok := s.open.Get(projectID, id)
+	return ok
+}

@@ -74,6 +74,13 @@ type groupTx struct {
 	records map[[2]string]allot.IdempotencyRecord
 	// notices are the notice configurations of held projects.
 	notices map[string][]allot.NoticeConfig
+	// reservations are the reservations of held projects the transaction
+	// read or wrote, by id, as it has them (asStoredReservation).
+	reservations map[string]allot.Reservation
+	// open is the store's memory of open reservations; openValid are the
+	// held projects whose part of it is current.
+	open      *allot.OpenReservations
+	openValid map[string]bool
 	// journal undoes what the current operation changed in resources and
 	// absent, last first, if it fails.
 	journal []func()
@@ -92,7 +99,44 @@ func newGroupTx(tx pgx.Tx, m mode) *groupTx {
 	return &groupTx{tx: tx, held: make(map[string]*holding), fast: m >= fast, guess: m >= guess, saveAt: -1,
 		records:   make(map[[2]string]allot.IdempotencyRecord),
 		resources: make(map[[2]string]allot.Resource), absent: make(map[[2]string]bool),
-		notices: make(map[string][]allot.NoticeConfig)}
+		notices: make(map[string][]allot.NoticeConfig), reservations: make(map[string]allot.Reservation),
+		openValid: make(map[string]bool)}
+}
+
+// committed tells the store's memory of open reservations what the
+// group's transaction, committed, leaves of its projects'.
+func (g *groupTx) committed() {
+	versions := make(map[string]int64, len(g.held))
+	for id, h := range g.held {
+		versions[id] = h.version
+	}
+	g.open.Committed(versions, g.openValid, g.reservations)
+}
+
+// knowReservation records v, a reservation of a held project, as the
+// transaction has it, restored to what it was if the operation fails.
+func (g *groupTx) knowReservation(v allot.Reservation) {
+	id := v.ReservationID
+	before, had := g.reservations[id]
+	g.journal = append(g.journal, func() {
+		if had {
+			g.reservations[id] = before
+		} else {
+			delete(g.reservations, id)
+		}
+	})
+	g.reservations[id] = asStoredReservation(v)
+}
+
+// asStoredReservation is v as a read of its rows returns it: times to the
+// second in UTC, and its own holds.
+func asStoredReservation(v allot.Reservation) allot.Reservation {
+	v.Holds = slices.Clone(v.Holds)
+	v.CreatedAt, v.ExpiresAt = fromUnix(v.CreatedAt.Unix()), fromUnix(v.ExpiresAt.Unix())
+	if !v.SettledAt.IsZero() {
+		v.SettledAt = fromUnix(v.SettledAt.Unix())
+	}
+	return v
 }
 
 // knowNotices records a held project's notice configurations, forgotten if
@@ -192,6 +236,10 @@ type queued struct {
 	entry *allot.LedgerEntry
 	// resource: the statement is updateResourceSQL.
 	resource bool
+	// reservation: the statement inserts this reservation (insert) or
+	// settles it (sql is unset; see reservationWrites).
+	reservation *allot.Reservation
+	insert      bool
 }
 
 // fold leaves out the pending guessed read of a key that is about to be
@@ -212,9 +260,10 @@ func (g *groupTx) queue(sql string, args ...any) {
 // batch returns a batch of the pending statements followed by sql, and the
 // pending statements that lead it; the pending queue is emptied.
 //
-// The ledger appends and the key inserts of the operations done (those
-// before the current operation's savepoint, when it is pending) go as one
-// statement each, in the place of the last of them, and of their updates of
+// The ledger appends, the key inserts and the reservation writes (the
+// inserts, then the settles) of the operations done (those before the
+// current operation's savepoint, when it is pending) go as one statement
+// each, in the place of the last of them, and of their updates of
 // one resource only the last goes when it supersedes the others: nothing
 // between reads the ledger, the resources, nor the keys they insert (a key
 // a group saved is answered from its records; the guessed reads read keys),
@@ -227,11 +276,13 @@ func (g *groupTx) batch(sql string, args []any) (*pgx.Batch, []queued) {
 	if g.saveAt >= 0 {
 		done = g.saveAt
 	}
-	lastEntry, lastKey := -1, -1
+	lastEntry, lastKey, lastReservation := -1, -1, -1
 	var lastSave map[[2]any]int // resource -> its last update
 	for i, q := range g.pending[:done] {
 		switch {
 		case q.skip:
+		case q.reservation != nil:
+			lastReservation = i
 		case q.entry != nil:
 			lastEntry = i
 		case q.unique:
@@ -244,14 +295,33 @@ func (g *groupTx) batch(sql string, args []any) (*pgx.Batch, []queued) {
 		}
 	}
 	var (
-		entries []allot.LedgerEntry
-		keys    [5][]any
+		entries      []allot.LedgerEntry
+		keys         [5][]any
+		reservations reservationWrites
 	)
 	b := &pgx.Batch{}
 	sent := make([]queued, 0, len(g.pending))
 	for i, q := range g.pending {
 		switch {
 		case q.skip:
+			continue
+		case q.reservation != nil && i < done:
+			reservations.add(q)
+			if i < lastReservation {
+				continue
+			}
+			for _, w := range reservations.statements() {
+				b.Queue(w.sql, w.args...)
+				sent = append(sent, w)
+			}
+			continue
+		case q.reservation != nil:
+			var one reservationWrites
+			one.add(q)
+			for _, w := range one.statements() {
+				b.Queue(w.sql, w.args...)
+				sent = append(sent, w)
+			}
 			continue
 		case q.resource && i < done:
 			if last := lastSave[[2]any{q.args[0], q.args[1]}]; last > i && supersedes(g.pending[last].args, q.args) {

@@ -58,6 +58,8 @@ type Store struct {
 	// tenantpack.MinRows (tests lower it).
 	packs   tenantpack.Saver
 	packMin int
+	// open remembers the open reservations of the groups' projects.
+	open allot.OpenReservations
 }
 
 var _ allot.Store = (*Store)(nil)

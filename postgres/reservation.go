@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -122,6 +123,9 @@ func scanReservation(rows pgx.Rows, err error) (v allot.Reservation, ok bool, _ 
 }
 
 func (t *pgTx) Reservation(projectID, id string) (allot.Reservation, error) {
+	if v, ok := t.knownReservation(projectID, id); ok {
+		return v, nil
+	}
 	v, ok, err := scanReservation(t.tx.Query(t.ctx, reservationByID, id))
 	if err != nil {
 		return allot.Reservation{}, fmt.Errorf("postgres: reservation %s: %w", id, err)
@@ -129,7 +133,31 @@ func (t *pgTx) Reservation(projectID, id string) (allot.Reservation, error) {
 	if !ok || v.ProjectID != projectID {
 		return allot.Reservation{}, reservationNotFound(id)
 	}
+	if t.g.fast && t.held[projectID] != nil {
+		t.g.knowReservation(v)
+	}
 	return v, nil
+}
+
+// knownReservation returns reservation id of a held project on the fast
+// path without reading it: as this transaction wrote or read it, else from
+// the store's memory of open reservations when the project's part of it is
+// current (allot.OpenReservations).
+func (t *pgTx) knownReservation(projectID, id string) (allot.Reservation, bool) {
+	if !t.g.fast || t.held[projectID] == nil {
+		return allot.Reservation{}, false
+	}
+	v, ok := t.g.reservations[id]
+	if !ok && t.g.openValid[projectID] {
+		if v, ok = t.g.open.Get(projectID, id); ok {
+			t.g.knowReservation(v)
+		}
+	}
+	if !ok || v.ProjectID != projectID {
+		return allot.Reservation{}, false
+	}
+	v.Holds = slices.Clone(v.Holds)
+	return v, true
 }
 
 // insertReservation writes a reservation and its holds in one statement
@@ -153,10 +181,18 @@ func (t *pgTx) InsertReservation(v allot.Reservation) error {
 		return err
 	}
 	resources, amounts, committed := holdArrays(v.Holds)
+	args := []any{v.ReservationID, v.ProjectID, string(v.State), int64(v.Amount), int64(v.Committed), v.CreatedAt.Unix(), v.ExpiresAt.Unix(),
+		unixOrNull(v.SettledAt), v.Actor, v.IdempotencyKey, v.UserID, v.AppUserID, resources, amounts, committed}
+	if _, known := t.g.reservations[v.ReservationID]; t.g.fast && !known {
+		// The id is new (newReservationID): the write goes with the next
+		// round trip (see insertReservationsSQL).
+		w := asStoredReservation(v)
+		t.g.pending = append(t.g.pending, queued{reservation: &w, insert: true})
+		t.g.knowReservation(v)
+		return nil
+	}
 	var rows, holds int
-	err := t.tx.QueryRow(t.ctx, insertReservation,
-		v.ReservationID, v.ProjectID, string(v.State), int64(v.Amount), int64(v.Committed), v.CreatedAt.Unix(), v.ExpiresAt.Unix(),
-		unixOrNull(v.SettledAt), v.Actor, v.IdempotencyKey, v.UserID, v.AppUserID, resources, amounts, committed).Scan(&rows, &holds)
+	err := t.tx.QueryRow(t.ctx, insertReservation, args...).Scan(&rows, &holds)
 	if err != nil {
 		return fmt.Errorf("postgres: insert reservation %s: %w", v.ReservationID, err)
 	}
@@ -197,9 +233,20 @@ func (t *pgTx) UpdateReservation(v allot.Reservation) error {
 		return err
 	}
 	_, _, committed := holdArrays(v.Holds)
+	args := []any{v.ProjectID, v.ReservationID, string(v.State), int64(v.Committed), unixOrNull(v.SettledAt), committed}
+	if was, known := t.g.reservations[v.ReservationID]; t.g.fast && known && was.ProjectID == v.ProjectID &&
+		was.State == allot.ReservationOpen && len(was.Holds) == len(v.Holds) {
+		// The transaction knows the reservation open, under its project's
+		// lock: the settle writes the row and each hold once. The write
+		// goes with the next round trip, and checks that it did so
+		// (settleReservationsSQL).
+		w := asStoredReservation(v)
+		t.g.pending = append(t.g.pending, queued{reservation: &w})
+		t.g.knowReservation(v)
+		return nil
+	}
 	var rows, holds int
-	err := t.tx.QueryRow(t.ctx, updateReservation, v.ProjectID, v.ReservationID, string(v.State), int64(v.Committed),
-		unixOrNull(v.SettledAt), committed).Scan(&rows, &holds)
+	err := t.tx.QueryRow(t.ctx, updateReservation, args...).Scan(&rows, &holds)
 	if err != nil {
 		return fmt.Errorf("postgres: update reservation %s: %w", v.ReservationID, err)
 	}
@@ -268,4 +315,107 @@ func (s *Store) DueReservations(ctx context.Context, now time.Time, limit int) (
 		return nil, fmt.Errorf("postgres: due reservations: %w", err)
 	}
 	return vs, nil
+}
+
+// insertReservationsSQL writes new reservations and their holds, given as
+// one array per column, as writes whose answer is known: a new id (time and
+// 64 random bits) finds no row, so every reservation and hold is written.
+// Should an id be there after all, the unique violation fails the group's
+// transaction, and the group runs again the slow way, where
+// insertReservation answers ECONFLICT.
+const insertReservationsSQL = `WITH r AS (
+		INSERT INTO reservations (` + reservationColumns + `)
+		SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[], $6::BIGINT[], $7::BIGINT[],
+			$8::BIGINT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], $12::TEXT[])
+		RETURNING 1
+	), h AS (
+		INSERT INTO reservation_holds (reservation_id, idx, project_id, resource_id, amount, committed)
+		SELECT * FROM unnest($13::TEXT[], $14::INTEGER[], $15::TEXT[], $16::TEXT[], $17::BIGINT[], $18::BIGINT[])
+		RETURNING 1
+	)
+	SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM h)`
+
+// settleReservationsSQL settles reservations the transaction knows open,
+// and their holds, given as one array per column, as writes whose answer is
+// known: every row is open and written once, and every hold too. It fails
+// (division by zero) if they are not, which fails the group's transaction;
+// the group then runs again the slow way, each reservation read from its
+// rows.
+const settleReservationsSQL = `WITH r AS (
+		UPDATE reservations r SET state = u.state, committed = u.committed, settled_at = u.settled_at
+		FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[]) AS u(project_id, reservation_id, state, committed, settled_at)
+		WHERE r.project_id = u.project_id AND r.reservation_id = u.reservation_id AND r.state = 'open'
+		RETURNING 1
+	), h AS (
+		UPDATE reservation_holds h SET committed = u.committed
+		FROM unnest($6::TEXT[], $7::INTEGER[], $8::BIGINT[]) AS u(reservation_id, idx, committed)
+		WHERE h.reservation_id = u.reservation_id AND h.idx = u.idx
+		RETURNING 1
+	)
+	SELECT 1 / ((SELECT count(*) FROM r) = $9::BIGINT AND (SELECT count(*) FROM h) = $10::BIGINT)::INTEGER`
+
+// reservationWrites gathers queued reservation writes into the arguments of
+// insertReservationsSQL and settleReservationsSQL.
+type reservationWrites struct {
+	inserts, settles []*allot.Reservation
+}
+
+func (w *reservationWrites) add(q queued) {
+	if q.insert {
+		w.inserts = append(w.inserts, q.reservation)
+	} else {
+		w.settles = append(w.settles, q.reservation)
+	}
+}
+
+// statements returns the inserts, then the settles, as one statement each.
+func (w *reservationWrites) statements() []queued {
+	var out []queued
+	if n := len(w.inserts); n > 0 {
+		var (
+			ids, projects, states, actors, keys, users, apps = make([]string, n), make([]string, n), make([]string, n),
+				make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+			amounts, committed, created, expires = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+			settled                              = make([]pgtype.Int8, n)
+			hIDs, hProjects, hResources          []string
+			hIdx                                 []int32
+			hAmounts, hCommitted                 []int64
+		)
+		for i, v := range w.inserts {
+			ids[i], projects[i], states[i], actors[i], keys[i] = v.ReservationID, v.ProjectID, string(v.State), v.Actor, v.IdempotencyKey
+			users[i], apps[i] = v.UserID, v.AppUserID
+			amounts[i], committed[i], created[i], expires[i] = int64(v.Amount), int64(v.Committed), v.CreatedAt.Unix(), v.ExpiresAt.Unix()
+			if !v.SettledAt.IsZero() {
+				settled[i] = pgtype.Int8{Int64: v.SettledAt.Unix(), Valid: true}
+			}
+			for j, h := range v.Holds {
+				hIDs, hIdx, hProjects = append(hIDs, v.ReservationID), append(hIdx, int32(j)), append(hProjects, v.ProjectID)
+				hResources, hAmounts, hCommitted = append(hResources, h.ResourceID), append(hAmounts, int64(h.Amount)), append(hCommitted, int64(h.Committed))
+			}
+		}
+		out = append(out, queued{sql: insertReservationsSQL, args: []any{ids, projects, states, amounts, committed, created, expires,
+			settled, actors, keys, users, apps, hIDs, hIdx, hProjects, hResources, hAmounts, hCommitted}})
+	}
+	if n := len(w.settles); n > 0 {
+		var (
+			projects, ids, states = make([]string, n), make([]string, n), make([]string, n)
+			committed             = make([]int64, n)
+			settled               = make([]pgtype.Int8, n)
+			hIDs                  []string
+			hIdx                  []int32
+			hCommitted            []int64
+		)
+		for i, v := range w.settles {
+			projects[i], ids[i], states[i], committed[i] = v.ProjectID, v.ReservationID, string(v.State), int64(v.Committed)
+			if !v.SettledAt.IsZero() {
+				settled[i] = pgtype.Int8{Int64: v.SettledAt.Unix(), Valid: true}
+			}
+			for j, h := range v.Holds {
+				hIDs, hIdx, hCommitted = append(hIDs, v.ReservationID), append(hIdx, int32(j)), append(hCommitted, int64(h.Committed))
+			}
+		}
+		out = append(out, queued{sql: settleReservationsSQL, args: []any{projects, ids, states, committed, settled, hIDs, hIdx, hCommitted,
+			int64(n), int64(len(hIDs))}})
+	}
+	return out
 }

@@ -125,13 +125,20 @@ func (s *Store) tryGroup(ops []*allot.GroupOp[update], m mode) (deferred []*allo
 	// cancel it. A caller whose context is done before its turn is refused
 	// before anything of it runs.
 	ctx := context.Background()
+	var g *groupTx
+	defer func() {
+		if err == nil && g.fast {
+			g.committed()
+		}
+	}()
 	err = s.withTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
 		s.groupRuns[m].Add(1)
 		deferred = deferred[:0]
 		for _, op := range ops {
 			op.Err = nil
 		}
-		g := newGroupTx(tx, m)
+		g = newGroupTx(tx, m)
+		g.open = &s.open
 		held := map[string]bool{} // the projects of the operations applied so far
 		last := ""                // the greatest of them
 		blocked := map[string]bool{}
@@ -324,6 +331,9 @@ func (t *pgTx) lock(g *groupTx, ids []string, undo map[string]*holding) error {
 		undo[id] = nil
 		g.held[id] = h
 		t.held[id] = h
+		if g.fast {
+			g.openValid[id] = g.open.Valid(id, h.stored)
+		}
 	}
 	return br.Close()
 }
@@ -586,7 +596,15 @@ func (t *pgTx) SaveIdempotency(rec allot.IdempotencyRecord) error {
 		created = t.now
 	}
 	const insert = `INSERT INTO idempotency (project_id, key, fingerprint, result, created_at) VALUES ($1, $2, $3, $4, $5)`
-	if k := [2]string{rec.ProjectID, rec.Key}; t.g.absent[k] {
+	k := [2]string{rec.ProjectID, rec.Key}
+	_, saved := t.g.records[k]
+	// A key of a held project that the group knows nothing of, saved
+	// without a lookup (allot's onceFresh), is guessed absent like a key
+	// read (guessAbsent): if it is there after all, the insert's unique
+	// violation breaks the transaction and the group runs again reading
+	// keys, where this insert is sent on its own and refused.
+	guessed := !saved && !t.g.absent[k] && t.g.guess && t.g.held[rec.ProjectID] != nil
+	if t.g.absent[k] || guessed {
 		// The key is absent and the project held: the insert adds one row.
 		// A guessed read of the key still pending is left out: the insert
 		// finds the key as surely (unique), and the group runs again

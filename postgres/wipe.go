@@ -12,6 +12,7 @@ import (
 // schema that the catalog lists but schema_migrations. One statement over
 // all of them needs no order among their foreign keys.
 func (s *Store) Wipe(ctx context.Context) error {
+	defer s.open.Forget()
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT tablename FROM pg_catalog.pg_tables
 			WHERE schemaname = current_schema() AND tablename <> 'schema_migrations' ORDER BY tablename`)

@@ -31,3 +31,9 @@ func WithoutPacks(s *Store) error {
 	_, err := s.w.Exec(`DELETE FROM tenant_packs`)
 	return err
 }
+
+// Remembered reports whether s remembers reservation id of projectID open.
+func Remembered(s *Store, projectID, id string) bool {
+	_, ok := s.openRsv.Get(projectID, id)
+	return ok
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -149,12 +150,31 @@ func scanReservation(rows *sql.Rows, err error) (v allot.Reservation, ok bool, _
 }
 
 func (t *sqliteTx) Reservation(projectID, id string) (allot.Reservation, error) {
+	g := t.group
+	held := t.held[projectID] != nil
+	if held {
+		// As the group has it, else from the store's memory when the
+		// project's part of it is current.
+		v, ok := g.reservations[id]
+		if !ok && g.openValid[projectID] {
+			if v, ok = t.s.openRsv.Get(projectID, id); ok {
+				g.knowReservation(v)
+			}
+		}
+		if ok && v.ProjectID == projectID {
+			v.Holds = slices.Clone(v.Holds)
+			return v, nil
+		}
+	}
 	v, ok, err := scanReservation(t.tx.StmtContext(t.ctx, t.s.rsv.tx).QueryContext(t.ctx, id))
 	if err != nil {
 		return allot.Reservation{}, fmt.Errorf("sqlite: reservation %s: %w", id, err)
 	}
 	if !ok || v.ProjectID != projectID {
 		return allot.Reservation{}, reservationNotFound(id)
+	}
+	if held {
+		g.knowReservation(v)
 	}
 	return v, nil
 }
@@ -179,6 +199,7 @@ func (t *sqliteTx) InsertReservation(v allot.Reservation) error {
 			return fmt.Errorf("sqlite: insert hold of reservation %s: %w", v.ReservationID, err)
 		}
 	}
+	t.group.knowReservation(v)
 	return nil
 }
 
@@ -186,8 +207,19 @@ func (t *sqliteTx) UpdateReservation(v allot.Reservation) error {
 	if _, err := t.holding("saving reservation "+v.ReservationID, v.ProjectID); err != nil {
 		return err
 	}
-	res, err := t.stmt(stUpdateReservation).ExecContext(t.ctx, string(v.State), int64(v.Committed), unixOrNull(v.SettledAt), v.ProjectID, v.ReservationID)
+	// A reservation the group knows open may have come from the store's
+	// memory: the settle writes it only if it is open in the file, and
+	// otherwise drops the memory of its project and runs the group again.
+	st := stUpdateReservation
+	if was, ok := t.group.reservations[v.ReservationID]; ok && was.State == allot.ReservationOpen {
+		st = stSettleReservation
+	}
+	res, err := t.stmt(st).ExecContext(t.ctx, string(v.State), int64(v.Committed), unixOrNull(v.SettledAt), v.ProjectID, v.ReservationID)
 	if err := affected(res, err); err != nil {
+		if errors.Is(err, errNoRow) && st == stSettleReservation {
+			t.s.openRsv.Drop(v.ProjectID)
+			return fmt.Errorf("sqlite: settle reservation %s: %w", v.ReservationID, errStale)
+		}
 		if errors.Is(err, errNoRow) {
 			return reservationNotFound(v.ReservationID)
 		}
@@ -198,6 +230,7 @@ func (t *sqliteTx) UpdateReservation(v allot.Reservation) error {
 			return fmt.Errorf("sqlite: update hold of reservation %s: %w", v.ReservationID, err)
 		}
 	}
+	t.group.knowReservation(v)
 	return nil
 }
 

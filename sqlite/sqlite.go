@@ -65,6 +65,8 @@ type Store struct {
 	// writer connection and bound to each transaction (see Update).
 	txStmts [numTxStmts]*sql.Stmt
 	rsv     reservationStmts // reservation.go
+	// openRsv remembers the open reservations of the groups' projects.
+	openRsv allot.OpenReservations
 
 	// group queues concurrent Updates so that they share transactions.
 	group allot.Group[update]

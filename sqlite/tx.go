@@ -77,16 +77,17 @@ func (s *Store) runGroup(ops []*allot.GroupOp[update]) []*allot.GroupOp[update] 
 	// cancel it. A caller whose context is done before its turn is refused
 	// before anything of it runs.
 	ctx := context.Background()
-	err := allot.DefaultRetry.Do(ctx, busy, func() error {
+	err := allot.DefaultRetry.Do(ctx, again, func() error {
 		if !s.savepoints.Load() {
+			var g *groupTx
 			err := s.writeOnce(ctx, func(tx *sql.Tx) error {
-				g := &groupTx{held: make(map[string]*holding)}
+				g = &groupTx{held: make(map[string]*holding)}
 				for _, op := range ops {
 					if op.Err = op.V.ctx.Err(); op.Err != nil {
 						continue // refused before anything of it ran
 					}
 					if op.Err = s.applyBare(tx, g, op.V); op.Err != nil {
-						if busy(op.Err) {
+						if again(op.Err) {
 							return op.Err
 						}
 						return errRerun
@@ -94,6 +95,9 @@ func (s *Store) runGroup(ops []*allot.GroupOp[update]) []*allot.GroupOp[update] 
 				}
 				return g.writeBack(s, tx)
 			})
+			if err == nil {
+				g.committed(&s.openRsv)
+			}
 			if !errors.Is(err, errRerun) {
 				return err
 			}
@@ -104,23 +108,28 @@ func (s *Store) runGroup(ops []*allot.GroupOp[update]) []*allot.GroupOp[update] 
 		}
 		failed := false
 		defer func() { s.savepoints.Store(failed) }()
-		return s.writeOnce(ctx, func(tx *sql.Tx) error {
-			g := &groupTx{held: make(map[string]*holding)}
+		var g *groupTx
+		err := s.writeOnce(ctx, func(tx *sql.Tx) error {
+			g = &groupTx{held: make(map[string]*holding)}
 			failed = false
 			for _, op := range ops {
 				op.Err = s.apply(tx, g, op.V)
 				failed = failed || op.Err != nil
-				if op.Err != nil && (busy(op.Err) || errors.Is(op.Err, errBroken)) {
+				if op.Err != nil && (again(op.Err) || errors.Is(op.Err, errBroken)) {
 					// Nothing of the group can be committed.
 					return op.Err
 				}
 			}
 			return g.writeBack(s, tx)
 		})
+		if err == nil {
+			g.committed(&s.openRsv)
+		}
+		return err
 	})
 	if err != nil {
 		for _, op := range ops {
-			if op.Err == nil || busy(op.Err) || errors.Is(op.Err, errBroken) {
+			if op.Err == nil || again(op.Err) || errors.Is(op.Err, errBroken) {
 				op.Err = err
 			}
 		}
@@ -156,6 +165,17 @@ func (s *Store) applyBare(tx *sql.Tx, g *groupTx, u update) error {
 	return callFn(u.fn, t)
 }
 
+// again reports whether a group's transaction failed in a way that running
+// it again from the start may mend: the file was busy, or a reservation
+// read from the store's memory was no longer open in the file (errStale).
+func again(err error) bool {
+	return busy(err) || errors.Is(err, errStale)
+}
+
+// errStale: a reservation the store remembered open was not open in the
+// file. The memory of its project is dropped, and the group runs again.
+var errStale = errors.New("sqlite: a remembered reservation changed in the file")
+
 // errBroken marks a failed rollback to a savepoint: the transaction is in an
 // unknown state, and the whole group fails.
 var errBroken = errors.New("sqlite: rollback to savepoint failed")
@@ -180,11 +200,58 @@ var errBroken = errors.New("sqlite: rollback to savepoint failed")
 // group reads it from here instead of running the query again. An
 // operation rolled back to its savepoint empties it: what that operation
 // saved is gone from the file.
+//
+// reservations holds the reservations of held projects the group's
+// operations read or wrote, as the transaction has them; openValid the held
+// projects whose part of the store's memory of open reservations
+// (allot.OpenReservations) is current, from which a reservation is read
+// when the group has not read it. An operation rolled back to its
+// savepoint empties both, and the group no longer tells the memory what it
+// did (lost): the memory starts its projects anew.
 type groupTx struct {
-	stmts     [numTxStmts]*sql.Stmt
-	held      map[string]*holding
-	notices   map[string][]allot.NoticeConfig
-	resources map[string]allot.Resource
+	stmts        [numTxStmts]*sql.Stmt
+	held         map[string]*holding
+	notices      map[string][]allot.NoticeConfig
+	resources    map[string]allot.Resource
+	reservations map[string]allot.Reservation
+	openValid    map[string]bool
+	lost         bool
+}
+
+// knowReservation notes v, a reservation of a held project, as it is in
+// the group's transaction.
+func (g *groupTx) knowReservation(v allot.Reservation) {
+	if g.reservations == nil {
+		g.reservations = make(map[string]allot.Reservation)
+	}
+	v.Holds = slices.Clone(v.Holds)
+	v.CreatedAt, v.ExpiresAt = fromUnix(v.CreatedAt.Unix()), fromUnix(v.ExpiresAt.Unix())
+	if !v.SettledAt.IsZero() {
+		v.SettledAt = fromUnix(v.SettledAt.Unix())
+	}
+	g.reservations[v.ReservationID] = v
+}
+
+// forgetReservations empties what the group knows of reservations, after
+// an operation was rolled back to its savepoint.
+func (g *groupTx) forgetReservations() {
+	clear(g.reservations)
+	clear(g.openValid)
+	g.lost = true
+}
+
+// committed tells the store's memory of open reservations what the group's
+// transaction, committed, leaves of its projects'.
+func (g *groupTx) committed(m *allot.OpenReservations) {
+	versions := make(map[string]int64, len(g.held))
+	for id, h := range g.held {
+		versions[id] = h.version
+	}
+	if g.lost {
+		m.Committed(versions, nil, nil)
+		return
+	}
+	m.Committed(versions, g.openValid, g.reservations)
 }
 
 // cache notes a package as it is in the group's transaction.
@@ -256,6 +323,7 @@ func (s *Store) apply(tx *sql.Tx, g *groupTx, u update) error {
 			}
 		}
 		clear(g.resources)
+		g.forgetReservations()
 		if _, rerr := t.stmt(stRollbackTo).ExecContext(ctx); rerr != nil {
 			return errors.Join(err, errBroken, rerr)
 		}
@@ -293,6 +361,7 @@ const (
 	stInsertHold
 	stUpdateReservation
 	stUpdateHold
+	stSettleReservation
 	stNoticeConfigs // notify.go
 	numTxStmts
 )
@@ -327,7 +396,9 @@ var txQueries = [numTxStmts]string{
 		VALUES (?, ?, ?, ?, ?, ?)`,
 	stUpdateReservation: `UPDATE reservations SET state = ?, committed = ?, settled_at = ? WHERE project_id = ? AND reservation_id = ?`,
 	stUpdateHold:        `UPDATE reservation_holds SET committed = ? WHERE reservation_id = ? AND idx = ?`,
-	stNoticeConfigs:     `SELECT type, send_msg, properties, updated_at FROM notice_configs WHERE project_id = ?`,
+	stSettleReservation: `UPDATE reservations SET state = ?, committed = ?, settled_at = ?
+		WHERE project_id = ? AND reservation_id = ? AND state = 'open'`,
+	stNoticeConfigs: `SELECT type, send_msg, properties, updated_at FROM notice_configs WHERE project_id = ?`,
 }
 
 // sqliteTx is an allot.Tx on one write transaction.
@@ -421,6 +492,12 @@ func (t *sqliteTx) lock(g *groupTx, ids []string, undo map[string]*holding) erro
 		}
 		g.held[id] = h
 		t.held[id] = h
+		if !g.lost {
+			if g.openValid == nil {
+				g.openValid = make(map[string]bool)
+			}
+			g.openValid[id] = t.s.openRsv.Valid(id, h.stored)
+		}
 	}
 	return nil
 }

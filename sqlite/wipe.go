@@ -10,6 +10,7 @@ import (
 // catalog lists but schema_migrations, with foreign keys checked at commit
 // so the order of the deletes does not matter.
 func (s *Store) Wipe(ctx context.Context) error {
+	defer s.openRsv.Forget()
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
 			return err

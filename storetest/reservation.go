@@ -28,6 +28,7 @@ func RunReservations(t *testing.T, open func(t *testing.T, clock allot.Clock) al
 		"ListReservations":  testListReservations,
 		"HeldModel":         testHeldModel,
 		"StoredReservation": testStoredReservation,
+		"ReservationReplay": testReservationReplay,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {

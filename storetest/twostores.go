@@ -32,6 +32,10 @@ func RunShared(t *testing.T, open func(t *testing.T) (first, second allot.Store)
 		t.Parallel()
 		testSharedExpiry(t, open)
 	})
+	t.Run("Reservations", func(t *testing.T) {
+		t.Parallel()
+		testSharedReservations(t, open)
+	})
 }
 
 // testSharedExpiry runs the sweeper of two nodes at once over the same

@@ -1,0 +1,83 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/sqlite"
+	"github.com/allot-dev/allot/storetest"
+)
+
+// TestRememberedReservations: a store remembers the open reservations its
+// groups wrote, forgets them once settled, and a settle of one that is no
+// longer open in the file (a writer that did not bump the project's
+// version, which none does) is not applied: the group runs again, reading
+// the reservation, and the step is refused as the rows say.
+func TestRememberedReservations(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "allot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	storetest.MustCreateProject(t, s, storetest.NewProject("p", ""))
+	svc := &allot.Service{Store: s}
+	admin := allot.Actor{ID: "admin-1", Role: allot.RoleAdmin}
+	if _, err := svc.AddPackage(ctx, admin, allot.PackageRequest{ProjectID: "p", ResourceID: "r", Source: allot.SourcePurchased,
+		OrderID: "o", ResourceType: "MIN", BusinessType: "VIDEO_2D", ChargingMode: "PERIODIC", Unit: "MIN",
+		Amount: 100 * allot.QuantityScale, ExpireTime: time.Now().Add(24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	reserve := func(key string) allot.ReservationResult {
+		t.Helper()
+		out, err := svc.Reserve(ctx, admin, allot.ReserveRequest{ProjectID: "p", ResourceID: "r", Amount: 2 * allot.QuantityScale,
+			TTL: 600, IdempotencyKey: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+
+	open := reserve("k1")
+	if !sqlite.Remembered(s, "p", open.ReservationID) {
+		t.Fatal("a reservation the store made is not remembered")
+	}
+	done, err := svc.Commit(ctx, admin, allot.CommitRequest{ReservationID: open.ReservationID, Amount: allot.QuantityScale, IdempotencyKey: "c1"})
+	if err != nil || done.State != allot.ReservationCommitted {
+		t.Fatalf("commit: %+v %v", done, err)
+	}
+	if sqlite.Remembered(s, "p", open.ReservationID) {
+		t.Fatal("a committed reservation is still remembered")
+	}
+
+	stale := reserve("k2")
+	if _, err := sqlite.WriterOf(s).ExecContext(ctx, `UPDATE reservations SET state = 'released', settled_at = 1 WHERE reservation_id = ?`,
+		stale.ReservationID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.Commit(ctx, admin, allot.CommitRequest{ReservationID: stale.ReservationID, Amount: allot.QuantityScale, IdempotencyKey: "c2"})
+	if allot.ErrorCodeOf(err) != allot.ECONFLICT || !strings.Contains(err.Error(), "is released") {
+		t.Fatalf("commit of a reservation released behind the store's back: %v, want a conflict saying it is released", err)
+	}
+	if sqlite.Remembered(s, "p", stale.ReservationID) {
+		t.Fatal("a reservation found stale is still remembered")
+	}
+	vs, _, err := s.Reservations(ctx, allot.ReservationQuery{ProjectID: "p", Page: allot.Page{Limit: 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vs {
+		if v.ReservationID == stale.ReservationID && (v.State != allot.ReservationReleased || v.Committed != 0) {
+			t.Fatalf("the stale reservation was settled: %+v", v)
+		}
+	}
+	// The usage is the first commit's alone.
+	d, err := s.TenantChanges(ctx, "p", 0)
+	if err != nil || len(d.Resources) != 1 || d.Resources[0].Usage != allot.QuantityScale {
+		t.Fatalf("packages %+v %v, want usage 1", d.Resources, err)
+	}
+}
