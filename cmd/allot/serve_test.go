@@ -171,9 +171,14 @@ func TestShutdownDrainsBothPlanesTogether(t *testing.T) {
 	if err := sign.Sign(req, body, cred.AK, []byte(cred.SK), time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	// Expect: 100-continue holds the body back until the handler asks for
+	// it, so once the first half is written the server has accepted the
+	// connection and runs the request: the stop cannot race the accept.
+	req.Header.Set("Expect", "100-continue")
+	client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
 	answered := make(chan int, 1)
 	go func() {
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			t.Error(err)
 			answered <- 0
