@@ -141,6 +141,11 @@ type TenantReader interface {
 	// ListResources returns one page of a project's resources that match f,
 	// in Seq order, and the number of all matches.
 	ListResources(ctx context.Context, projectID string, f *ResourceFilter, p Page) (ResourcePage, error)
+	// VisitResources is ListResources without copies, for a caller that
+	// encodes the page at once: it calls fn with each resource of the page
+	// in order, through one value it reuses (fn must not keep r), and
+	// returns the number of all matches.
+	VisitResources(ctx context.Context, projectID string, f *ResourceFilter, p Page, fn func(r *Resource)) (count int, err error)
 	// AssignmentReport returns one page of the project's allocation records
 	// with their count and per-spec overview.
 	AssignmentReport(ctx context.Context, projectID string, p Page) (AssignmentReport, error)

@@ -72,13 +72,22 @@ func (s *Server) handleListResources(w http.ResponseWriter, r *http.Request, pro
 		s.writeError(w, r, err)
 		return
 	}
-	result, err := s.cfg.Reader.ListResources(r.Context(), projectID, &filter, page)
+	buf := bufPool.Get().(*[]byte)
+	b := append((*buf)[:0], listResponseStart...)
+	first := true
+	count, err := s.cfg.Reader.VisitResources(r.Context(), projectID, &filter, page, func(res *allot.Resource) {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendResourceItem(b, res)
+	})
 	if err != nil {
+		bufPool.Put(buf)
 		s.writeError(w, r, err)
 		return
 	}
-	buf := bufPool.Get().(*[]byte)
-	*buf = appendListResponse((*buf)[:0], result.Resources, result.Count)
+	*buf = appendListResponseEnd(b, count)
 	s.writeBody(w, http.StatusOK, *buf)
 	if cap(*buf) <= 64<<10 { // do not keep an outsized buffer alive
 		bufPool.Put(buf)

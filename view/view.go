@@ -83,15 +83,10 @@ var _ allot.TenantReader = (*Reader)(nil)
 
 // ListResources implements allot.TenantReader.
 func (r *Reader) ListResources(ctx context.Context, projectID string, f *allot.ResourceFilter, p allot.Page) (allot.ResourcePage, error) {
-	s, err := r.current(ctx, projectID)
+	s, matches, from, to, err := r.page(ctx, projectID, f, p)
 	if err != nil {
 		return allot.ResourcePage{}, err
 	}
-	matches, err := s.matches(ctx, f)
-	if err != nil {
-		return allot.ResourcePage{}, err
-	}
-	from, to := p.Window(matches.count)
 	values := make([]allot.Resource, to-from)
 	out := make([]*allot.Resource, to-from)
 	i := 0
@@ -101,6 +96,33 @@ func (r *Reader) ListResources(ctx context.Context, projectID string, f *allot.R
 		i++
 	})
 	return allot.ResourcePage{Count: matches.count, Resources: out}, nil
+}
+
+// VisitResources implements allot.TenantReader. The tenant list API uses
+// it: a page of ten resources is 2.5 KB the garbage collector never sees.
+func (r *Reader) VisitResources(ctx context.Context, projectID string, f *allot.ResourceFilter, p allot.Page, fn func(*allot.Resource)) (int, error) {
+	s, matches, from, to, err := r.page(ctx, projectID, f, p)
+	if err != nil {
+		return 0, err
+	}
+	var v allot.Resource
+	matches.window(from, to, func(idx int32) {
+		s.resourceOf(&s.rows[idx], &v)
+		fn(&v)
+	})
+	return matches.count, nil
+}
+
+// page finds the snapshot, the matches of f and the window of p in them.
+func (r *Reader) page(ctx context.Context, projectID string, f *allot.ResourceFilter, p allot.Page) (s *snapshot, m *matchList, from, to int, err error) {
+	if s, err = r.current(ctx, projectID); err != nil {
+		return nil, nil, 0, 0, err
+	}
+	if m, err = s.matches(ctx, f); err != nil {
+		return nil, nil, 0, 0, err
+	}
+	from, to = p.Window(m.count)
+	return s, m, from, to, nil
 }
 
 // AssignmentReport implements allot.TenantReader.

@@ -305,3 +305,46 @@ func TestBudgetCountsMatchLists(t *testing.T) {
 		t.Fatalf("p001 after its eviction: %+v %v", page, err)
 	}
 }
+
+// TestVisitResourcesMatchesList: for every filter and window, the visit sees
+// what ListResources returns, in the same order, with the same count, and a
+// missing tenant fails both the same way.
+func TestVisitResourcesMatchesList(t *testing.T) {
+	s := mustStore(t)
+	seed(t, s, 2, 70)
+	r := New(s, 0)
+	ctx := context.Background()
+	filters := []*allot.ResourceFilter{
+		{},
+		{Sources: []allot.ResourceSource{allot.SourcePurchased}},
+		{Sources: []allot.ResourceSource{allot.SourceSPAllocated, allot.SourceAdminAllocated}},
+		{ResourceID: "r00042"},
+		{ResourceID: "nope"},
+	}
+	for _, f := range filters {
+		for _, p := range []allot.Page{{Limit: 10}, {Limit: 7, Offset: 20}, {Limit: 100, Offset: 65}, {Limit: 5, Offset: 500}, {}} {
+			want, err := r.ListResources(ctx, "p001", f, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []allot.Resource
+			count, err := r.VisitResources(ctx, "p001", f, p, func(res *allot.Resource) { got = append(got, *res) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if count != want.Count || len(got) != len(want.Resources) {
+				t.Fatalf("%+v %+v: visit count %d, %d items; list %d, %d items", f, p, count, len(got), want.Count, len(want.Resources))
+			}
+			for i := range got {
+				if got[i] != *want.Resources[i] {
+					t.Fatalf("%+v %+v item %d: visit %+v, list %+v", f, p, i, got[i], *want.Resources[i])
+				}
+			}
+		}
+	}
+	_, listErr := r.ListResources(ctx, "p999", &allot.ResourceFilter{}, allot.Page{})
+	_, visitErr := r.VisitResources(ctx, "p999", &allot.ResourceFilter{}, allot.Page{}, func(*allot.Resource) { t.Fatal("visited a resource of a missing tenant") })
+	if listErr == nil || visitErr == nil || listErr.Error() != visitErr.Error() {
+		t.Fatalf("missing tenant: list %v, visit %v", listErr, visitErr)
+	}
+}

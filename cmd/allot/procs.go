@@ -1,6 +1,10 @@
 package main
 
-import "runtime"
+import (
+	"runtime"
+
+	"github.com/allot-dev/allot/internal/heapfloor"
+)
 
 // minServeProcs is the fewest Ps allot serve runs with.
 //
@@ -21,4 +25,16 @@ func ensureServeProcs(getenv func(string) string) {
 	if getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) < minServeProcs {
 		runtime.GOMAXPROCS(minServeProcs)
 	}
+}
+
+// serveHeapFloor is the least heap goal allot serve lets the garbage
+// collector aim for (internal/heapfloor): a server holding few tenants
+// otherwise collects every few milliseconds under load. Past half of it,
+// GOGC works as usual; GOGC=off is kept.
+const serveHeapFloor = 64 << 20
+
+// tuneServeRuntime applies both and returns what undoes the heap floor.
+func tuneServeRuntime(getenv func(string) string) (undo func()) {
+	ensureServeProcs(getenv)
+	return heapfloor.Keep(serveHeapFloor)
 }

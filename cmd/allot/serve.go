@@ -50,7 +50,7 @@ func (m *Main) serveFlags(c *common) (*flag.FlagSet, *serveOptions) {
 }
 
 func (m *Main) serve(ctx context.Context, args []string) error {
-	ensureServeProcs(m.Getenv)
+	defer tuneServeRuntime(m.Getenv)()
 	var c common
 	fs, o := m.serveFlags(&c)
 	if err := m.parse(fs, args); err != nil {
