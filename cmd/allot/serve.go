@@ -11,6 +11,7 @@ import (
 
 	"github.com/allot-dev/allot"
 	"github.com/allot-dev/allot/internal/app"
+	"github.com/allot-dev/allot/internal/serveproc"
 	"github.com/allot-dev/allot/view"
 )
 
@@ -50,7 +51,7 @@ func (m *Main) serveFlags(c *common) (*flag.FlagSet, *serveOptions) {
 }
 
 func (m *Main) serve(ctx context.Context, args []string) error {
-	defer tuneServeRuntime(m.Getenv)()
+	defer serveproc.Tune(m.Getenv)()
 	var c common
 	fs, o := m.serveFlags(&c)
 	if err := m.parse(fs, args); err != nil {

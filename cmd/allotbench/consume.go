@@ -43,6 +43,7 @@ import (
 
 	"github.com/allot-dev/allot"
 	"github.com/allot-dev/allot/internal/app"
+	"github.com/allot-dev/allot/internal/serveproc"
 	"github.com/allot-dev/allot/secret"
 )
 
@@ -339,7 +340,7 @@ func startAdmin(ctx context.Context, name string, pin pinning, env []string, arg
 	cmd := exec.Command(argv[0], argv[1:]...)
 	// Pinned by taskset, the server sees one CPU and picks its own
 	// GOMAXPROCS (allot serve keeps two Ps even on one CPU: see
-	// cmd/allot/procs.go), unless --server-procs sets it.
+	// internal/serveproc), unless --server-procs sets it.
 	cmd.Env = append(cleanEnv(), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -608,9 +609,7 @@ func serveAdminProfiled(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if os.Getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) < 2 {
-		runtime.GOMAXPROCS(2) // as allot serve does (cmd/allot/procs.go)
-	}
+	defer serveproc.Tune(os.Getenv)() // as allot serve does
 	key, err := secret.ParseKey(os.Getenv("ALLOT_MASTER_KEY"))
 	if err != nil {
 		return err

@@ -24,6 +24,7 @@ import (
 	"unsafe"
 
 	"github.com/allot-dev/allot/internal/app"
+	"github.com/allot-dev/allot/internal/serveproc"
 	"github.com/allot-dev/allot/secret"
 	"github.com/allot-dev/allot/sqlite"
 )
@@ -101,6 +102,7 @@ func serveAllotProfiled(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	defer serveproc.Tune(os.Getenv)() // as allot serve does
 	key, err := secret.ParseKey(os.Getenv("ALLOT_MASTER_KEY"))
 	if err != nil {
 		return err
