@@ -88,6 +88,9 @@ type Store struct {
 	stamp    *walStamp
 	versions versionCache
 	pin      *sql.Conn
+
+	// ckpt checkpoints the WAL off the commit path (checkpoint.go).
+	ckpt *checkpointer
 }
 
 var (
@@ -128,7 +131,8 @@ func (s *Store) open(ctx context.Context, path string) error {
 		// temp_store=memory: the savepoint of each operation of a group
 		// (see Update) keeps its rollback pages in a sub-journal, which
 		// would otherwise be a temporary file written on every change.
-		"&_journal_mode=WAL&_synchronous=FULL&_foreign_keys=1&_txlock=immediate&_pragma=temp_store(memory)"); err != nil {
+		// wal_autocheckpoint=0: the checkpointer does it (checkpoint.go).
+		"&_journal_mode=WAL&_synchronous=FULL&_foreign_keys=1&_txlock=immediate&_pragma=temp_store(memory)&_pragma=wal_autocheckpoint(0)"); err != nil {
 		return fmt.Errorf("sqlite: open writer: %w", err)
 	}
 	s.w.SetMaxOpenConns(1)
@@ -182,6 +186,9 @@ func (s *Store) open(ctx context.Context, path string) error {
 	if err := s.pinConnection(ctx, path); err != nil {
 		return err
 	}
+	if s.ckpt, err = startCheckpointer(path); err != nil {
+		return err
+	}
 	return s.prepareReservations(ctx)
 }
 
@@ -199,6 +206,8 @@ func (s *Store) Close() error {
 		errs = append(errs, s.pin.Close())
 		s.pin = nil
 	}
+	errs = append(errs, s.ckpt.close())
+	s.ckpt = nil
 	for _, db := range []*sql.DB{s.r, s.w} {
 		if db != nil {
 			errs = append(errs, db.Close())
@@ -252,6 +261,7 @@ func (s *Store) writeOnce(ctx context.Context, fn func(tx *sql.Tx) error) error 
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
+	s.ckpt.committed()
 	return nil
 }
 
