@@ -15,19 +15,8 @@ import (
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-func appendListResponse(b []byte, rs []*allot.Resource, count int) []byte {
-	b = append(b, listResponseStart...)
-	for i, r := range rs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendResourceItem(b, r)
-	}
-	return appendListResponseEnd(b, count)
-}
-
 // listResponseStart and appendListResponseEnd frame the items of a list
-// answer, for a handler that appends them one by one as they are visited.
+// answer, which the handler appends one by one as they are visited.
 const listResponseStart = `{"resources":[`
 
 func appendListResponseEnd(b []byte, count int) []byte {

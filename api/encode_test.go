@@ -80,3 +80,16 @@ func BenchmarkListResponse(b *testing.B) {
 		}
 	})
 }
+
+// appendListResponse is the list answer as the handler frames it, for
+// tests and benchmarks that have the page as a slice.
+func appendListResponse(b []byte, rs []*allot.Resource, count int) []byte {
+	b = append(b, listResponseStart...)
+	for i, r := range rs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendResourceItem(b, r)
+	}
+	return appendListResponseEnd(b, count)
+}

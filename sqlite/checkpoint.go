@@ -37,11 +37,10 @@ type checkpointer struct {
 	done sync.WaitGroup
 }
 
-// startCheckpointer opens the checkpointer's connection to the database at
-// path and starts it.
-func startCheckpointer(path string) (*checkpointer, error) {
-	busy := fmt.Sprintf("_busy_timeout=%d", busyTimeout.Milliseconds())
-	db, err := sql.Open("sqlite", path+"?"+busy+"&_synchronous=FULL")
+// startCheckpointer opens the checkpointer's connection with dsn (the
+// database's path and the store's common parameters) and starts it.
+func startCheckpointer(dsn string) (*checkpointer, error) {
+	db, err := sql.Open("sqlite", dsn+"&_synchronous=FULL")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open checkpointer: %w", err)
 	}

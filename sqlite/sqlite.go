@@ -186,7 +186,7 @@ func (s *Store) open(ctx context.Context, path string) error {
 	if err := s.pinConnection(ctx, path); err != nil {
 		return err
 	}
-	if s.ckpt, err = startCheckpointer(path); err != nil {
+	if s.ckpt, err = startCheckpointer(path + "?" + busy); err != nil {
 		return err
 	}
 	return s.prepareReservations(ctx)
