@@ -68,8 +68,9 @@ var active struct {
 }
 
 func start(floor uint64) *keeper {
-	base := debug.SetGCPercent(100)
-	debug.SetGCPercent(base)
+	gogc := []metrics.Sample{{Name: "/gc/gogc:percent"}} // -1, as a uint64, when off
+	metrics.Read(gogc)
+	base := int(int64(gogc[0].Value.Uint64()))
 	if base < 0 || floor == 0 {
 		return nil
 	}
