@@ -33,12 +33,16 @@ func insertProject(ctx context.Context, tx *sql.Tx, p *allot.Project) error {
 	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 		return allot.Errorf(allot.ECONFLICT, "project %s exists already", p.ID)
 	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-		return allot.Errorf(allot.EINVALID, "project %s: sp_project_id: project %s does not exist", p.ID, p.SPProjectID)
+		return spNotFound(p.ID, p.SPProjectID)
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: insert project %s: %w", p.ID, err)
 	}
 	return nil
+}
+
+func spNotFound(id, spID string) error {
+	return allot.Errorf(allot.EINVALID, "project %s: sp_project_id: project %s does not exist", id, spID)
 }
 
 // FindProject returns a project.
