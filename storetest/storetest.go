@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) allot.Store) {
 	t.Run("ConsoleSessions", func(t *testing.T) { testConsoleSessions(t, open) })
 	t.Run("ListProjects", func(t *testing.T) { testListProjects(t, open) })
 	t.Run("LedgerOpFilter", func(t *testing.T) { testLedgerOpFilter(t, open) })
+	t.Run("MissingProject", func(t *testing.T) { testMissingProject(t, open) })
 }
 
 // Epoch is the suite's reference time: whole seconds, UTC.
