@@ -41,6 +41,27 @@ type Hold struct {
 	Committed Quantity `json:"committed"`
 }
 
+// FillLoneHold sets the committed part of a reservation's only hold to the
+// reservation's own. Stores write a hold's committed part only when a
+// reservation has several holds: with one, it is the reservation's
+// committed, and the settle of the common reservation writes one row.
+// Each store calls it on every reservation it reads.
+func (v *Reservation) FillLoneHold() {
+	if len(v.Holds) == 1 {
+		v.Holds[0].Committed = v.Committed
+	}
+}
+
+// SettledHolds are the holds whose committed part a store writes when it
+// settles v: every hold of a split reservation, none of one with a single
+// hold (see FillLoneHold).
+func (v *Reservation) SettledHolds() []Hold {
+	if len(v.Holds) == 1 {
+		return nil
+	}
+	return v.Holds
+}
+
 // Reservation is a two-phase consume: units set aside from one or more
 // packages (its holds) until a commit settles part of them as usage and
 // gives the rest back, a release gives them all back, or the sweeper does

@@ -49,7 +49,10 @@ func (h hold) fn(answer *string) func(allot.Tx) error {
 		v.State, v.Committed, v.SettledAt = allot.ReservationCommitted, allot.Quantity(h.committed), tx.Now()
 		v.Holds[0].Committed = v.Committed
 		if h.sabotage == "over" {
-			v.Holds[0].Committed = v.Holds[0].Amount + 1
+			// The reservation's row is written (a lone hold's row is not:
+			// allot.Reservation.SettledHolds), so its CHECK is the one broken.
+			v.Committed = v.Amount + 1
+			v.Holds[0].Committed = v.Committed
 		}
 		if err := tx.UpdateReservation(v); err != nil {
 			return err

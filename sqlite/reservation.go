@@ -82,6 +82,9 @@ func queryReservations(ctx context.Context, q querier, where string, args ...any
 		v := &vs[index[id]]
 		v.Holds = append(v.Holds, h)
 	}
+	for i := range vs {
+		vs[i].FillLoneHold()
+	}
 	return vs, rows.Err()
 }
 
@@ -146,6 +149,7 @@ func scanReservation(rows *sql.Rows, err error) (v allot.Reservation, ok bool, _
 			v.Holds = append(v.Holds, allot.Hold{ResourceID: resource.String, Amount: allot.Quantity(held.Int64), Committed: allot.Quantity(settledPart.Int64)})
 		}
 	}
+	v.FillLoneHold()
 	return v, ok, rows.Err()
 }
 
@@ -225,7 +229,7 @@ func (t *sqliteTx) UpdateReservation(v allot.Reservation) error {
 		}
 		return fmt.Errorf("sqlite: update reservation %s: %w", v.ReservationID, err)
 	}
-	for i, h := range v.Holds {
+	for i, h := range v.SettledHolds() {
 		if _, err := t.stmt(stUpdateHold).ExecContext(t.ctx, int64(h.Committed), v.ReservationID, i); err != nil {
 			return fmt.Errorf("sqlite: update hold of reservation %s: %w", v.ReservationID, err)
 		}

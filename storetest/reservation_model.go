@@ -125,6 +125,13 @@ func testHeldModel(t *testing.T, e *ledgerEnv, clock *allot.ManualClock) {
 			if err != nil || got.State != allot.ReservationCommitted || fmt.Sprint(got.Holds) != fmt.Sprint(want) {
 				t.Fatalf("step %d %s: stored %+v %v, the model's holds %v", step, what, got, err, want)
 			}
+			// And so does the project's list, the other read (a lone
+			// hold's committed part is the reservation's, not a column).
+			listed, _, err := e.l.Reservations(e.ctx, allot.ReservationQuery{ProjectID: "lone", State: allot.ReservationCommitted, Page: allot.Page{Limit: 1000}})
+			if i := slices.IndexFunc(listed, func(l allot.Reservation) bool { return l.ReservationID == v.id }); err != nil || i < 0 ||
+				fmt.Sprint(listed[i].Holds) != fmt.Sprint(want) {
+				t.Fatalf("step %d %s: listed %+v %v, the model's holds %v", step, what, listed, err, want)
+			}
 		case n < 7 && len(open) > 0: // release
 			i := rng.IntN(len(open))
 			what = "release " + open[i].id
