@@ -197,6 +197,16 @@ func startBench(ctx context.Context, cfg consumeConfig, sc, bin, tmp string, pin
 	return b, nil
 }
 
+// close stops the server and drops the scenario's PostgreSQL schema, if it
+// has one: a run leaves nothing in the database it was given (the SQLite
+// files go with the run's directory).
+func (b *bench) close(ctx context.Context, adminDSN string) {
+	b.srv.stop()
+	if adminDSN != "" {
+		dropSchema(ctx, adminDSN, b.db)
+	}
+}
+
 // perOp is the server's CPU time per operation of res.
 func perOp(res result) time.Duration {
 	if res.Requests == 0 {
@@ -214,7 +224,7 @@ func consumeScenario(ctx context.Context, cfg consumeConfig, sc, bin, tmp string
 	if err != nil {
 		return result{}, err
 	}
-	defer b.srv.stop()
+	defer b.close(ctx, cfg.DB)
 	res, applied, err := driveConsumes(ctx, cfg.Load, b.srv, b.adminKey, packages, b.profile)
 	if err != nil {
 		return result{}, err
@@ -256,6 +266,16 @@ func consumeScenario(ctx context.Context, cfg consumeConfig, sc, bin, tmp string
 		return result{}, fmt.Errorf("checks failed: usage %s for %d answered consumes, drift %v", usage, applied, drift)
 	}
 	return res, nil
+}
+
+// dropSchema drops the schema of scoped (a DSN freshSchema returned) from
+// the database of dsn, whatever became of ctx.
+func dropSchema(ctx context.Context, dsn, scoped string) {
+	ctx = context.WithoutCancel(ctx)
+	if conn, err := pgx.Connect(ctx, dsn); err == nil {
+		conn.Exec(ctx, "DROP SCHEMA "+schemaOf(scoped)+" CASCADE")
+		conn.Close(ctx)
+	}
 }
 
 // freshSchema creates a new schema in the database of dsn and returns a

@@ -248,12 +248,7 @@ func withSchema(ctx context.Context, dsn string, fn func(dsn string) (time.Durat
 	if err != nil {
 		return 0, err
 	}
-	defer func() {
-		if conn, err := pgx.Connect(context.WithoutCancel(ctx), dsn); err == nil {
-			conn.Exec(context.WithoutCancel(ctx), "DROP SCHEMA "+schemaOf(scoped)+" CASCADE")
-			conn.Close(context.WithoutCancel(ctx))
-		}
-	}()
+	defer dropSchema(ctx, dsn, scoped)
 	return fn(scoped)
 }
 

@@ -133,7 +133,7 @@ func reserveScenario(ctx context.Context, cfg consumeConfig, bin, tmp string, pi
 	if err != nil {
 		return result{}, err
 	}
-	defer b.srv.stop()
+	defer b.close(ctx, cfg.DB)
 	var counts pairCounts
 	res, err := driveOps(ctx, cfg.Load, b.srv, b.profile, func(w int) connOp {
 		p := newReservePair(b.srv.addr, b.adminKey)

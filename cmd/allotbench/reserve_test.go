@@ -41,6 +41,13 @@ func TestConsumeReserve(t *testing.T) {
 				t.Fatalf("%v\n%s%s", err, log.String(), out.String())
 			}
 			t.Logf("\n%s", out.String())
+			if store == "postgres" {
+				// Each scenario's schema is dropped after it.
+				var left int
+				if err := pgtest.AdminPool().QueryRow(ctx, `SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'allotbench\_%'`).Scan(&left); err != nil || left != 0 {
+					t.Errorf("%d schemas of the benchmark left in the database (%v)", left, err)
+				}
+			}
 			report := out.String()
 			pairs := regexp.MustCompile(`reserve +([0-9]+) pairs/s .* errors ([0-9]+) `).FindStringSubmatch(report)
 			if pairs == nil {
