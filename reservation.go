@@ -41,6 +41,26 @@ type Hold struct {
 	Committed Quantity `json:"committed"`
 }
 
+// Reservation is a two-phase consume: units set aside from one or more
+// packages (its holds) until a commit settles part of them as usage and
+// gives the rest back, a release gives them all back, or the sweeper does
+// so after ExpiresAt.
+type Reservation struct {
+	ReservationID string           `json:"reservation_id"`
+	ProjectID     string           `json:"project_id"`
+	State         ReservationState `json:"state"`
+	Amount        Quantity         `json:"amount"`    // the sum of the holds
+	Committed     Quantity         `json:"committed"` // what the commit settled
+	Holds         []Hold           `json:"holds"`     // in burn-down order
+	CreatedAt     time.Time        `json:"created_at"`
+	ExpiresAt     time.Time        `json:"expires_at"`
+	// SettledAt is when the reservation left the open state.
+	SettledAt      time.Time `json:"settled_at,omitzero"`
+	Actor          string    `json:"actor"`
+	IdempotencyKey string    `json:"idempotency_key"`
+	Attribution
+}
+
 // FillLoneHold sets the committed part of a reservation's only hold to the
 // reservation's own. Stores write a hold's committed part only when a
 // reservation has several holds: with one, it is the reservation's
@@ -60,26 +80,6 @@ func (v *Reservation) SettledHolds() []Hold {
 		return nil
 	}
 	return v.Holds
-}
-
-// Reservation is a two-phase consume: units set aside from one or more
-// packages (its holds) until a commit settles part of them as usage and
-// gives the rest back, a release gives them all back, or the sweeper does
-// so after ExpiresAt.
-type Reservation struct {
-	ReservationID string           `json:"reservation_id"`
-	ProjectID     string           `json:"project_id"`
-	State         ReservationState `json:"state"`
-	Amount        Quantity         `json:"amount"`    // the sum of the holds
-	Committed     Quantity         `json:"committed"` // what the commit settled
-	Holds         []Hold           `json:"holds"`     // in burn-down order
-	CreatedAt     time.Time        `json:"created_at"`
-	ExpiresAt     time.Time        `json:"expires_at"`
-	// SettledAt is when the reservation left the open state.
-	SettledAt      time.Time `json:"settled_at,omitzero"`
-	Actor          string    `json:"actor"`
-	IdempotencyKey string    `json:"idempotency_key"`
-	Attribution
 }
 
 // ReservationResult is the answer to a reservation step.

@@ -342,40 +342,36 @@ const insertReservationsSQL = `WITH r AS (
 
 // settleReservationsSQL settles reservations the transaction knows open,
 // given as one array per column, as writes whose answer is known: every
-// row is open and written once, and every hold too. It fails
-// (division by zero) if they are not, which fails the group's transaction;
-// the group then runs again the slow way, each reservation read from its
-// rows.
+// row is open and written once. It fails (division by zero) if they are
+// not, which fails the group's transaction; the group then runs again the
+// slow way, each reservation read from its rows.
 //
-// settleReservationsSQL is for a group whose settles have one hold each,
-// the common case, whose holds' rows a settle does not write
-// (allot.Reservation.SettledHolds); settleSplitReservationsSQL writes the
-// holds of split reservations too. Keeping the holds' UPDATE out of the
-// common statement also keeps a plan from scanning reservation_holds: a
+// It is for a group whose settles have one hold each, the common case,
+// whose holds' rows a settle does not write (allot.Reservation.SettledHolds);
+// settleSplitReservationsSQL writes the holds of split reservations too,
+// and checks that each was written once. Keeping the holds' UPDATE out of
+// the common statement also keeps a plan from scanning reservation_holds: a
 // join of a table to an unnest, planned while the table was small and
 // cached (with autovacuum off, until the connection closes), scanned every
 // hold once a group, measured at 337 million rows read in a benchmark's
 // runs.
-const settleReservationsSQL = `WITH r AS (
+const (
+	settleRowsSQL = `WITH r AS (
 		UPDATE reservations r SET state = u.state, committed = u.committed, settled_at = u.settled_at
 		FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[]) AS u(project_id, reservation_id, state, committed, settled_at)
 		WHERE r.project_id = u.project_id AND r.reservation_id = u.reservation_id AND r.state = 'open'
 		RETURNING 1
-	)
+	)`
+	settleReservationsSQL = settleRowsSQL + `
 	SELECT 1 / ((SELECT count(*) FROM r) = $6::BIGINT)::INTEGER`
-
-const settleSplitReservationsSQL = `WITH r AS (
-		UPDATE reservations r SET state = u.state, committed = u.committed, settled_at = u.settled_at
-		FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[]) AS u(project_id, reservation_id, state, committed, settled_at)
-		WHERE r.project_id = u.project_id AND r.reservation_id = u.reservation_id AND r.state = 'open'
-		RETURNING 1
-	), h AS (
+	settleSplitReservationsSQL = settleRowsSQL + `, h AS (
 		UPDATE reservation_holds h SET committed = u.committed
 		FROM unnest($7::TEXT[], $8::INTEGER[], $9::BIGINT[]) AS u(reservation_id, idx, committed)
 		WHERE h.reservation_id = u.reservation_id AND h.idx = u.idx
 		RETURNING 1
 	)
 	SELECT 1 / ((SELECT count(*) FROM r) = $6::BIGINT AND (SELECT count(*) FROM h) = $10::BIGINT)::INTEGER`
+)
 
 // reservationWrites gathers queued reservation writes into the arguments of
 // insertReservationsSQL and settleReservationsSQL.
